@@ -1,0 +1,167 @@
+"""Formloop's HTTP edge: request -> service call -> response. Routes only."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from typing import Any, Callable
+
+from chalice import Chalice, Response
+
+from chalicelib.config import Settings
+from chalicelib.errors import (
+    DefinitionError, FormloopError, FormUnavailableError, InvalidSubmissionError, MethodNotAllowedError,
+)
+from chalicelib.services import Services, build_services
+from chalicelib.submissions import SubmitRequest, choose_language, wants_json
+
+app = Chalice(app_name="formloop")
+app.api.binary_types.append("multipart/form-data")
+log = logging.getLogger("formloop")
+
+# Chalice refuses other types itself with a terse 415; these reach Formloop for a clearer answer.
+POST_TYPES = [
+    "application/x-www-form-urlencoded", "multipart/form-data", "application/json", "text/plain",
+    "application/xml", "text/xml", "application/octet-stream", "application/problem+json",
+]
+HTML = "text/html; charset=utf-8"
+
+_services: Services | None = None
+
+
+def services() -> Services:
+    """The services, built from the environment on first use (never at import)."""
+    global _services
+    if _services is None:
+        _services = build_services(Settings.from_environ(os.environ))
+    return _services
+
+
+def use_services(replacement: Services | None) -> None:
+    """Swap the services (tests build their own against DynamoDB Local)."""
+    global _services
+    _services = replacement
+
+
+def _headers() -> dict[str, str]:
+    return {k.lower(): v for k, v in app.current_request.headers.items()}
+
+
+def _html(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": HTML, **(headers or {})})
+
+
+def _problem(error: FormloopError, headers: dict[str, str]) -> Response:
+    return Response(body=json.dumps(error.problem()), status_code=error.STATUS_CODE,
+                    headers={"Content-Type": "application/problem+json", **error.headers, **headers})
+
+
+def _cors(form_id: str | None) -> dict[str, str]:
+    if not form_id:
+        return {}
+    definition = services().forms.get(form_id)
+    origin = _headers().get("origin")
+    return services().submissions.cors_headers(definition, origin) if definition else {}
+
+
+def _error_response(error: FormloopError, form_id: str | None) -> Response:
+    from chalicelib import rendering
+    request = app.current_request
+    headers = _headers()
+    cors = _safe_cors(form_id)
+    body_is_json = "json" in headers.get("content-type", "")
+    if wants_json(headers, body_is_json) or request.method not in ("GET", "POST"):
+        return _problem(error, cors)
+    if isinstance(error, InvalidSubmissionError) and error.form_id:
+        definition = services().forms.get(error.form_id)
+        if definition is not None:
+            page = rendering.render_form(definition, error.language or definition.locales[0],
+                                         action=error.form_id, values=error.values, errors=error.errors)
+            return _html(page, error.STATUS_CODE, {**error.headers, **cors})
+    return _html(rendering.render_message(error.TITLE, error.message), error.STATUS_CODE, {**error.headers, **cors})
+
+
+def _safe_cors(form_id: str | None) -> dict[str, str]:
+    try:
+        return _cors(form_id)
+    except DefinitionError:
+        return {}
+
+
+def handles_errors(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Turn domain errors into responses for every route (Chalice catches them before middleware)."""
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        form_id = kwargs.get("form_id")
+        try:
+            return view(*args, **kwargs)
+        except FormloopError as error:
+            return _error_response(error, form_id)
+        except DefinitionError as error:
+            log.error("broken form definition: %s", error)
+            return _error_response(
+                FormUnavailableError("This form is temporarily unavailable; its owner has been told."), form_id)
+    return wrapper
+
+
+@app.route("/f/{form_id}", methods=["POST"], content_types=POST_TYPES)
+@handles_errors
+def submit(form_id: str) -> Response:
+    request = app.current_request
+    outcome = services().submissions.submit(SubmitRequest(
+        form_id=form_id, body=request.raw_body or b"", headers=_headers(),
+        source_ip=(request.context.get("identity") or {}).get("sourceIp"),
+    ))
+    cors = _cors(form_id)
+    if outcome.wants_json:
+        return Response(body=json.dumps(outcome.as_json()), status_code=201 if outcome.created else 200,
+                        headers={"Content-Type": "application/json", **cors})
+    return Response(body="", status_code=303, headers={"Location": outcome.redirect_to, **cors})
+
+
+@app.route("/f/{form_id}", methods=["GET"])
+@handles_errors
+def form_page(form_id: str) -> Response:
+    from chalicelib import rendering
+    definition = services().submissions.form(form_id)
+    params = app.current_request.query_params or {}
+    language = choose_language(definition, params.get("lang"), _headers().get("accept-language"))
+    return _html(rendering.render_form(definition, language, action=form_id))
+
+
+@app.route("/f/{form_id}", methods=["OPTIONS"])
+@handles_errors
+def preflight(form_id: str) -> Response:
+    definition = services().submissions.form(form_id)
+    services().submissions.check_origin(definition, _headers())
+    cors = _cors(form_id)
+    if cors:
+        cors.update({"Access-Control-Allow-Methods": "POST", "Access-Control-Max-Age": "600",
+                     "Access-Control-Allow-Headers": "Content-Type, Accept, Idempotency-Key, Accept-Language"})
+    return Response(body="", status_code=204, headers=cors)
+
+
+@app.route("/f/{form_id}", methods=["PUT", "PATCH", "DELETE"])
+@handles_errors
+def wrong_method(form_id: str) -> Response:
+    raise MethodNotAllowedError(f"{app.current_request.method} is not allowed here; forms are sent with POST.",
+                                headers={"Allow": "GET, POST, OPTIONS"})
+
+
+@app.route("/f/{form_id}/schema", methods=["GET"])
+@handles_errors
+def public_schema(form_id: str) -> Response:
+    definition = services().submissions.form(form_id)
+    return Response(body=json.dumps(definition.public_schema()), status_code=200,
+                    headers={"Content-Type": "application/schema+json", **_cors(form_id)})
+
+
+@app.route("/f/{form_id}/thanks", methods=["GET"])
+@handles_errors
+def thanks(form_id: str) -> Response:
+    from chalicelib import rendering
+    definition = services().submissions.form(form_id)
+    params = app.current_request.query_params or {}
+    language = choose_language(definition, params.get("lang"), _headers().get("accept-language"))
+    return _html(rendering.render_thanks(definition, language))

@@ -1,0 +1,1 @@
+"""Formloop: a form and survey backend for static websites."""

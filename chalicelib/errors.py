@@ -1,0 +1,175 @@
+"""Domain errors: each carries the HTTP status and a message for the person who sent the request."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class FormloopError(Exception):
+    """Root of every error Formloop reports to a client."""
+
+    STATUS_CODE = 400
+    TITLE = "Bad request"
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = dict(headers or {})
+
+    def problem(self) -> dict[str, Any]:
+        """The RFC 9457 problem document for this error."""
+        return {
+            "type": "about:blank",
+            "title": self.TITLE,
+            "status": self.STATUS_CODE,
+            "detail": self.message,
+        }
+
+
+class MalformedRequestError(FormloopError):
+    """The body cannot be read as the content type it claims."""
+
+    STATUS_CODE = 400
+    TITLE = "Malformed request"
+
+
+class AdminAuthError(FormloopError):
+    """A missing or wrong admin key."""
+
+    STATUS_CODE = 401
+    TITLE = "Unauthorized"
+
+
+class OriginNotAllowedError(FormloopError):
+    """A browser posted from a site the form does not list."""
+
+    STATUS_CODE = 403
+    TITLE = "Origin not allowed"
+
+
+class NotFoundError(FormloopError):
+    """No such form, gift or submission."""
+
+    STATUS_CODE = 404
+    TITLE = "Not found"
+
+
+class MethodNotAllowedError(FormloopError):
+    """The route exists but not with this method."""
+
+    STATUS_CODE = 405
+    TITLE = "Method not allowed"
+
+
+class ConflictError(FormloopError):
+    """The request clashes with the state already stored."""
+
+    STATUS_CODE = 409
+    TITLE = "Conflict"
+
+
+class PayloadTooLargeError(FormloopError):
+    """The body, a field or the nesting exceeds a limit."""
+
+    STATUS_CODE = 413
+    TITLE = "Payload too large"
+
+
+class UnsupportedMediaTypeError(FormloopError):
+    """A content type (or a file part) Formloop does not accept."""
+
+    STATUS_CODE = 415
+    TITLE = "Unsupported media type"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one answer."""
+
+    field: str
+    message: str
+
+    @property
+    def pointer(self) -> str:
+        """The JSON Pointer (RFC 6901) of the field."""
+        if not self.field:
+            return ""
+        return "/" + self.field.replace("~", "~0").replace("/", "~1")
+
+    def as_dict(self) -> dict[str, str]:
+        """The error as it appears in a problem document."""
+        return {"pointer": self.pointer, "field": self.field, "message": self.message}
+
+
+class InvalidSubmissionError(FormloopError):
+    """The answers do not satisfy the form's definition."""
+
+    STATUS_CODE = 422
+    TITLE = "Your submission has errors"
+
+    def __init__(self, errors: list[FieldError], *, form_id: str | None = None,
+                 values: dict[str, Any] | None = None, language: str | None = None) -> None:
+        count = len(errors)
+        super().__init__(f"{count} answer{'s need' if count != 1 else ' needs'} fixing.")
+        self.errors = errors
+        # What the visitor posted, so a browser gets the form back with their input kept.
+        self.form_id = form_id
+        self.values = values or {}
+        self.language = language
+
+    def problem(self) -> dict[str, Any]:
+        doc = super().problem()
+        doc["errors"] = [error.as_dict() for error in self.errors]
+        return doc
+
+
+class IdempotencyMismatchError(FormloopError):
+    """An idempotency key was reused with a different body."""
+
+    STATUS_CODE = 422
+    TITLE = "Idempotency key reused"
+
+
+class FormClosedError(FormloopError):
+    """The survey is closed, not open yet, or full."""
+
+    STATUS_CODE = 403
+    TITLE = "Form closed"
+
+
+class RateLimitedError(FormloopError):
+    """Too many requests from one client."""
+
+    STATUS_CODE = 429
+    TITLE = "Too many requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+class StorageUnavailableError(FormloopError):
+    """DynamoDB did not accept the write after retries; nothing was stored, try again."""
+
+    STATUS_CODE = 503
+    TITLE = "Service unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
+class FormUnavailableError(FormloopError):
+    """The form's definition is broken; the owner must fix it (CI checks prevent this)."""
+
+    STATUS_CODE = 503
+    TITLE = "Form unavailable"
+
+
+class DefinitionError(Exception):
+    """A form definition in forms/ is broken; names the file and the JSON path."""
+
+    def __init__(self, source: str, json_path: str, message: str) -> None:
+        super().__init__(f"{source}: at {json_path}: {message}")
+        self.source = source
+        self.json_path = json_path
+        self.message = message

@@ -1,0 +1,225 @@
+"""DynamoDB storage through PynamoDB: the only module that imports it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+
+from pynamodb.attributes import (
+    MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from .config import Settings
+from .errors import IdempotencyMismatchError, StorageUnavailableError
+
+
+class SubmissionRecord(Model):
+    """One form post, keyed by form and a time-sortable ULID."""
+
+    class Meta:
+        table_name = "unbound-submissions"
+        stream_view_type = "NEW_IMAGE"
+
+    form = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    created_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()  # received | spam
+    answers = MapAttribute[str, Any](default=dict)
+    feedback_kind = UnicodeAttribute(null=True)
+    language = UnicodeAttribute(null=True)
+    origin = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    ip_hash = UnicodeAttribute(null=True)
+    respondent_email = UnicodeAttribute(null=True)
+    reply_to = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class IdempotencyRecord(Model):
+    """A claimed idempotency key and the submission it produced."""
+
+    class Meta:
+        table_name = "unbound-idempotency"
+
+    key = UnicodeAttribute(hash_key=True)
+    form = UnicodeAttribute()
+    submission_id = UnicodeAttribute()
+    body_hash = UnicodeAttribute()
+    created_at = NumberAttribute()
+    expires_at = TTLAttribute()
+
+
+@dataclass
+class Submission:
+    """A submission as the rest of Formloop sees it."""
+
+    form: str
+    id: str
+    created_at: datetime
+    status: str
+    answers: dict[str, Any]
+    feedback_kind: str | None = None
+    language: str | None = None
+    origin: str | None = None
+    user_agent: str | None = None
+    ip_hash: str | None = None
+    respondent_email: str | None = None
+    reply_to: str | None = None
+    subject: str | None = None
+    retention_days: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """An idempotency key (already hashed with its form) and the hash of the body that used it."""
+
+    key: str
+    body_hash: str
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """What a store call did: a new item, or the earlier item a repeated key points to."""
+
+    submission_id: str
+    created: bool
+
+
+def _bind(model: type[Model], settings: Settings, concept: str) -> type[Model]:
+    """A subclass of `model` bound to this deployment's table, endpoint and retry policy."""
+    meta_attrs: dict[str, Any] = {
+        "table_name": settings.table_name(concept),
+        "region": settings.region,
+        "host": settings.dynamodb_endpoint,
+        "max_retry_attempts": settings.storage_retries,
+        "connect_timeout_seconds": settings.storage_timeout_seconds,
+        "read_timeout_seconds": settings.storage_timeout_seconds,
+        "billing_mode": "PAY_PER_REQUEST",
+    }
+    if hasattr(model.Meta, "stream_view_type"):
+        meta_attrs["stream_view_type"] = model.Meta.stream_view_type
+    meta = type("Meta", (), meta_attrs)
+    return type(model.__name__, (model,), {"Meta": meta, "__module__": __name__})
+
+
+def _unavailable() -> StorageUnavailableError:
+    return StorageUnavailableError(
+        "Your submission could not be saved just now and nothing was stored; please send it again in a few seconds.")
+
+
+class SubmissionStore:
+    """Reads and writes submissions; every write is conditional, never read-then-write."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.submissions: type[SubmissionRecord] = _bind(SubmissionRecord, settings, "submissions")  # type: ignore[assignment]
+        self.idempotency: type[IdempotencyRecord] = _bind(IdempotencyRecord, settings, "idempotency")  # type: ignore[assignment]
+
+    @property
+    def models(self) -> list[type[Model]]:
+        return [self.submissions, self.idempotency]
+
+    def create_tables(self) -> None:
+        """Create the tables (and TTL) if they do not exist; safe to call again."""
+        for model in self.models:
+            if not model.exists():
+                model.create_table(wait=True)
+                if any(isinstance(a, TTLAttribute) for a in model.get_attributes().values()):
+                    model.update_ttl(ignore_update_ttl_errors=True)
+
+    def delete_tables(self) -> None:
+        """Drop the tables (tests and local resets only)."""
+        for model in self.models:
+            if model.exists():
+                model.delete_table()
+
+    def _record(self, submission: Submission) -> SubmissionRecord:
+        record = self.submissions(
+            submission.form, submission.id,
+            created_at=submission.created_at, status=submission.status, answers=submission.answers,
+            feedback_kind=submission.feedback_kind, language=submission.language, origin=submission.origin,
+            user_agent=submission.user_agent, ip_hash=submission.ip_hash,
+            respondent_email=submission.respondent_email, reply_to=submission.reply_to,
+            subject=submission.subject,
+        )
+        if submission.retention_days:
+            record.expires_at = submission.created_at + timedelta(days=submission.retention_days)
+        return record
+
+    def put(self, submission: Submission, claim: IdempotencyClaim | None = None) -> StoreResult:
+        """Store a submission; with a claim, exactly once per key (one transaction, two items)."""
+        record = self._record(submission)
+        try:
+            if claim is None:
+                record.save(condition=self.submissions.id.does_not_exist())
+                return StoreResult(submission.id, created=True)
+            now = datetime.now(timezone.utc)
+            key_record = self.idempotency(
+                claim.key, form=submission.form, submission_id=submission.id, body_hash=claim.body_hash,
+                created_at=int(now.timestamp()),
+                expires_at=now + timedelta(seconds=self.settings.idempotency_ttl_seconds),
+            )
+            with TransactWrite(connection=self._connection()) as transaction:
+                transaction.save(key_record, condition=self.idempotency.key.does_not_exist())
+                transaction.save(record, condition=self.submissions.id.does_not_exist())
+            return StoreResult(submission.id, created=True)
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons if exc.cause_response_code == "TransactionCanceledException" else []
+            if claim is not None and reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+                return self._replay(claim)
+            raise _unavailable() from exc
+        except PynamoDBException as exc:
+            raise _unavailable() from exc
+
+    def _replay(self, claim: IdempotencyClaim) -> StoreResult:
+        try:
+            earlier = self.idempotency.get(claim.key, consistent_read=True)
+        except DoesNotExist:  # expired between the failed condition and this read
+            raise StorageUnavailableError("Please send your submission again.", retry_after=1) from None
+        except PynamoDBException as exc:
+            raise _unavailable() from exc
+        if earlier.body_hash != claim.body_hash:
+            raise IdempotencyMismatchError(
+                "This idempotency key was already used for a different submission; "
+                "use a new key for new answers.")
+        return StoreResult(earlier.submission_id, created=False)
+
+    def _connection(self) -> Connection:
+        s = self.settings
+        return Connection(region=s.region, host=s.dynamodb_endpoint, max_retry_attempts=s.storage_retries,
+                          connect_timeout_seconds=s.storage_timeout_seconds,
+                          read_timeout_seconds=s.storage_timeout_seconds)
+
+    def get(self, form: str, submission_id: str) -> Submission | None:
+        """One submission, or None."""
+        try:
+            return self._submission(self.submissions.get(form, submission_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def list(self, form: str, *, newest_first: bool = True, limit: int | None = None) -> Iterator[Submission]:
+        """Submissions of a form, newest first by default."""
+        for record in self.submissions.query(form, scan_index_forward=not newest_first, limit=limit,
+                                             consistent_read=True):
+            yield self._submission(record)
+
+    def count(self, form: str) -> int:
+        """How many submissions a form has (a query, so for tests and small forms)."""
+        return self.submissions.count(form, consistent_read=True)
+
+    @staticmethod
+    def _submission(record: SubmissionRecord) -> Submission:
+        return Submission(
+            form=record.form, id=record.id, created_at=record.created_at, status=record.status,
+            answers=record.answers.as_dict() if hasattr(record.answers, "as_dict") else dict(record.answers),
+            feedback_kind=record.feedback_kind, language=record.language, origin=record.origin,
+            user_agent=record.user_agent, ip_hash=record.ip_hash, respondent_email=record.respondent_email,
+            reply_to=record.reply_to, subject=record.subject,
+        )
+
