@@ -1,0 +1,45 @@
+# Formloop: `make run` starts everything locally; `make test` runs every test. Both do all set-up.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP_PY := $(VENV)/.installed
+STAMP_NODE := node_modules/.installed
+
+.PHONY: setup run test lint check-forms bundle package bench clean
+
+setup: $(STAMP_PY) $(STAMP_NODE)
+
+$(STAMP_PY): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(STAMP_NODE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: setup
+	$(PY) scripts/run_local.py
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(PY) -m ruff check app.py chalicelib tests scripts bench
+	$(PY) -m mypy
+
+check-forms: setup
+	$(PY) -m chalicelib.forms forms
+
+# `chalice package` ships only app.py and chalicelib/: copy the checked definitions in first.
+bundle: setup
+	$(PY) scripts/bundle_forms.py
+
+package: bundle
+	$(VENV)/bin/chalice package --stage prod --merge-template infra/resources.json build/package
+
+bench: setup
+	$(PY) bench/submit.py
+
+clean:
+	rm -rf $(VENV) node_modules build chalicelib/bundled .local

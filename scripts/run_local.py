@@ -1,0 +1,69 @@
+"""`make run`: DynamoDB Local + tables + `chalice local`, all stopped together by Ctrl-C."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import dynamodb_local  # noqa: E402
+
+
+def main() -> int:
+    host = os.environ.get("FORMLOOP_HOST", "127.0.0.1")
+    port = int(os.environ.get("FORMLOOP_PORT", "8000"))
+    ddb_port = int(os.environ.get("FORMLOOP_DYNAMODB_PORT", "8001"))
+    endpoint = f"http://127.0.0.1:{ddb_port}"
+    print(f"Formloop: open http://{host}:{port}/f/contact (or /f/customer-survey) and send the form.", flush=True)
+    try:
+        dynamodb_local.check_java()
+    except dynamodb_local.LocalSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+    env = {**os.environ, "FORMLOOP_DYNAMODB_ENDPOINT": endpoint, "AWS_ACCESS_KEY_ID": "local",
+           "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
+    os.environ.update(env)
+    data_dir = ROOT / ".local" / "dynamodb"
+    log = ROOT / ".local" / "dynamodb-local.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    children: list[subprocess.Popen[bytes]] = []
+    database = dynamodb_local.start(ddb_port, data_dir=data_dir, log=log)
+    children.append(database)
+    try:
+        dynamodb_local.wait_ready(endpoint, database)
+        from chalicelib.config import Settings
+        from chalicelib.services import build_services
+        build_services(Settings.from_environ(os.environ)).store.create_tables()
+        print(f"DynamoDB Local on {endpoint} (data in {data_dir.relative_to(ROOT)}/, log in {log.relative_to(ROOT)})",
+              flush=True)
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "chalice"), "local", "--stage", "local", "--host", host,
+             "--port", str(port), "--no-autoreload"], cwd=ROOT, env=env, start_new_session=True)
+        children.append(server)
+        server.wait()
+        return server.returncode or 0
+    except KeyboardInterrupt:
+        return 0
+    except dynamodb_local.LocalSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for child in reversed(children):
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+        print("Formloop stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""Shared fixtures: one real DynamoDB Local per test session, fresh tables, the Chalice test client."""
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import dynamodb_local  # noqa: E402
+
+# DynamoDB Local accepts any credentials; set them so botocore never looks further.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real DynamoDB Local: FORMLOOP_TEST_DYNAMODB_ENDPOINT if set, else one started for this session."""
+    given = os.environ.get("FORMLOOP_TEST_DYNAMODB_ENDPOINT")
+    if given:
+        yield given
+        return
+    port = dynamodb_local.free_port()
+    log = tmp_path_factory.mktemp("dynamodb") / "dynamodb-local.log"
+    process = dynamodb_local.start(port, data_dir=None, log=log)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        dynamodb_local.wait_ready(endpoint, process)
+        yield endpoint
+    finally:
+        dynamodb_local.stop(process)
+
+
+@pytest.fixture(scope="session")
+def settings(dynamodb_endpoint: str):  # type: ignore[no-untyped-def]
+    from chalicelib.config import Settings
+    return Settings.from_environ({
+        "FORMLOOP_DYNAMODB_ENDPOINT": dynamodb_endpoint,
+        "FORMLOOP_TABLE_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+        "FORMLOOP_FORMS_DIR": str(ROOT / "forms"),
+        "FORMLOOP_STORAGE_RETRIES": "2",
+    })
+
+
+@pytest.fixture(scope="session")
+def session_services(settings):  # type: ignore[no-untyped-def]
+    from chalicelib.services import build_services
+    built = build_services(settings)
+    built.store.create_tables()
+    return built
+
+
+def _truncate(model) -> None:  # type: ignore[no-untyped-def]
+    with model.batch_write() as batch:
+        for item in model.scan(consistent_read=True):
+            batch.delete(item)
+
+
+@pytest.fixture
+def services(session_services):  # type: ignore[no-untyped-def]
+    """The session's services over empty tables."""
+    for model in session_services.store.models:
+        _truncate(model)
+    return session_services
+
+
+@pytest.fixture
+def client(services):  # type: ignore[no-untyped-def]
+    """chalice.test.Client over app.py, wired to the test tables."""
+    import app as app_module
+    from chalice.test import Client
+    app_module.use_services(services)
+    with Client(app_module.app, stage_name="local", project_dir=str(ROOT)) as test_client:
+        yield test_client
+    app_module.use_services(None)
