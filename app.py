@@ -5,13 +5,18 @@ import functools
 import json
 import logging
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalice import Chalice, Response
 
 from chalicelib.config import Settings
 from chalicelib.errors import (
-    DefinitionError, FormloopError, FormUnavailableError, InvalidSubmissionError, MethodNotAllowedError,
+    DefinitionError,
+    FormloopError,
+    FormUnavailableError,
+    InvalidSubmissionError,
+    MethodNotAllowedError,
 )
 from chalicelib.services import Services, build_services
 from chalicelib.submissions import SubmitRequest, choose_language, wants_json
@@ -44,8 +49,14 @@ def use_services(replacement: Services | None) -> None:
     _services = replacement
 
 
+def _request() -> Any:
+    request = _request()
+    assert request is not None, "only called inside a route"
+    return request
+
+
 def _headers() -> dict[str, str]:
-    return {k.lower(): v for k, v in app.current_request.headers.items()}
+    return {k.lower(): v for k, v in _request().headers.items()}
 
 
 def _html(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -67,7 +78,7 @@ def _cors(form_id: str | None) -> dict[str, str]:
 
 def _error_response(error: FormloopError, form_id: str | None) -> Response:
     from chalicelib import rendering
-    request = app.current_request
+    request = _request()
     headers = _headers()
     cors = _safe_cors(form_id)
     body_is_json = "json" in headers.get("content-type", "")
@@ -108,7 +119,7 @@ def handles_errors(view: Callable[..., Response]) -> Callable[..., Response]:
 @app.route("/f/{form_id}", methods=["POST"], content_types=POST_TYPES)
 @handles_errors
 def submit(form_id: str) -> Response:
-    request = app.current_request
+    request = _request()
     outcome = services().submissions.submit(SubmitRequest(
         form_id=form_id, body=request.raw_body or b"", headers=_headers(),
         source_ip=(request.context.get("identity") or {}).get("sourceIp"),
@@ -125,7 +136,7 @@ def submit(form_id: str) -> Response:
 def form_page(form_id: str) -> Response:
     from chalicelib import rendering
     definition = services().submissions.form(form_id)
-    params = app.current_request.query_params or {}
+    params = _request().query_params or {}
     language = choose_language(definition, params.get("lang"), _headers().get("accept-language"))
     return _html(rendering.render_form(definition, language, action=form_id))
 
@@ -139,13 +150,13 @@ def preflight(form_id: str) -> Response:
     if cors:
         cors.update({"Access-Control-Allow-Methods": "POST", "Access-Control-Max-Age": "600",
                      "Access-Control-Allow-Headers": "Content-Type, Accept, Idempotency-Key, Accept-Language"})
-    return Response(body="", status_code=204, headers=cors)
+    return Response(body="", status_code=204, headers=dict[str, Any](cors))
 
 
 @app.route("/f/{form_id}", methods=["PUT", "PATCH", "DELETE"])
 @handles_errors
 def wrong_method(form_id: str) -> Response:
-    raise MethodNotAllowedError(f"{app.current_request.method} is not allowed here; forms are sent with POST.",
+    raise MethodNotAllowedError(f"{_request().method} is not allowed here; forms are sent with POST.",
                                 headers={"Allow": "GET, POST, OPTIONS"})
 
 
@@ -162,6 +173,6 @@ def public_schema(form_id: str) -> Response:
 def thanks(form_id: str) -> Response:
     from chalicelib import rendering
     definition = services().submissions.form(form_id)
-    params = app.current_request.query_params or {}
+    params = _request().query_params or {}
     language = choose_language(definition, params.get("lang"), _headers().get("accept-language"))
     return _html(rendering.render_thanks(definition, language))

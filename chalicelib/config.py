@@ -1,9 +1,9 @@
 """Settings, built from an environment mapping at first use (never at import)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # `chalice package` ships only app.py and chalicelib/: `make bundle` copies forms/ here.
@@ -55,7 +55,7 @@ class Settings:
     default_retention_days: int = 365
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
         """Build settings from os.environ or any mapping of the same shape."""
         forms_dir = environ.get("FORMLOOP_FORMS_DIR")
         return cls(

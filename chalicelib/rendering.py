@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import FieldError
 from .forms import FormDefinition, Question, localized
@@ -66,7 +67,8 @@ def _choices(question: Question, widget: str, language: str, selected: list[str]
     schema, ui = question.schema, question.ui
     labels = ui.get("choices", {})
     if widget in ("nps", "rating"):
-        low, high = int(schema.get("minimum", 0 if widget == "nps" else 1)), int(schema.get("maximum", 10 if widget == "nps" else 5))
+        low = int(schema.get("minimum", 0 if widget == "nps" else 1))
+        high = int(schema.get("maximum", 10 if widget == "nps" else 5))
         values: list[Any] = list(range(low, high + 1))
     elif schema.get("type") == "array":
         items = schema.get("items", {})

@@ -1,22 +1,42 @@
 """Builds Formloop's services from settings: the one place collaborators are wired together."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from .config import Settings
 from .forms import FormRegistry
-from .storage import SubmissionStore
+from .storage import Submission, SubmissionStore
 from .submissions import SubmissionService
+
+
+class TableOwner(Protocol):
+    """A store that owns DynamoDB tables."""
+
+    def create_tables(self) -> None: ...
+
+
+# Runs after a submission is durably stored (DynamoDB Streams in AWS, the local worker in `make run`).
+# Each consumer must be idempotent: a stream record can be delivered more than once.
+SubmissionConsumer = Callable[[Submission], None]
 
 
 @dataclass
 class Services:
-    """Everything a request handler may call."""
+    """Everything a request handler or the stream worker may call."""
 
     settings: Settings
     forms: FormRegistry
     store: SubmissionStore
     submissions: SubmissionService
+    stores: list[TableOwner] = field(default_factory=list)
+    consumers: list[SubmissionConsumer] = field(default_factory=list)
+
+    def create_tables(self) -> None:
+        """Create every table Formloop uses (idempotent)."""
+        for store in self.stores:
+            store.create_tables()
 
 
 def build_services(settings: Settings) -> Services:
@@ -24,4 +44,4 @@ def build_services(settings: Settings) -> Services:
     forms = FormRegistry(settings.forms_dir)
     store = SubmissionStore(settings)
     return Services(settings=settings, forms=forms, store=store,
-                    submissions=SubmissionService(settings, forms, store))
+                    submissions=SubmissionService(settings, forms, store), stores=[store])

@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from ulid import ULID
 
 from .config import Settings
 from .errors import (
-    FieldError, InvalidSubmissionError, NotFoundError, OriginNotAllowedError,
+    FieldError,
+    InvalidSubmissionError,
+    NotFoundError,
+    OriginNotAllowedError,
 )
 from .forms import FormDefinition, FormRegistry
 from .parsing import Limits, parse_body
@@ -22,7 +26,7 @@ Clock = Callable[[], datetime]
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
@@ -41,7 +42,9 @@ def _last_text(value: Any) -> str | None:
     return str(value).strip() if not isinstance(value, (dict, list)) else None
 
 
-def split_control(values: Mapping[str, Any], definition: FormDefinition) -> tuple[dict[str, Any], ControlFields, list[FieldError]]:
+def split_control(
+    values: Mapping[str, Any], definition: FormDefinition,
+) -> tuple[dict[str, Any], ControlFields, list[FieldError]]:
     """Separate answers from control fields; errors for control values that cannot go in a header."""
     answers = {k: v for k, v in values.items() if not k.startswith("_")}
     honeypot = values.get(definition.honeypot)
@@ -117,7 +120,7 @@ def _describe_type(expected: Any) -> str:
     names = {"integer": "a whole number", "number": "a number", "string": "text", "boolean": "yes or no",
              "array": "a list of choices", "object": "a group of answers", "null": "empty"}
     if isinstance(expected, list):
-        return " or ".join(names.get(e, e) for e in expected)
+        return " or ".join(names.get(str(e), str(e)) for e in expected)
     return names.get(expected, str(expected))
 
 

@@ -39,7 +39,7 @@ def main() -> int:
         dynamodb_local.wait_ready(endpoint, database)
         from chalicelib.config import Settings
         from chalicelib.services import build_services
-        build_services(Settings.from_environ(os.environ)).store.create_tables()
+        build_services(Settings.from_environ(os.environ)).create_tables()
         print(f"DynamoDB Local on {endpoint} (data in {data_dir.relative_to(ROOT)}/, log in {log.relative_to(ROOT)})",
               flush=True)
         server = subprocess.Popen(

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -53,7 +53,7 @@ def settings(dynamodb_endpoint: str):  # type: ignore[no-untyped-def]
 def session_services(settings):  # type: ignore[no-untyped-def]
     from chalicelib.services import build_services
     built = build_services(settings)
-    built.store.create_tables()
+    built.create_tables()
     return built
 
 
@@ -66,16 +66,18 @@ def _truncate(model) -> None:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def services(session_services):  # type: ignore[no-untyped-def]
     """The session's services over empty tables."""
-    for model in session_services.store.models:
-        _truncate(model)
+    for store in session_services.stores:
+        for model in store.models:
+            _truncate(model)
     return session_services
 
 
 @pytest.fixture
 def client(services):  # type: ignore[no-untyped-def]
     """chalice.test.Client over app.py, wired to the test tables."""
-    import app as app_module
     from chalice.test import Client
+
+    import app as app_module
     app_module.use_services(services)
     with Client(app_module.app, stage_name="local", project_dir=str(ROOT)) as test_client:
         yield test_client

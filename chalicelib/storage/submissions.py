@@ -1,20 +1,26 @@
-"""DynamoDB storage through PynamoDB: the only module that imports it."""
+"""Submissions and idempotency keys in DynamoDB."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pynamodb.attributes import (
-    MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from .config import Settings
-from .errors import IdempotencyMismatchError, StorageUnavailableError
+from ..config import Settings
+from ..errors import IdempotencyMismatchError, StorageUnavailableError
+from .base import bind_model, connection_for, create_tables
 
 
 class SubmissionRecord(Model):
@@ -91,23 +97,6 @@ class StoreResult:
     created: bool
 
 
-def _bind(model: type[Model], settings: Settings, concept: str) -> type[Model]:
-    """A subclass of `model` bound to this deployment's table, endpoint and retry policy."""
-    meta_attrs: dict[str, Any] = {
-        "table_name": settings.table_name(concept),
-        "region": settings.region,
-        "host": settings.dynamodb_endpoint,
-        "max_retry_attempts": settings.storage_retries,
-        "connect_timeout_seconds": settings.storage_timeout_seconds,
-        "read_timeout_seconds": settings.storage_timeout_seconds,
-        "billing_mode": "PAY_PER_REQUEST",
-    }
-    if hasattr(model.Meta, "stream_view_type"):
-        meta_attrs["stream_view_type"] = model.Meta.stream_view_type
-    meta = type("Meta", (), meta_attrs)
-    return type(model.__name__, (model,), {"Meta": meta, "__module__": __name__})
-
-
 def _unavailable() -> StorageUnavailableError:
     return StorageUnavailableError(
         "Your submission could not be saved just now and nothing was stored; please send it again in a few seconds.")
@@ -118,8 +107,8 @@ class SubmissionStore:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.submissions: type[SubmissionRecord] = _bind(SubmissionRecord, settings, "submissions")  # type: ignore[assignment]
-        self.idempotency: type[IdempotencyRecord] = _bind(IdempotencyRecord, settings, "idempotency")  # type: ignore[assignment]
+        self.submissions: type[SubmissionRecord] = bind_model(SubmissionRecord, settings, "submissions")  # type: ignore[assignment]
+        self.idempotency: type[IdempotencyRecord] = bind_model(IdempotencyRecord, settings, "idempotency")  # type: ignore[assignment]
 
     @property
     def models(self) -> list[type[Model]]:
@@ -127,17 +116,7 @@ class SubmissionStore:
 
     def create_tables(self) -> None:
         """Create the tables (and TTL) if they do not exist; safe to call again."""
-        for model in self.models:
-            if not model.exists():
-                model.create_table(wait=True)
-                if any(isinstance(a, TTLAttribute) for a in model.get_attributes().values()):
-                    model.update_ttl(ignore_update_ttl_errors=True)
-
-    def delete_tables(self) -> None:
-        """Drop the tables (tests and local resets only)."""
-        for model in self.models:
-            if model.exists():
-                model.delete_table()
+        create_tables(self.models)
 
     def _record(self, submission: Submission) -> SubmissionRecord:
         record = self.submissions(
@@ -159,7 +138,7 @@ class SubmissionStore:
             if claim is None:
                 record.save(condition=self.submissions.id.does_not_exist())
                 return StoreResult(submission.id, created=True)
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             key_record = self.idempotency(
                 claim.key, form=submission.form, submission_id=submission.id, body_hash=claim.body_hash,
                 created_at=int(now.timestamp()),
@@ -191,10 +170,7 @@ class SubmissionStore:
         return StoreResult(earlier.submission_id, created=False)
 
     def _connection(self) -> Connection:
-        s = self.settings
-        return Connection(region=s.region, host=s.dynamodb_endpoint, max_retry_attempts=s.storage_retries,
-                          connect_timeout_seconds=s.storage_timeout_seconds,
-                          read_timeout_seconds=s.storage_timeout_seconds)
+        return connection_for(self.settings)
 
     def get(self, form: str, submission_id: str) -> Submission | None:
         """One submission, or None."""
