@@ -50,7 +50,7 @@ def use_services(replacement: Services | None) -> None:
 
 
 def _request() -> Any:
-    request = _request()
+    request = app.current_request
     assert request is not None, "only called inside a route"
     return request
 
