@@ -116,6 +116,11 @@ def handles_errors(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
+def require_admin() -> None:
+    """Raise AdminAuthError (401) unless the request carries a valid admin key."""
+    services().admin.check(_headers())
+
+
 @app.route("/f/{form_id}", methods=["POST"], content_types=POST_TYPES)
 @handles_errors
 def submit(form_id: str) -> Response:

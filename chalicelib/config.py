@@ -27,6 +27,19 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _admin_key_hashes(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """FORMLOOP_ADMIN_KEY_HASHES (comma-separated SHA-256 hex), plus FORMLOOP_ADMIN_KEY for local runs."""
+    import hashlib
+    hashes = [h.strip().lower() for h in environ.get("FORMLOOP_ADMIN_KEY_HASHES", "").split(",") if h.strip()]
+    for value in hashes:
+        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+            raise SettingError("FORMLOOP_ADMIN_KEY_HASHES must list SHA-256 hex digests (64 hex characters each)")
+    plain = environ.get("FORMLOOP_ADMIN_KEY", "")
+    if plain:
+        hashes.append(hashlib.sha256(plain.encode("utf-8")).hexdigest())
+    return tuple(hashes)
+
+
 def default_forms_dir() -> Path:
     """Where definitions live: the bundled copy in a Lambda package, else the project's forms/."""
     if BUNDLED_FORMS_DIR.is_dir():
@@ -53,6 +66,7 @@ class Settings:
     idempotency_ttl_seconds: int = 24 * 3600
     spam_retention_days: int = 30
     default_retention_days: int = 365
+    admin_key_hashes: tuple[str, ...] = ()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -71,6 +85,7 @@ class Settings:
             max_field_chars=_int(environ, "FORMLOOP_MAX_FIELD_CHARS", 20_000),
             storage_retries=_int(environ, "FORMLOOP_STORAGE_RETRIES", 3),
             storage_timeout_seconds=_int(environ, "FORMLOOP_STORAGE_TIMEOUT_SECONDS", 5),
+            admin_key_hashes=_admin_key_hashes(environ),
         )
 
     def table_name(self, concept: str) -> str:

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .admin import AdminAuth
 from .config import Settings
 from .forms import FormRegistry
 from .storage import Submission, SubmissionStore
@@ -30,6 +31,7 @@ class Services:
     forms: FormRegistry
     store: SubmissionStore
     submissions: SubmissionService
+    admin: AdminAuth
     stores: list[TableOwner] = field(default_factory=list)
     consumers: list[SubmissionConsumer] = field(default_factory=list)
 
@@ -44,4 +46,5 @@ def build_services(settings: Settings) -> Services:
     forms = FormRegistry(settings.forms_dir)
     store = SubmissionStore(settings)
     return Services(settings=settings, forms=forms, store=store,
-                    submissions=SubmissionService(settings, forms, store), stores=[store])
+                    submissions=SubmissionService(settings, forms, store),
+                    admin=AdminAuth(settings.admin_key_hashes), stores=[store])
