@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: setup run test lint check-forms bundle package bench clean
+.PHONY: setup run test lint check-forms package infra bench clean
 
 setup: $(STAMP_PY) $(STAMP_NODE)
 
@@ -31,12 +31,12 @@ lint: setup
 check-forms: setup
 	$(PY) -m chalicelib.forms forms
 
-# `chalice package` ships only app.py and chalicelib/: copy the checked definitions in first.
-bundle: setup
-	$(PY) scripts/bundle_forms.py
+# `chalice package` ships only app.py and chalicelib/: scripts/package.py bundles forms/ in first.
+package: setup
+	$(PY) scripts/package.py build/package
 
-package: bundle
-	$(VENV)/bin/chalice package --stage prod --merge-template infra/resources.json build/package
+infra: setup
+	$(PY) scripts/infra.py
 
 bench: setup
 	$(PY) bench/submit.py

@@ -1,0 +1,96 @@
+"""Generate infra/resources.json (the tables merged into `chalice package`) from Formloop's PynamoDB models.
+
+`python scripts/infra.py` rewrites the file; `python scripts/infra.py --check` fails when it is stale.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TARGET = ROOT / "infra" / "resources.json"
+PROD_PREFIX = "formloop-prod"  # FORMLOOP_TABLE_PREFIX of the prod stage in .chalice/config.json
+
+
+def _logical_id(table_name: str) -> str:
+    suffix = table_name[len(PROD_PREFIX) + 1:]
+    return "".join(part.capitalize() for part in suffix.replace("_", "-").split("-")) + "Table"
+
+
+def _index(index: dict[str, Any]) -> dict[str, Any]:
+    projection = index.get("projection", {"ProjectionType": "ALL"})
+    return {"IndexName": index["index_name"], "KeySchema": index["key_schema"], "Projection": projection}
+
+
+def table_resource(model: Any) -> dict[str, Any]:
+    """One AWS::DynamoDB::Table for a bound PynamoDB model."""
+    from pynamodb.attributes import TTLAttribute
+
+    schema = model._get_schema()
+    properties: dict[str, Any] = {
+        "TableName": model.Meta.table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": schema["attribute_definitions"],
+        "KeySchema": schema["key_schema"],
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+    }
+    if schema["global_secondary_indexes"]:
+        properties["GlobalSecondaryIndexes"] = [_index(i) for i in schema["global_secondary_indexes"]]
+    if schema["local_secondary_indexes"]:
+        properties["LocalSecondaryIndexes"] = [_index(i) for i in schema["local_secondary_indexes"]]
+    stream = getattr(model.Meta, "stream_view_type", None)
+    if stream:
+        properties["StreamSpecification"] = {"StreamViewType": stream}
+    ttl = [a.attr_name for a in model.get_attributes().values() if isinstance(a, TTLAttribute)]
+    if ttl:
+        properties["TimeToLiveSpecification"] = {"AttributeName": ttl[0], "Enabled": True}
+    return {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+            "Properties": properties}
+
+
+def build_template() -> dict[str, Any]:
+    """The merge template: every table, an SES configuration set, and their names as outputs."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "unused")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "unused")
+    from chalicelib.config import Settings
+    from chalicelib.services import build_services
+
+    services = build_services(Settings.from_environ({"FORMLOOP_TABLE_PREFIX": PROD_PREFIX}))
+    resources: dict[str, Any] = {}
+    outputs: dict[str, Any] = {}
+    for store in services.stores:
+        for model in store.models:  # type: ignore[attr-defined]
+            logical = _logical_id(model.Meta.table_name)
+            resources[logical] = table_resource(model)
+            outputs[logical + "Name"] = {"Value": {"Ref": logical}}
+    resources["EmailConfigurationSet"] = {
+        "Type": "AWS::SES::ConfigurationSet",
+        "Properties": {"Name": "formloop", "SendingOptions": {"SendingEnabled": True}},
+    }
+    return {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources, "Outputs": outputs}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if infra/resources.json is out of date")
+    args = parser.parse_args()
+    text = json.dumps(build_template(), indent=2, sort_keys=True) + "\n"
+    if args.check:
+        if not TARGET.exists() or TARGET.read_text() != text:
+            print(f"{TARGET.relative_to(ROOT)} is out of date: run `python scripts/infra.py`", file=sys.stderr)
+            return 1
+        print(f"{TARGET.relative_to(ROOT)} matches the models")
+        return 0
+    TARGET.write_text(text)
+    print(f"wrote {TARGET.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""The Lambda bundle: `chalice package` output carries the form definitions and a valid template."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("package")
+    result = subprocess.run([sys.executable, "scripts/package.py", str(out)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+def test_bundle_contains_every_form_definition(package: Path) -> None:
+    with zipfile.ZipFile(package / "deployment.zip") as bundle:
+        names = set(bundle.namelist())
+    for definition in (ROOT / "forms").glob("*.json"):
+        assert f"chalicelib/bundled/forms/{definition.name}" in names
+    assert "app.py" in names and "chalicelib/forms.py" in names
+
+
+def test_bundle_is_lean(package: Path) -> None:
+    with zipfile.ZipFile(package / "deployment.zip") as bundle:
+        tops = {name.split("/")[0] for name in bundle.namelist()}
+    assert "botocore" not in tops and "boto3" not in tops  # provided by the Lambda runtime
+    assert "click" not in tops  # chalice's CLI stays out of the bundle
+    assert (package / "deployment.zip").stat().st_size < 3_000_000
+
+
+def test_packaging_leaves_local_runs_reading_forms_folder(package: Path) -> None:
+    from chalicelib.config import BUNDLED_FORMS_DIR, default_forms_dir
+    assert not BUNDLED_FORMS_DIR.exists()
+    assert default_forms_dir() == ROOT / "forms"
+
+
+def test_bundled_app_serves_forms_from_the_bundle(package: Path, tmp_path: Path) -> None:
+    with zipfile.ZipFile(package / "deployment.zip") as bundle:
+        bundle.extractall(tmp_path)
+    probe = ("from chalicelib.config import default_forms_dir; from chalicelib.forms import FormRegistry; "
+             "print(default_forms_dir().as_posix(), FormRegistry(default_forms_dir()).get('contact').id)")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    folder, form_id = result.stdout.split()
+    assert folder.endswith("chalicelib/bundled/forms") and form_id == "contact"
+
+
+def test_template_has_tables_and_passes_cfn_lint(package: Path) -> None:
+    template = json.loads((package / "sam.json").read_text())
+    tables = {r["Properties"]["TableName"] for r in template["Resources"].values()
+              if r["Type"] == "AWS::DynamoDB::Table"}
+    assert {"formloop-prod-submissions", "formloop-prod-idempotency"} <= tables
+    lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(package / "sam.json")],
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_infra_template_matches_the_models() -> None:
+    result = subprocess.run([sys.executable, "scripts/infra.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
