@@ -59,10 +59,10 @@ def main(argv: list[str]) -> int:
     count = bundle_forms()
     print(f"bundled {count} form definitions into {BUNDLED_FORMS_DIR.relative_to(ROOT)}")
     chalice = Path(sys.executable).parent / "chalice"
+    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
     try:
         result = subprocess.run([str(chalice), "package", "--stage", "prod", "--merge-template",
-                                 "infra/resources.json", str(out)], cwd=ROOT,
-                                env={**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")})
+                                 "infra/resources.json", str(out)], cwd=ROOT, env=env)
     finally:
         shutil.rmtree(BUNDLED_FORMS_DIR, ignore_errors=True)
     if result.returncode == 0:
