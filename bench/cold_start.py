@@ -1,0 +1,101 @@
+"""Cold start: a fresh process serving its first post through app.py, beside one doing a single raw put_item."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# What Lambda does on a cold start: import the handler module, then call it with the API Gateway event.
+APP_CHILD = """\
+import time
+started = time.perf_counter()
+import json, sys
+import app
+response = app.app(json.loads(sys.argv[1]), None)
+print(json.dumps({"status": response["statusCode"], "seconds": time.perf_counter() - started}), flush=True)
+"""
+
+# The floor: the least a Lambda that stores the same item could do.
+FLOOR_CHILD = """\
+import time
+started = time.perf_counter()
+import json, os, sys
+import boto3
+client = boto3.client("dynamodb", endpoint_url=os.environ["FORMLOOP_DYNAMODB_ENDPOINT"])
+response = client.put_item(TableName=os.environ["FORMLOOP_BENCH_TABLE"], Item=json.loads(sys.argv[1]))
+status = response["ResponseMetadata"]["HTTPStatusCode"]
+print(json.dumps({"status": status, "seconds": time.perf_counter() - started}), flush=True)
+"""
+
+
+def _run_child(code: str, argument: str, env: Mapping[str, str]) -> tuple[float, float, int]:
+    """(seconds from spawn to the answer line, seconds inside the process, status); shutdown is not counted."""
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", code, argument], cwd=ROOT, env=dict(env),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    wall = time.perf_counter() - started
+    _, err = child.communicate()
+    if child.returncode != 0 or not line:
+        raise RuntimeError(f"cold-start child failed ({child.returncode}): {err.strip()[-2000:]}")
+    answer = json.loads(line)
+    return wall, float(answer["seconds"]), int(answer["status"])
+
+
+def measure(env: Mapping[str, str], event_for: Any, item_for: Any, rounds: int = 10) -> dict[str, Any]:
+    """Alternate app and floor children `rounds` times each (after one unmeasured pair that warms the disk cache)."""
+    results: dict[str, dict[str, list[float]]] = {
+        side: {"wall": [], "inside": []} for side in ("app", "floor")}
+    for index in range(rounds + 1):
+        order = [("app", APP_CHILD, event_for), ("floor", FLOOR_CHILD, item_for)]
+        if index % 2:
+            order.reverse()
+        for side, code, make_argument in order:
+            wall, inside, status = _run_child(code, json.dumps(make_argument()), env)
+            expected = 303 if side == "app" else 200
+            if status != expected:
+                raise RuntimeError(f"cold-start {side} child answered {status}, expected {expected}")
+            if index:  # the first pair only warms the page cache and __pycache__
+                results[side]["wall"].append(wall)
+                results[side]["inside"].append(inside)
+    return {side: {kind: statistics.median(values) for kind, values in sides.items()}
+            for side, sides in results.items()}
+
+
+_IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+
+
+def importtime_report(env: Mapping[str, str], event: Any, out: Path, top: int = 12) -> list[str]:
+    """Write `python -X importtime` of the app's cold start to `out`; the biggest imports, as lines to print."""
+    child = subprocess.run([sys.executable, "-X", "importtime", "-c", APP_CHILD, json.dumps(event)], cwd=ROOT,
+                           env=dict(env), capture_output=True, text=True, check=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(child.stderr, encoding="utf-8")
+    rows = []
+    for line in child.stderr.splitlines():
+        match = _IMPORTTIME.match(line)
+        if match:
+            own, cumulative, indent, name = match.groups()
+            rows.append((int(cumulative), int(own), (len(indent) - 1) // 2, name))
+    total = sum(cumulative for cumulative, _, depth, _ in rows if depth == 0)
+    lines = [f"total import time {total / 1000:.0f} ms; biggest packages (cumulative, depth <= 2):"]
+    shown = sorted((row for row in rows if row[2] <= 2), reverse=True)[:top]
+    lines += [f"  {cumulative / 1000:7.1f} ms  {'  ' * depth}{name}" for cumulative, _, depth, name in shown]
+    return lines
+
+
+def main_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """The child environment: the parent's, plus Formloop's settings; no PYTHON* overrides that skew imports."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env.update(extra)
+    return env

@@ -1,0 +1,256 @@
+"""`make bench`: what Formloop's submit path costs beside one raw DynamoDB put_item of the same item.
+
+One run, one in-memory DynamoDB Local, three measurements:
+  (a) a valid 10-field survey post through the Lambda handler vs a raw boto3 put_item (medians, p90, ratio);
+  (b) DynamoDB requests per accepted submission, counted at the botocore boundary;
+  (c) cold start: a fresh process serving its first post vs a fresh process doing one put_item.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import cold_start  # noqa: E402
+from _ddb import LOCAL_AWS_ENV, dynamodb_local_endpoint  # noqa: E402
+
+FORM_ID = "bench-survey"
+# A realistic survey: scores, choices, a conditional question, free text, an email, consent.
+SURVEY: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": FORM_ID,
+    "title": "How did we do?",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["nps", "rating", "topic", "email", "consent"],
+    "properties": {
+        "nps": {"type": "integer", "minimum": 0, "maximum": 10, "x-ui": {"widget": "nps"}},
+        "rating": {"type": "integer", "minimum": 1, "maximum": 5, "x-ui": {"widget": "rating"}},
+        "topic": {"type": "string", "enum": ["complaint", "idea", "question", "praise", "referral"],
+                  "x-ui": {"widget": "select"}},
+        "channels": {"type": "array", "uniqueItems": True, "maxItems": 4,
+                     "items": {"type": "string", "enum": ["web", "shop", "phone", "email"]},
+                     "x-ui": {"widget": "checkboxes"}},
+        "reason": {"type": "string", "maxLength": 2000,
+                   "x-ui": {"widget": "textarea", "visibleIf": {"required": ["nps"],
+                                                                "properties": {"nps": {"maximum": 6}}}}},
+        "name": {"type": "string", "minLength": 1, "maxLength": 200, "x-ui": {"widget": "text"}},
+        "email": {"type": "string", "format": "email", "maxLength": 254, "x-ui": {"widget": "email"}},
+        "phone": {"type": "string", "maxLength": 40, "pattern": "^[0-9 +().-]*$", "x-ui": {"widget": "tel"}},
+        "visited": {"type": "string", "format": "date", "x-ui": {"widget": "date"}},
+        "consent": {"type": "boolean", "const": True, "x-ui": {"widget": "consent"}},
+    },
+    "x-form": {"kind": "survey", "locales": ["en"], "respondentEmail": "email", "feedbackKindField": "topic",
+               "retentionDays": 365},
+}
+ANSWERS: list[tuple[str, str]] = [
+    ("nps", "5"), ("rating", "3"), ("topic", "idea"), ("channels", "web"), ("channels", "shop"),
+    ("reason", "The checkout asked for my address twice.\r\nOtherwise fine."), ("name", "Ann Lee"),
+    ("email", "ann@example.com"), ("phone", "+1 555 0100"), ("visited", "2026-11-20"), ("consent", "on"),
+]
+BODY = urlencode(ANSWERS)
+WRITE_OPERATIONS = ("PutItem", "TransactWriteItems", "UpdateItem", "DeleteItem", "BatchWriteItem")
+
+
+def proxy_event(body: str = BODY, extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """The API Gateway (REST, proxy integration) event Lambda hands the handler for a browser post."""
+    headers = {"content-type": "application/x-www-form-urlencoded", "accept": "text/html,application/xhtml+xml",
+               "user-agent": "Mozilla/5.0 (bench)", "host": "forms.example.com", **(extra_headers or {})}
+    return {
+        "resource": "/f/{form_id}", "path": f"/f/{FORM_ID}", "httpMethod": "POST",
+        "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "pathParameters": {"form_id": FORM_ID}, "stageVariables": None,
+        "requestContext": {"resourcePath": "/f/{form_id}", "httpMethod": "POST", "path": f"/api/f/{FORM_ID}",
+                           "stage": "api", "identity": {"sourceIp": "203.0.113.7"}},
+        "body": body, "isBase64Encoded": False,
+    }
+
+
+class RequestCounter:
+    """Counts every DynamoDB HTTP request (retries included) of every botocore client made in this process."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.requests: Counter[str] = Counter()
+        self.items_written = 0
+        self.clients_created = 0
+
+    def install(self) -> None:
+        """Hook client creation, so clients PynamoDB makes later (even per request) are counted too."""
+        import botocore.session
+        original = botocore.session.Session.create_client
+        counter = self
+
+        def create_client(session: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+            client = original(session, service_name, *args, **kwargs)
+            if service_name == "dynamodb":
+                if counter.active:
+                    counter.clients_created += 1
+                client.meta.events.register("before-send.dynamodb.*", counter._before_send)
+            return client
+
+        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+
+    def _before_send(self, request: Any, event_name: str, **_: Any) -> None:
+        if not self.active:
+            return
+        operation = event_name.rsplit(".", 1)[-1]
+        self.requests[operation] += 1
+        if operation == "TransactWriteItems":
+            self.items_written += len(json.loads(request.body)["TransactItems"])
+        elif operation in WRITE_OPERATIONS:
+            self.items_written += 1
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.items_written = self.clients_created = 0
+
+
+def _stats(samples: list[float]) -> tuple[float, float]:
+    return statistics.median(samples), statistics.quantiles(samples, n=10)[8]
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.2f} ms"
+
+
+def bench_steady(app_module: Any, floor: Any, table: str, iterations: int, warmup: int) -> tuple[dict[str, Any], Any]:
+    """(a): alternate handler posts and raw put_items, order flipped every round; the stored item is returned."""
+    def post() -> None:
+        response = app_module.app(proxy_event(), None)
+        if response["statusCode"] != 303:
+            raise RuntimeError(f"the bench post was refused: {response['statusCode']} {response.get('body')}")
+
+    for _ in range(warmup):
+        post()
+    # The floor writes exactly what Formloop stored (every attribute, same size), under a fresh id each time.
+    newest = floor.query(TableName=table, KeyConditionExpression="form = :f", ScanIndexForward=False, Limit=1,
+                         ExpressionAttributeValues={":f": {"S": FORM_ID}}, ConsistentRead=True)["Items"][0]
+    items = [{**newest, "id": {"S": f"bench-{uuid.uuid4().hex}"}} for _ in range(warmup + iterations)]
+    for item in items[:warmup]:
+        floor.put_item(TableName=table, Item=item)
+
+    timings: dict[str, list[float]] = {"app": [], "floor": []}
+    clock = time.perf_counter
+    floor_items = iter(items[warmup:])
+
+    def put() -> None:
+        floor.put_item(TableName=table, Item=next(floor_items))
+
+    sides: list[tuple[str, Callable[[], None]]] = [("app", post), ("floor", put)]
+    for index in range(iterations):
+        for side, run in (sides if index % 2 == 0 else sides[::-1]):
+            started = clock()
+            run()
+            timings[side].append(clock() - started)
+    app_median, app_p90 = _stats(timings["app"])
+    floor_median, floor_p90 = _stats(timings["floor"])
+    return {"app": (app_median, app_p90), "floor": (floor_median, floor_p90),
+            "ratio": app_median / floor_median, "iterations": iterations}, newest
+
+
+def bench_writes(app_module: Any, counter: RequestCounter, posts: int) -> dict[str, dict[str, Any]]:
+    """(b): DynamoDB requests during `posts` accepted posts, without and with an idempotency key."""
+    out: dict[str, dict[str, Any]] = {}
+    for label, key in (("without Idempotency-Key", False), ("with Idempotency-Key", True)):
+        counter.reset()
+        counter.active = True
+        try:
+            for _ in range(posts):
+                headers = {"idempotency-key": uuid.uuid4().hex} if key else None
+                response = app_module.app(proxy_event(extra_headers=headers), None)
+                if response["statusCode"] != 303:
+                    raise RuntimeError(f"the bench post was refused: {response['statusCode']}")
+        finally:
+            counter.active = False
+        out[label] = {"requests": dict(counter.requests), "items": counter.items_written,
+                      "clients_created": counter.clients_created, "posts": posts}
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--iterations", type=int, default=500, help="measured posts (and put_items) in (a)")
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--write-posts", type=int, default=50, help="accepted posts counted in (b)")
+    parser.add_argument("--cold-rounds", type=int, default=10, help="fresh processes per side in (c)")
+    parser.add_argument("--importtime-out", type=Path, default=ROOT / "build" / "bench" / "importtime-app.txt")
+    args = parser.parse_args()
+
+    counter = RequestCounter()
+    counter.install()
+    with dynamodb_local_endpoint() as endpoint, tempfile.TemporaryDirectory(prefix="formloop-bench-forms-") as forms:
+        (Path(forms) / f"{FORM_ID}.json").write_text(json.dumps(SURVEY), encoding="utf-8")
+        env = {**LOCAL_AWS_ENV, "FORMLOOP_DYNAMODB_ENDPOINT": endpoint, "FORMLOOP_FORMS_DIR": forms,
+               "FORMLOOP_TABLE_PREFIX": f"bench-{uuid.uuid4().hex[:8]}"}
+        os.environ.update(env)
+
+        import boto3
+        from botocore.config import Config
+
+        import app as app_module
+        app_module.use_services(None)  # built from os.environ on the first request, as in Lambda
+        services = app_module.services()
+        services.create_tables()
+        table = services.settings.table_name("submissions")
+        # Same endpoint, region and credentials; parameter validation off, as PynamoDB has it.
+        floor = boto3.client("dynamodb", endpoint_url=endpoint, config=Config(parameter_validation=False))
+
+        print(f"Formloop submit benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+              f"DynamoDB Local (in memory) at {endpoint}")
+        print("Path measured: app.app(event, context) with an API Gateway proxy event, as Lambda calls it.\n")
+
+        steady, item = bench_steady(app_module, floor, table, args.iterations, args.warmup)
+        size = len(json.dumps(item))
+        print(f"(a) valid 10-field survey post vs raw put_item of the same item ({size} bytes as DynamoDB JSON), "
+              f"{steady['iterations']} each, alternated, after {args.warmup} warm-up each")
+        for side, label in (("app", "Formloop post (handler)"), ("floor", "boto3 put_item (floor)")):
+            median, p90 = steady[side]
+            print(f"    {label:26} median {_ms(median)}   p90 {_ms(p90)}")
+        print(f"    ratio of medians: {steady['ratio']:.2f}x (target <= 1.30x)\n")
+
+        writes = bench_writes(app_module, counter, args.write_posts)
+        print("(b) DynamoDB requests per accepted submission (botocore before-send, every client, retries counted)")
+        for label, found in writes.items():
+            posts = found["posts"]
+            per_op = ", ".join(f"{op} {count / posts:g}" for op, count in sorted(found["requests"].items()))
+            write_requests = sum(c for op, c in found["requests"].items() if op in WRITE_OPERATIONS)
+            print(f"    {label:24} {per_op or 'none'}; write requests {write_requests / posts:g}, "
+                  f"items written {found['items'] / posts:g}, new clients {found['clients_created'] / posts:g}"
+                  f" per post ({posts} posts)")
+        print("    target: 1 write request per submission\n")
+
+        child_env = cold_start.main_env({**env, "FORMLOOP_BENCH_TABLE": table})
+        cold = cold_start.measure(
+            child_env, proxy_event, lambda: {**item, "id": {"S": f"cold-{uuid.uuid4().hex}"}}, args.cold_rounds)
+        print(f"(c) cold start, {args.cold_rounds} fresh processes per side, alternated (medians)")
+        print(f"    {'app: import app.py + first post':40} process {_ms(cold['app']['wall'])}   "
+              f"in-process {_ms(cold['app']['inside'])}")
+        print(f"    {'floor: import boto3 + client + put_item':40} process {_ms(cold['floor']['wall'])}   "
+              f"in-process {_ms(cold['floor']['inside'])}")
+        print(f"    ratio: process {cold['app']['wall'] / cold['floor']['wall']:.2f}x, in-process "
+              f"{cold['app']['inside'] / cold['floor']['inside']:.2f}x (target <= 1.30x)\n")
+
+        for line in cold_start.importtime_report(child_env, proxy_event(), args.importtime_out):
+            print(f"    {line}")
+        print(f"    full -X importtime output: {args.importtime_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
