@@ -14,7 +14,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import dynamodb_local  # noqa: E402
 
 
+def _stop_on_signal(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so `finally` stops the children on SIGTERM/SIGHUP as on Ctrl-C
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGHUP, _stop_on_signal)
     host = os.environ.get("FORMLOOP_HOST", "127.0.0.1")
     port = int(os.environ.get("FORMLOOP_PORT", "8000"))
     ddb_port = int(os.environ.get("FORMLOOP_DYNAMODB_PORT", "8001"))
