@@ -16,10 +16,14 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEXTS: dict[str, dict[str, str]] = {
     "en": {"summary": "Please fix the following", "required": "required", "choose": "Choose…",
            "submit": "Send", "honeypot": "Leave this empty", "thanks_title": "Thank you",
-           "thanks": "Your answers were received.", "back": "Back to the form"},
+           "thanks": "Your answers were received.", "back": "Back to the form",
+           "choose_between": "Choose {low} to {high}.", "choose_up_to": "Choose up to {high}.",
+           "choose_at_least": "Choose at least {low}."},
     "ru": {"summary": "Пожалуйста, исправьте", "required": "обязательно", "choose": "Выберите…",
            "submit": "Отправить", "honeypot": "Оставьте пустым", "thanks_title": "Спасибо",
-           "thanks": "Ваши ответы получены.", "back": "Вернуться к форме"},
+           "thanks": "Ваши ответы получены.", "back": "Вернуться к форме",
+           "choose_between": "Выберите от {low} до {high}.", "choose_up_to": "Выберите не больше {high}.",
+           "choose_at_least": "Выберите не меньше {low}."},
 }
 
 
@@ -49,6 +53,8 @@ def widget_of(question: Question) -> str:
         return str(widget)
     if schema.get("type") == "array":
         return "checkboxes"
+    if schema.get("type") == "object":
+        return "likert"
     if "enum" in schema:
         return "radio" if len(schema["enum"]) <= 5 else "select"
     if schema.get("type") == "boolean":
@@ -63,20 +69,49 @@ def widget_of(question: Question) -> str:
     return "text"
 
 
-def _choices(question: Question, widget: str, language: str, selected: list[str]) -> list[dict[str, Any]]:
-    schema, ui = question.schema, question.ui
-    labels = ui.get("choices", {})
+def choice_values(question: Question) -> list[Any]:
+    """The values a choice question offers, in order (an NPS or rating scale, an enum, a matrix's scale)."""
+    schema = question.schema
+    widget = widget_of(question)
     if widget in ("nps", "rating"):
         low = int(schema.get("minimum", 0 if widget == "nps" else 1))
         high = int(schema.get("maximum", 10 if widget == "nps" else 5))
-        values: list[Any] = list(range(low, high + 1))
-    elif schema.get("type") == "array":
+        return list(range(low, high + 1))
+    if widget == "likert":
+        rows = list(schema.get("properties", {}).values())
+        return list(rows[0].get("enum", [])) if rows else []
+    if schema.get("type") == "array":
         items = schema.get("items", {})
-        values = list(items.get("enum", []))
-    else:
-        values = list(schema.get("enum", []))
-    return [{"value": str(v), "label": localized(labels.get(str(v)), language, str(v)), "checked": str(v) in selected}
-            for v in values]
+        return list(items.get("enum", [])) if isinstance(items, dict) else []
+    return list(schema.get("enum", []))
+
+
+def matrix_rows(question: Question, language: str) -> list[tuple[str, str]]:
+    """A Likert matrix's rows as (key, label)."""
+    labels = question.ui.get("rows", {})
+    rows: Mapping[str, Any] = question.schema.get("properties", {})
+    return [(key, localized(labels.get(key), language, str(row.get("title", key)) if isinstance(row, dict) else key))
+            for key, row in rows.items()]
+
+
+def choice_label(question: Question, value: Any, language: str) -> str:
+    """How one choice is labelled: `x-ui.choices` (or a matrix's `x-ui.scale`), else the value itself."""
+    labels = question.ui.get("scale" if widget_of(question) == "likert" else "choices", {})
+    return localized(labels.get(str(value)), language, str(value))
+
+
+def _choices(question: Question, widget: str, language: str, selected: list[str]) -> list[dict[str, Any]]:
+    captions = question.ui.get("choices", {})
+    views = []
+    for value in choice_values(question):
+        view = {"value": str(value), "label": choice_label(question, value, language), "caption": None,
+                "checked": str(value) in selected}
+        if widget in ("nps", "rating"):
+            # Scales show the number; a per-value label (e.g. "Excellent") is shown under it.
+            view["label"] = str(value)
+            view["caption"] = localized(captions.get(str(value)), language) or None
+        views.append(view)
+    return views
 
 
 def _as_strings(value: Any) -> list[str]:
@@ -89,7 +124,30 @@ def _as_strings(value: Any) -> list[str]:
     return [str(value)]
 
 
-def question_view(question: Question, language: str, value: Any, error: str | None) -> dict[str, Any]:
+def _row_value(values: Mapping[str, Any], name: str, row: str) -> list[str]:
+    nested = values.get(name)
+    if isinstance(nested, Mapping):
+        return _as_strings(nested.get(row))
+    for key in (f"{name}.{row}", f"{name}[{row}]"):
+        if key in values:
+            return _as_strings(values[key])
+    return []
+
+
+def _hint(schema: Mapping[str, Any], language: str) -> str | None:
+    low, high = schema.get("minItems"), schema.get("maxItems")
+    t = texts(language)
+    if low and high:
+        return t["choose_between"].format(low=low, high=high)
+    if high:
+        return t["choose_up_to"].format(high=high)
+    if low and low > 1:
+        return t["choose_at_least"].format(low=low)
+    return None
+
+
+def question_view(question: Question, language: str, value: Any, error: str | None,
+                  values: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """What the form template needs to show one question."""
     widget = widget_of(question)
     schema, ui = question.schema, question.ui
@@ -98,22 +156,32 @@ def question_view(question: Question, language: str, value: Any, error: str | No
     view: dict[str, Any] = {
         "name": question.name, "id": f"q-{question.name}", "input_id": f"f-{question.name}",
         "label": question.label(language), "help": localized(ui.get("help"), language) or None,
+        "hint": _hint(schema, language) if widget == "checkboxes" else None,
         "placeholder": localized(ui.get("placeholder"), language) or None,
         "required": question.required, "widget": widget, "error": error,
         "group": widget in ("radio", "checkboxes", "nps", "rating", "likert"),
         "value": selected[-1] if selected else "",
         "max_length": schema.get("maxLength"), "minimum": schema.get("minimum"), "maximum": schema.get("maximum"),
+        "step": "any" if schema.get("type") == "number" else None,
         "input_type": {"email": "email", "number": "number", "date": "date", "tel": "tel", "url": "url",
                        "hidden": "hidden"}.get(widget, "text"),
         "autocomplete": {"email": "email", "tel": "tel"}.get(widget),
         "visible_if": json.dumps(question.visible_if) if question.visible_if else None,
         "choices": _choices(question, widget, language, selected),
+        "scale_ends": None, "rows": [],
     }
     if widget in ("nps", "rating") and scale:
         first, last = view["choices"][0]["value"], view["choices"][-1]["value"]
         view["scale_ends"] = (localized(scale.get(first), language), localized(scale.get(last), language))
+    if widget == "likert":
+        view["rows"] = [{"key": key, "label": label, "checked": _row_value(values or {}, question.name, key)}
+                        for key, label in matrix_rows(question, language)]
+    described = [f"{view['id']}-{part}" for part, present in
+                 (("help", view["help"]), ("hint", view["hint"]), ("scale", view["scale_ends"]),
+                  ("error", error)) if present]
+    view["described"] = " ".join(described)
     if view["group"]:
-        view["input_id"] = f"{view['id']}-1"
+        view["input_id"] = f"{view['id']}-1" if widget != "likert" else f"{view['id']}-{view['rows'][0]['key']}-1"
     return view
 
 
@@ -132,8 +200,8 @@ def render_form(definition: FormDefinition, language: str, *, action: str,
         else:
             others.append(f"{error.field or 'form'}: {error.message}")
     t = texts(language)
-    questions = [question_view(q, language, values.get(q.name), by_field.get(q.name)) for q in definition.questions
-                 if widget_of(q) != "hidden"]
+    questions = [question_view(q, language, values.get(q.name), by_field.get(q.name), values)
+                 for q in definition.questions]
     settings = definition.settings
     return render(
         "form.html", language=language, page_title=definition.title(language), form_title=definition.title(language),

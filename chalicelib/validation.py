@@ -20,6 +20,8 @@ _MULTI_LINE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INTEGER = re.compile(r"^[+-]?\d{1,30}$")
 _TRUE = {"on", "true", "1", "yes"}
 _FALSE = {"off", "false", "0", "no"}
+# A row of a matrix question as a plain form posts it: `agreement.easy` or `agreement[easy]`.
+_ROW_KEY = re.compile(r"^([^.\[\]]+)(?:\.([^.\[\]]+)|\[([^.\[\]]+)\])$")
 
 
 @dataclass(frozen=True)
@@ -92,12 +94,43 @@ def _coerce_scalar(value: Any, schema: Mapping[str, Any]) -> Any:
     return text
 
 
+def _unflatten(raw: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
+    """Group `matrix.row` / `matrix[row]` posts (a Likert matrix's rows) into one object per question."""
+    grouped: dict[str, Any] = {}
+    for key, value in raw.items():
+        match = _ROW_KEY.match(key)
+        if match and properties.get(match[1], {}).get("type") == "object" and match[1] not in raw:
+            rows = grouped.setdefault(match[1], {})
+            if isinstance(rows, dict):
+                rows[match[2] or match[3]] = value
+            continue
+        grouped[key] = value
+    return grouped
+
+
+def _coerce_object(value: dict[str, Any], schema: Mapping[str, Any], from_form: bool) -> dict[str, Any]:
+    rows: Mapping[str, Any] = schema.get("properties", {})
+    out: dict[str, Any] = {}
+    for row, answer in value.items():
+        if from_form and isinstance(answer, list):
+            answer = answer[-1] if answer else ""
+        answer = _coerce_scalar(answer, rows.get(row, {}))
+        if answer != "" and answer is not None:
+            out[row] = answer
+    return out
+
+
 def coerce(definition: FormDefinition, raw: Mapping[str, Any], *, from_form: bool) -> dict[str, Any]:
     """Turn posted strings into the types the schema asks for; drop blank optional answers."""
     properties: Mapping[str, Any] = definition.schema.get("properties", {})
     answers: dict[str, Any] = {}
-    for name, value in raw.items():
+    for name, value in _unflatten(raw, properties).items():
         schema = properties.get(name, {})
+        if schema.get("type") == "object" and isinstance(value, dict):
+            rows = _coerce_object(value, schema, from_form)
+            if rows or not from_form:
+                answers[name] = rows
+            continue
         if schema.get("type") == "array":
             items = value if isinstance(value, list) else [value]
             item_schema = schema.get("items", {}) if isinstance(schema.get("items"), dict) else {}
@@ -158,17 +191,19 @@ def _message(error: ValidationError) -> str:
 
 
 def _field_errors(error: ValidationError, definition: FormDefinition) -> list[FieldError]:
-    path = [str(p) for p in error.absolute_path]
+    parts = tuple(error.absolute_path)
+    path = [str(p) for p in parts]
     if error.validator == "required" and isinstance(error.instance, dict):
         missing = [n for n in error.validator_value if n not in error.instance]
-        return [FieldError("/".join(path + [n]), "is required.") for n in missing]
+        return [FieldError("/".join(path + [n]), "is required.", (*parts, n)) for n in missing]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = set(definition.schema.get("properties", {}))
-        return [FieldError("/".join(path + [n]), "is not a field of this form.")
+        # The properties of the object that failed (a matrix question's rows, or the form itself).
+        known = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
+        return [FieldError("/".join(path + [n]), "is not a field of this form.", (*parts, n))
                 for n in error.instance if n not in known]
     if error.validator in ("allOf", "anyOf", "oneOf") and error.context:
         return [fe for sub in error.context for fe in _field_errors(sub, definition)]
-    return [FieldError("/".join(path), _message(error))]
+    return [FieldError("/".join(path), _message(error), parts)]
 
 
 def _text_errors(definition: FormDefinition, answers: Mapping[str, Any]) -> list[FieldError]:

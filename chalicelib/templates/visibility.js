@@ -12,6 +12,15 @@
       if (input && input.type === "checkbox") v = true;
       out[name] = v;
     });
+    // A matrix posts `question.row`; conditions see it as {"question": {"row": …}}, as the server does.
+    Object.keys(out).forEach(function (key) {
+      var dot = key.indexOf(".");
+      if (dot < 1 || key.charAt(0) === "_") return;
+      var group = key.slice(0, dot);
+      if (typeof out[group] !== "object" || out[group] === null) out[group] = {};
+      out[group][key.slice(dot + 1)] = out[key];
+      delete out[key];
+    });
     return out;
   }
   function typeOf(v) {
