@@ -88,13 +88,14 @@ class FieldError:
 
     field: str
     message: str
+    # Where inside the answers, when deeper than one field (e.g. ("features", 1)); `field` joins it with "/".
+    path: tuple[str | int, ...] = ()
 
     @property
     def pointer(self) -> str:
         """The JSON Pointer (RFC 6901) of the field."""
-        if not self.field:
-            return ""
-        return "/" + self.field.replace("~", "~0").replace("/", "~1")
+        parts = self.path or ((self.field,) if self.field else ())
+        return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
 
     def as_dict(self) -> dict[str, str]:
         """The error as it appears in a problem document."""

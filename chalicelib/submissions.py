@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from ulid import ULID
 
@@ -97,9 +97,17 @@ def choose_language(definition: FormDefinition, requested: str | None, accept_la
     return locales[0]
 
 
+def _split(url: str) -> SplitResult | None:
+    try:
+        return urlsplit(url)
+    except ValueError:  # e.g. "http://[oops": an unbalanced IPv6 bracket
+        return None
+
+
 def origin_of(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    """The lower-cased scheme://host[:port] of an http(s) URL, or None for anything else."""
+    parts = _split(url)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     return f"{parts.scheme}://{parts.netloc}".lower()
 
@@ -128,7 +136,8 @@ class SubmissionService:
         if not origin or origin == "null" and not definition.allowed_origins:
             return True
         normalised = origin.rstrip("/").lower()
-        if host and urlsplit(normalised).netloc == host.lower():
+        parts = _split(normalised)
+        if host and parts is not None and parts.netloc == host.lower():
             return True
         if not definition.allowed_origins:
             return True
@@ -184,11 +193,12 @@ class SubmissionService:
                                              language=language)
         submission = self._submission(definition, request, answers, control, status, language)
         claim = self._claim(definition, request, control)
+        # Worked out before the write: once stored, nothing may fail.
+        redirect_to = self.redirect_for(definition, control.next_url, request.origin)
         result = self.store.put(submission, claim)
         return SubmitOutcome(
             form=definition, submission_id=result.submission_id, status=status, created=result.created,
-            redirect_to=self.redirect_for(definition, control.next_url, request.origin),
-            language=language, wants_json=json_client,
+            redirect_to=redirect_to, language=language, wants_json=json_client,
         )
 
     @staticmethod
