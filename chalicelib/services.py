@@ -8,7 +8,9 @@ from typing import Protocol
 from .admin import AdminAuth
 from .config import Settings
 from .forms import FormRegistry
+from .spam import RateLimiter
 from .storage import Submission, SubmissionStore
+from .storage.limits import RateLimitStore
 from .submissions import SubmissionService
 
 
@@ -45,6 +47,7 @@ def build_services(settings: Settings) -> Services:
     """Wire the services for one deployment (tests pass their own settings)."""
     forms = FormRegistry(settings.forms_dir)
     store = SubmissionStore(settings)
+    limits = RateLimitStore(settings)
     return Services(settings=settings, forms=forms, store=store,
-                    submissions=SubmissionService(settings, forms, store),
-                    admin=AdminAuth(settings.admin_key_hashes), stores=[store])
+                    submissions=SubmissionService(settings, forms, store, limiter=RateLimiter(limits)),
+                    admin=AdminAuth(settings.admin_key_hashes), stores=[store, limits])

@@ -19,6 +19,7 @@ from .errors import (
 )
 from .forms import FormDefinition, FormRegistry
 from .parsing import Limits, parse_body
+from .spam import RateLimiter
 from .storage import IdempotencyClaim, Submission, SubmissionStore
 from .validation import ControlFields, coerce, split_control, validate
 
@@ -116,11 +117,12 @@ class SubmissionService:
     """Receives posts for every form in the registry and stores them."""
 
     def __init__(self, settings: Settings, forms: FormRegistry, store: SubmissionStore,
-                 clock: Clock = _utcnow) -> None:
+                 clock: Clock = _utcnow, limiter: RateLimiter | None = None) -> None:
         self.settings = settings
         self.forms = forms
         self.store = store
         self.clock = clock
+        self.limiter = limiter
         self.limits = Limits(settings.max_body_bytes, settings.max_fields, settings.max_depth,
                              settings.max_field_chars)
 
@@ -195,6 +197,8 @@ class SubmissionService:
         claim = self._claim(definition, request, control)
         # Worked out before the write: once stored, nothing may fail.
         redirect_to = self.redirect_for(definition, control.next_url, request.origin)
+        if self.limiter is not None:
+            self.limiter.check(definition, submission.ip_hash, submission.created_at)
         result = self.store.put(submission, claim)
         return SubmitOutcome(
             form=definition, submission_id=result.submission_id, status=status, created=result.created,

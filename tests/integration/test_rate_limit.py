@@ -1,0 +1,41 @@
+"""Per-client hourly limits: 429 with Retry-After past the form's perIpPerHour, nothing stored."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib.errors import RateLimitedError
+
+CONTACT = {"name": "Ann", "email": "ann@example.com", "topic": "question", "message": "Hi", "consent": True}
+
+
+def _post(client):  # type: ignore[no-untyped-def]
+    # chalice.test.Client gives every request the same sourceIp: one client.
+    return client.http.post("/f/contact", headers={"Content-Type": "application/json"}, body=json.dumps(CONTACT))
+
+
+def test_limit_per_client_per_hour(client, services) -> None:  # type: ignore[no-untyped-def]
+    limit = services.forms.get("contact").settings["spam"]["perIpPerHour"]
+    responses = [_post(client) for _ in range(limit + 2)]
+    assert [r.status_code for r in responses[:limit]] == [201] * limit
+    for refused in responses[limit:]:
+        assert refused.status_code == 429
+        assert 0 < int(refused.headers["Retry-After"]) <= 3600
+        assert "try again" in refused.json_body["detail"]
+    assert services.store.count("contact") == limit
+
+
+def test_limit_is_per_client_and_per_window(services) -> None:  # type: ignore[no-untyped-def]
+    limiter = services.submissions.limiter
+    definition = services.forms.get("contact")
+    limit = definition.settings["spam"]["perIpPerHour"]
+    now = datetime(2026, 5, 1, 10, 59, 30, tzinfo=timezone.utc)
+    for _ in range(limit):
+        limiter.check(definition, "client-a", now)
+    with pytest.raises(RateLimitedError) as caught:
+        limiter.check(definition, "client-a", now)
+    assert caught.value.retry_after == 30  # until the window ends
+    limiter.check(definition, "client-b", now)  # another client is not affected
+    limiter.check(definition, "client-a", now + timedelta(minutes=1))  # a new hour starts afresh
