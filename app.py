@@ -181,3 +181,52 @@ def thanks(form_id: str) -> Response:
     params = _request().query_params or {}
     language = choose_language(definition, params.get("lang"), _headers().get("accept-language"))
     return _html(rendering.render_thanks(definition, language))
+
+
+def _wants(kind: str) -> bool:
+    """`?format=html|csv|json`, else the first type the client's Accept header lists."""
+    params = _request().query_params or {}
+    if params.get("format"):
+        return str(params["format"]).lower() == kind
+    first = _headers().get("accept", "").split(",")[0].split(";")[0].strip().lower()
+    return first == {"html": "text/html", "csv": "text/csv", "json": "application/json"}[kind]
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(body=json.dumps(body), status_code=status,
+                    headers={"Content-Type": "application/json", "Cache-Control": "no-store"})
+
+
+@app.route("/admin/forms/{form_id}/results", methods=["GET"])
+@handles_errors
+def admin_results(form_id: str) -> Response:
+    require_admin()
+    from chalicelib import results
+    language = (_request().query_params or {}).get("lang")
+    summary = services().results.summary(form_id, language)
+    if _wants("html"):
+        return _html(results.render_results_page(summary), headers={"Cache-Control": "no-store"})
+    return _json(summary)
+
+
+@app.route("/admin/forms/{form_id}/submissions", methods=["GET"])
+@handles_errors
+def admin_submissions(form_id: str) -> Response:
+    require_admin()
+    params = _request().query_params or {}
+    if _wants("csv"):
+        export = services().exports.csv(form_id, cursor=params.get("cursor"), status=params.get("status"))
+        headers: dict[str, str | list[str]] = {"Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store",
+                   "Content-Disposition": f'attachment; filename="{form_id}.csv"'}
+        if export.next_cursor:
+            headers["Link"] = f'<?format=csv&cursor={export.next_cursor}>; rel="next"'
+        return Response(body=export.body, status_code=200, headers=headers)
+    return _json(services().exports.page(form_id, cursor=params.get("cursor"), limit=params.get("limit"),
+                                         status=params.get("status")))
+
+
+@app.route("/admin/forms/{form_id}/submissions/{submission_id}", methods=["GET"])
+@handles_errors
+def admin_submission(form_id: str, submission_id: str) -> Response:
+    require_admin()
+    return _json(services().exports.one(form_id, submission_id))

@@ -7,10 +7,14 @@ from typing import Protocol
 
 from .admin import AdminAuth
 from .config import Settings
+from .exports import ExportService
 from .forms import FormRegistry
+from .results import ResultsService
 from .spam import RateLimiter
 from .storage import Submission, SubmissionStore
 from .storage.limits import RateLimitStore
+from .storage.listing import SubmissionPages
+from .storage.results import ResultStore
 from .submissions import SubmissionService
 
 
@@ -34,6 +38,8 @@ class Services:
     store: SubmissionStore
     submissions: SubmissionService
     admin: AdminAuth
+    results: ResultsService
+    exports: ExportService
     stores: list[TableOwner] = field(default_factory=list)
     consumers: list[SubmissionConsumer] = field(default_factory=list)
 
@@ -48,6 +54,10 @@ def build_services(settings: Settings) -> Services:
     forms = FormRegistry(settings.forms_dir)
     store = SubmissionStore(settings)
     limits = RateLimitStore(settings)
+    result_store = ResultStore(settings)
+    results = ResultsService(forms, result_store, settings.default_retention_days)
     return Services(settings=settings, forms=forms, store=store,
                     submissions=SubmissionService(settings, forms, store, limiter=RateLimiter(limits)),
-                    admin=AdminAuth(settings.admin_key_hashes), stores=[store, limits])
+                    admin=AdminAuth(settings.admin_key_hashes), results=results,
+                    exports=ExportService(forms, SubmissionPages(settings)),
+                    stores=[store, limits, result_store], consumers=[results.consume])
