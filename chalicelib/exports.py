@@ -189,11 +189,11 @@ class ExportService:
             after = page.last_id
 
     def csv(self, form_id: str, *, cursor: str | None = None, status: str | None = None,
-            max_bytes: int = CSV_MAX_BYTES) -> CsvExport:
+            max_bytes: int = CSV_MAX_BYTES, page_size: int = CSV_PAGE) -> CsvExport:
         """The CSV for one response: whole, or cut at a page boundary near max_bytes with a next cursor."""
         parts: list[str] = []
         size = 0
-        for chunk, next_cursor in self.csv_chunks(form_id, cursor=cursor, status=status):
+        for chunk, next_cursor in self.csv_chunks(form_id, cursor=cursor, status=status, page_size=page_size):
             parts.append(chunk)
             size += len(chunk.encode("utf-8"))
             if next_cursor is None or size >= max_bytes:
