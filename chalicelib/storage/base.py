@@ -1,6 +1,7 @@
 """Binding PynamoDB models to a deployment's tables, endpoint and retry policy."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,11 +31,17 @@ def bind_model(model: type[Model], settings: Settings, concept: str) -> type[Mod
 
 
 def connection_for(settings: Settings) -> Connection:
-    """A low-level connection (for transactions) with the same endpoint and retry policy."""
-    return Connection(region=settings.region, host=settings.dynamodb_endpoint,
-                      max_retry_attempts=settings.storage_retries,
-                      connect_timeout_seconds=settings.storage_timeout_seconds,
-                      read_timeout_seconds=settings.storage_timeout_seconds)
+    """A low-level connection (for transactions) with the same endpoint and retry policy, shared per process."""
+    return _shared_connection(settings.region, settings.dynamodb_endpoint, settings.storage_retries,
+                              settings.storage_timeout_seconds)
+
+
+# Each Connection builds its own botocore session and client on first use (tens of milliseconds, a new
+# TCP connection): one per endpoint and policy for the life of the process, never one per request.
+@functools.lru_cache(maxsize=8)
+def _shared_connection(region: str, host: str | None, retries: int, timeout_seconds: int) -> Connection:
+    return Connection(region=region, host=host, max_retry_attempts=retries,
+                      connect_timeout_seconds=timeout_seconds, read_timeout_seconds=timeout_seconds)
 
 
 def create_tables(models: Iterable[type[Model]]) -> None:

@@ -14,13 +14,13 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ..config import Settings
 from ..errors import IdempotencyMismatchError, StorageUnavailableError
-from .base import bind_model, connection_for, create_tables
+from .base import bind_model, connection_for, create_tables, error_code
 
 
 class SubmissionRecord(Model):
@@ -97,7 +97,11 @@ class StoreResult:
     created: bool
 
 
-def _unavailable() -> StorageUnavailableError:
+def _unavailable(exc: PynamoDBException) -> StorageUnavailableError:
+    if error_code(exc) is None:
+        # A timeout or dropped connection: the write may have been applied, so promise nothing.
+        return StorageUnavailableError(
+            "Your submission may not have been saved; please send it again in a few seconds.")
     return StorageUnavailableError(
         "Your submission could not be saved just now and nothing was stored; please send it again in a few seconds.")
 
@@ -109,6 +113,7 @@ class SubmissionStore:
         self.settings = settings
         self.submissions: type[SubmissionRecord] = bind_model(SubmissionRecord, settings, "submissions")  # type: ignore[assignment]
         self.idempotency: type[IdempotencyRecord] = bind_model(IdempotencyRecord, settings, "idempotency")  # type: ignore[assignment]
+        self._transactions: Connection | None = None
 
     @property
     def models(self) -> list[type[Model]]:
@@ -136,7 +141,13 @@ class SubmissionStore:
         record = self._record(submission)
         try:
             if claim is None:
-                record.save(condition=self.submissions.id.does_not_exist())
+                try:
+                    record.save(condition=self.submissions.id.does_not_exist())
+                except PutError as exc:
+                    # Ids are fresh ULIDs: only our own earlier attempt, applied but unanswered, can hold this
+                    # one, so botocore's retry after a lost response finds the write done.
+                    if error_code(exc) != "ConditionalCheckFailedException":
+                        raise
                 return StoreResult(submission.id, created=True)
             now = datetime.now(UTC)
             key_record = self.idempotency(
@@ -149,28 +160,36 @@ class SubmissionStore:
                 transaction.save(record, condition=self.submissions.id.does_not_exist())
             return StoreResult(submission.id, created=True)
         except TransactWriteError as exc:
-            reasons = exc.cancellation_reasons if exc.cause_response_code == "TransactionCanceledException" else []
+            reasons = exc.cancellation_reasons if error_code(exc) == "TransactionCanceledException" else []
             if claim is not None and reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
-                return self._replay(claim)
-            raise _unavailable() from exc
+                return self._replay(claim, submission.id)
+            raise _unavailable(exc) from exc
         except PynamoDBException as exc:
-            raise _unavailable() from exc
+            raise _unavailable(exc) from exc
 
-    def _replay(self, claim: IdempotencyClaim) -> StoreResult:
+    def _replay(self, claim: IdempotencyClaim, submission_id: str) -> StoreResult:
         try:
             earlier = self.idempotency.get(claim.key, consistent_read=True)
         except DoesNotExist:  # expired between the failed condition and this read
             raise StorageUnavailableError("Please send your submission again.", retry_after=1) from None
         except PynamoDBException as exc:
-            raise _unavailable() from exc
+            raise _unavailable(exc) from exc
         if earlier.body_hash != claim.body_hash:
             raise IdempotencyMismatchError(
                 "This idempotency key was already used for a different submission; "
                 "use a new key for new answers.")
-        return StoreResult(earlier.submission_id, created=False)
+        # Our own id means botocore retried a transaction that had been applied but not answered.
+        return StoreResult(earlier.submission_id, created=earlier.submission_id == submission_id)
 
     def _connection(self) -> Connection:
-        return connection_for(self.settings)
+        if self._transactions is None:
+            self._transactions = connection_for(self.settings)
+        return self._transactions
+
+    def botocore_clients(self) -> list[Any]:
+        """The botocore clients every write of this store goes through (tests inject faults on them)."""
+        return [self.submissions._get_connection().connection.client,
+                self.idempotency._get_connection().connection.client, self._connection().client]
 
     def get(self, form: str, submission_id: str) -> Submission | None:
         """One submission, or None."""
