@@ -7,6 +7,7 @@ from typing import Any
 
 from pynamodb.attributes import TTLAttribute
 from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 
 from ..config import Settings
@@ -42,6 +43,20 @@ def connection_for(settings: Settings) -> Connection:
 def _shared_connection(region: str, host: str | None, retries: int, timeout_seconds: int) -> Connection:
     return Connection(region=region, host=host, max_retry_attempts=retries,
                       connect_timeout_seconds=timeout_seconds, read_timeout_seconds=timeout_seconds)
+
+
+def botocore_client(model: type[Model]) -> Any:
+    """The botocore DynamoDB client a bound model sends through (tests inject faults on it)."""
+    return model._get_connection().connection.client
+
+
+def error_code(exc: PynamoDBException) -> str | None:
+    """DynamoDB's error code (e.g. "ConditionalCheckFailedException"), or None when it never answered.
+
+    Use this rather than PynamoDB's `cause_response_code`, which raises AttributeError on a timeout.
+    """
+    response = getattr(exc.cause, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
 def create_tables(models: Iterable[type[Model]]) -> None:
