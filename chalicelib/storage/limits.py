@@ -9,7 +9,7 @@ from pynamodb.models import Model
 
 from ..config import Settings
 from ..errors import StorageUnavailableError
-from .base import bind_model, create_tables
+from .base import bind_model, create_tables, error_code
 
 
 class RateCounterRecord(Model):
@@ -48,7 +48,7 @@ class RateLimitStore:
             )
             return True
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise StorageUnavailableError("Your submission could not be saved just now and nothing was stored; "
                                           "please send it again in a few seconds.") from exc

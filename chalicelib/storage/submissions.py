@@ -20,7 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from ..config import Settings
 from ..errors import IdempotencyMismatchError, StorageUnavailableError
-from .base import bind_model, connection_for, create_tables, error_code
+from .base import bind_model, botocore_client, connection_for, create_tables, error_code
 
 
 class SubmissionRecord(Model):
@@ -188,8 +188,7 @@ class SubmissionStore:
 
     def botocore_clients(self) -> list[Any]:
         """The botocore clients every write of this store goes through (tests inject faults on them)."""
-        return [self.submissions._get_connection().connection.client,
-                self.idempotency._get_connection().connection.client, self._connection().client]
+        return [botocore_client(self.submissions), botocore_client(self.idempotency), self._connection().client]
 
     def get(self, form: str, submission_id: str) -> Submission | None:
         """One submission, or None."""

@@ -16,7 +16,7 @@ from botocore.httpsession import URLLib3Session
 
 CONTACT = {"name": "Ann Lee", "email": "ann@example.com", "topic": "idea", "message": "More colours, please",
            "consent": True}
-WRITES = ("PutItem", "TransactWriteItems")
+WRITES = ("PutItem", "TransactWriteItems", "UpdateItem")
 
 
 class _Body:
@@ -179,3 +179,16 @@ def test_answer_lost_inside_botocore_retry_stores_one_and_succeeds(client, servi
     assert len(faults.attempts) == 2
     [stored] = list(services.store.list("contact"))
     assert response.json_body["id"] == stored.id
+
+
+def test_rate_limit_counter_timing_out_is_503_and_stores_nothing(client, services):  # type: ignore[no-untyped-def]
+    # The per-client counter is the first write of a post; its failure must not become a 500 either.
+    from chalicelib.storage.base import botocore_client
+    counters = Faults([botocore_client(services.submissions.limiter.store.counters)])
+    counters.inject(timed_out, operations=("UpdateItem",))
+    try:
+        assert_unavailable(post(client))
+        assert len(counters.attempts) == services.settings.storage_retries + 1
+    finally:
+        counters.clear()
+    assert services.store.count("contact") == 0
