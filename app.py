@@ -141,6 +141,7 @@ def submit(form_id: str) -> Response:
 def form_page(form_id: str) -> Response:
     from chalicelib import rendering
     definition = services().submissions.form(form_id)
+    services().surveys.check_page(definition, services().submissions.clock())  # closed, not open yet, or full
     params = _request().query_params or {}
     language = choose_language(definition, params.get("lang"), _headers().get("accept-language"))
     return _html(rendering.render_form(definition, language, action=form_id))

@@ -11,6 +11,7 @@ import re
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -333,6 +334,7 @@ def compile_definition(form_id: str, schema: Any, source: str) -> FormDefinition
         if key in settings and settings[key] not in properties:
             raise DefinitionError(source, _json_path(("x-form", key)),
                                   f"{settings[key]!r} is not one of the form's properties")
+    _check_survey_settings(settings, source)
     validation_schema = dict(schema)
     validation_schema["required"] = [name for name in schema.get("required", []) if name in required]
     if conditions:
@@ -343,6 +345,30 @@ def compile_definition(form_id: str, schema: Any, source: str) -> FormDefinition
         validation_schema=validation_schema,
         visibility=visibility,
     )
+
+
+def parse_instant(value: Any) -> datetime | None:
+    """An `opens`/`closes` setting as an aware datetime; None if absent or not a date-time with a zone."""
+    if not isinstance(value, str):
+        return None
+    try:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return instant if instant.tzinfo is not None else None
+
+
+def _check_survey_settings(settings: Mapping[str, Any], source: str) -> None:
+    for key in ("opens", "closes"):
+        if key in settings and parse_instant(settings[key]) is None:
+            raise DefinitionError(source, _json_path(("x-form", key)),
+                                  "must be a date-time with a time zone, e.g. 2026-05-01T09:00:00Z")
+    opens, closes = parse_instant(settings.get("opens")), parse_instant(settings.get("closes"))
+    if opens and closes and closes <= opens:
+        raise DefinitionError(source, "$.x-form.closes", "closes must be later than opens")
+    if settings.get("onePerEmail") and "respondentEmail" not in settings:
+        raise DefinitionError(source, "$.x-form.onePerEmail",
+                              "onePerEmail needs respondentEmail: the question whose answer is the address")
 
 
 def _meta_check(meta: dict[str, Any], value: Any, source: str, prefix: tuple[Any, ...]) -> None:

@@ -15,7 +15,9 @@ from .storage import Submission, SubmissionStore
 from .storage.limits import RateLimitStore
 from .storage.listing import SubmissionPages
 from .storage.results import ResultStore
+from .storage.surveys import SurveyStore
 from .submissions import SubmissionService
+from .surveys import SurveyGuard
 
 
 class TableOwner(Protocol):
@@ -40,6 +42,7 @@ class Services:
     admin: AdminAuth
     results: ResultsService
     exports: ExportService
+    surveys: SurveyGuard
     stores: list[TableOwner] = field(default_factory=list)
     consumers: list[SubmissionConsumer] = field(default_factory=list)
 
@@ -55,9 +58,12 @@ def build_services(settings: Settings) -> Services:
     store = SubmissionStore(settings)
     limits = RateLimitStore(settings)
     result_store = ResultStore(settings)
+    survey_store = SurveyStore(settings)
+    surveys = SurveyGuard(survey_store, settings.default_retention_days)
     results = ResultsService(forms, result_store, settings.default_retention_days)
     return Services(settings=settings, forms=forms, store=store,
-                    submissions=SubmissionService(settings, forms, store, limiter=RateLimiter(limits)),
+                    submissions=SubmissionService(settings, forms, store, limiter=RateLimiter(limits),
+                                                  surveys=surveys),
                     admin=AdminAuth(settings.admin_key_hashes), results=results,
-                    exports=ExportService(forms, SubmissionPages(settings)),
-                    stores=[store, limits, result_store], consumers=[results.consume])
+                    exports=ExportService(forms, SubmissionPages(settings)), surveys=surveys,
+                    stores=[store, limits, result_store, survey_store], consumers=[results.consume])

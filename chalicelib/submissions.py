@@ -21,6 +21,7 @@ from .forms import FormDefinition, FormRegistry
 from .parsing import Limits, parse_body
 from .spam import RateLimiter
 from .storage import IdempotencyClaim, Submission, SubmissionStore
+from .surveys import SurveyGuard
 from .validation import ControlFields, coerce, split_control, validate
 
 Clock = Callable[[], datetime]
@@ -117,12 +118,14 @@ class SubmissionService:
     """Receives posts for every form in the registry and stores them."""
 
     def __init__(self, settings: Settings, forms: FormRegistry, store: SubmissionStore,
-                 clock: Clock = _utcnow, limiter: RateLimiter | None = None) -> None:
+                 clock: Clock = _utcnow, limiter: RateLimiter | None = None,
+                 surveys: SurveyGuard | None = None) -> None:
         self.settings = settings
         self.forms = forms
         self.store = store
         self.clock = clock
         self.limiter = limiter
+        self.surveys = surveys
         self.limits = Limits(settings.max_body_bytes, settings.max_fields, settings.max_depth,
                              settings.max_field_chars)
 
@@ -180,6 +183,8 @@ class SubmissionService:
         """Parse, validate and store one post; raise a FormloopError for anything a client must fix."""
         definition = self.form(request.form_id)
         self.check_origin(definition, request.headers)
+        if self.surveys is not None:
+            self.surveys.check_open(definition, self.clock())
         parsed = parse_body(request.content_type, request.body, self.limits)
         raw, control, control_errors = split_control(parsed.values, definition)
         language = choose_language(definition, control.language, request.headers.get("accept-language"))
@@ -199,7 +204,10 @@ class SubmissionService:
         redirect_to = self.redirect_for(definition, control.next_url, request.origin)
         if self.limiter is not None:
             self.limiter.check(definition, submission.ip_hash, submission.created_at)
-        result = self.store.put(submission, claim)
+        if self.surveys is not None:  # response limit and one response per address, then the write
+            result = self.surveys.store_admitted(definition, submission, claim, self.store.put)
+        else:
+            result = self.store.put(submission, claim)
         return SubmitOutcome(
             form=definition, submission_id=result.submission_id, status=status, created=result.created,
             redirect_to=redirect_to, language=language, wants_json=json_client,

@@ -85,3 +85,140 @@ def test_page_works_without_javascript_and_script_only_toggles(client):  # type:
     assert "data-visible-if" in improve and " required" not in improve.split("<textarea")[1].split(">")[0]
     assert 'name="_gotcha"' in page
     assert "<script src" not in page
+
+
+# Survey settings: each test runs the app over a copy of forms/ whose product-feedback has the settings.
+import json  # noqa: E402
+import shutil  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from dataclasses import replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+
+JSON_ANSWERS: dict[str, Any] = {
+    "email": "ann@example.com", "product": "app", "satisfaction": 4, "nps": 9,
+    "agreement": {"easy": 5, "fast": 2, "value": 3}, "consent": True,
+}
+
+
+@pytest.fixture
+def survey(services, tmp_path) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """A function that returns a test client over product-feedback with the given x-form settings."""
+    from chalice.test import Client
+
+    import app as app_module
+    from chalicelib.services import build_services
+    opened: list[Any] = []
+
+    def make(**settings: Any) -> Any:
+        shutil.copytree(services.settings.forms_dir, tmp_path, dirs_exist_ok=True)
+        path = tmp_path / "product-feedback.json"
+        definition = json.loads(path.read_text())
+        definition["x-form"].update(settings)
+        path.write_text(json.dumps(definition))
+        app_module.use_services(build_services(replace(services.settings, forms_dir=Path(tmp_path))))
+        client = Client(app_module.app, stage_name="local", project_dir=str(Path(__file__).parents[2]))
+        opened.append(client.__enter__())
+        return opened[-1]
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
+    app_module.use_services(None)
+
+
+def post_json(client, body, **headers):  # type: ignore[no-untyped-def]
+    return client.http.post("/f/product-feedback", body=json.dumps(body),
+                            headers={"Content-Type": "application/json", **headers})
+
+
+def test_closed_survey_refuses_page_and_posts_storing_nothing(survey, services):  # type: ignore[no-untyped-def]
+    client = survey(closes="2020-01-01T00:00:00Z")
+    page = client.http.get("/f/product-feedback")
+    assert page.status_code == 403 and "closed on 1 January 2020" in page.body.decode()
+    api = post_json(client, JSON_ANSWERS)
+    assert api.status_code == 403 and "closed" in api.json_body["detail"]
+    browser = post(client, "product-feedback", ANSWERS, Accept="text/html")
+    assert browser.status_code == 403 and "closed" in browser.body.decode()
+    assert services.store.count("product-feedback") == 0
+
+
+def test_survey_not_open_yet(survey, services):  # type: ignore[no-untyped-def]
+    client = survey(opens="2999-05-01T09:00:00Z")
+    assert client.http.get("/f/product-feedback").status_code == 403
+    response = post_json(client, JSON_ANSWERS)
+    assert response.status_code == 403 and "opens on 1 May 2999" in response.json_body["detail"]
+    assert services.store.count("product-feedback") == 0
+
+
+def test_open_window_admits(survey, services):  # type: ignore[no-untyped-def]
+    client = survey(opens="2020-01-01T00:00:00Z", closes="2999-01-01T00:00:00+02:00")
+    assert client.http.get("/f/product-feedback").status_code == 200
+    assert post_json(client, JSON_ANSWERS).status_code == 201
+
+
+def test_full_survey_stores_nothing_more(survey, services):  # type: ignore[no-untyped-def]
+    client = survey(maxResponses=2, onePerEmail=False)
+    for n in range(2):
+        assert post_json(client, {**JSON_ANSWERS, "email": f"r{n}@example.com"}).status_code == 201
+    full = post_json(client, {**JSON_ANSWERS, "email": "late@example.com"})
+    assert full.status_code == 403 and "all the responses" in full.json_body["detail"]
+    assert client.http.get("/f/product-feedback").status_code == 403
+    assert services.store.count("product-feedback") == 2
+
+
+def test_a_replayed_post_does_not_use_up_a_place(survey, services):  # type: ignore[no-untyped-def]
+    client = survey(maxResponses=2)
+    first = post_json(client, JSON_ANSWERS, **{"Idempotency-Key": "k1"})
+    again = post_json(client, JSON_ANSWERS, **{"Idempotency-Key": "k1"})  # a double click: same key, same body
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert post_json(client, {**JSON_ANSWERS, "email": "bob@example.com"}).status_code == 201
+    assert services.store.count("product-feedback") == 2
+
+
+def test_invalid_answers_do_not_use_up_a_place(survey, services):  # type: ignore[no-untyped-def]
+    client = survey(maxResponses=1)
+    assert post_json(client, {**JSON_ANSWERS, "nps": 11}).status_code == 422
+    assert post_json(client, JSON_ANSWERS).status_code == 201
+
+
+def test_one_response_per_email(survey, services):  # type: ignore[no-untyped-def]
+    client = survey(onePerEmail=True)
+    assert post_json(client, JSON_ANSWERS).status_code == 201
+    second = post_json(client, {**JSON_ANSWERS, "email": " ANN@Example.com", "nps": 2, "improve": "x"})
+    assert second.status_code == 409 and "already answered" in second.json_body["detail"]
+    browser = post(client, "product-feedback", ANSWERS, Accept="text/html")
+    assert browser.status_code == 409
+    assert services.store.count("product-feedback") == 1
+    assert post_json(client, {**JSON_ANSWERS, "email": "bob@example.com"}).status_code == 201
+
+
+def test_spam_neither_counts_nor_blocks_the_address(survey, services):  # type: ignore[no-untyped-def]
+    client = survey(onePerEmail=True, maxResponses=1)
+    assert post_json(client, {**JSON_ANSWERS, "_gotcha": "bot"}).status_code == 201  # looks like success
+    assert post_json(client, JSON_ANSWERS).status_code == 201
+    assert [s.status for s in services.store.list("product-feedback")].count("received") == 1
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"closes": "2026-01-01"}, "time zone"),
+    ({"opens": "2026-02-01T00:00:00Z", "closes": "2026-01-01T00:00:00Z"}, "later than opens"),
+])
+def test_bad_survey_settings_are_definition_errors(settings, message) -> None:  # type: ignore[no-untyped-def]
+    from chalicelib.errors import DefinitionError
+    from chalicelib.forms import compile_definition
+    definition = json.loads((Path(__file__).parents[2] / "forms" / "product-feedback.json").read_text())
+    definition["x-form"].update(settings)
+    with pytest.raises(DefinitionError, match=message):
+        compile_definition("product-feedback", definition, "product-feedback.json")
+
+
+def test_one_per_email_needs_the_address_question() -> None:
+    from chalicelib.errors import DefinitionError
+    from chalicelib.forms import compile_definition
+    definition = json.loads((Path(__file__).parents[2] / "forms" / "product-feedback.json").read_text())
+    del definition["x-form"]["respondentEmail"]
+    with pytest.raises(DefinitionError, match="respondentEmail"):
+        compile_definition("product-feedback", definition, "product-feedback.json")
