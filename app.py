@@ -17,7 +17,9 @@ from chalicelib.errors import (
     FormUnavailableError,
     InvalidSubmissionError,
     MethodNotAllowedError,
+    NotFoundError,
 )
+from chalicelib.gifts import GiftPage, GiftService
 from chalicelib.services import Services, build_services
 from chalicelib.submissions import SubmitRequest, choose_language, wants_json
 
@@ -231,3 +233,74 @@ def admin_submissions(form_id: str) -> Response:
 def admin_submission(form_id: str, submission_id: str) -> Response:
     require_admin()
     return _json(services().exports.one(form_id, submission_id))
+
+
+# --- thank-you gifts (docs/gifts.md) ---------------------------------------------------------------------------
+
+# The link carries the token: keep it out of caches, other sites' logs and search engines.
+GIFT_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+GIFT_POST_TYPES = ["application/x-www-form-urlencoded", "application/json", "text/plain"]
+CODES_TYPES = ["text/csv", "text/plain", "application/octet-stream", "application/vnd.ms-excel"]
+
+
+def _gifts() -> GiftService:
+    gifts = services().gifts
+    if gifts is None:
+        raise NotFoundError("Gifts are not set up on this server.")
+    return gifts
+
+
+def _gift_html(page: GiftPage) -> Response:
+    from chalicelib.gifts import render_page
+    return _html(render_page(page), headers=GIFT_HEADERS)
+
+
+def _field(name: str) -> str:
+    from chalicelib.gifts import form_field
+    return form_field(_request().raw_body or b"", _headers().get("content-type"), name)
+
+
+def _gift_json(body: Any) -> Response:
+    return Response(body=json.dumps(body), status_code=200,
+                    headers={"Content-Type": "application/json", "Cache-Control": "no-store"})
+
+
+@app.route("/g/{gift_id}", methods=["GET"])
+@handles_errors
+def gift_page(gift_id: str) -> Response:
+    return _gift_html(_gifts().view(gift_id, (_request().query_params or {}).get("t", "")))
+
+
+@app.route("/g/{gift_id}", methods=["POST"], content_types=GIFT_POST_TYPES)
+@handles_errors
+def claim_gift(gift_id: str) -> Response:
+    return _gift_html(_gifts().claim(gift_id, _field("t")))
+
+
+@app.route("/g/{gift_id}/redeem", methods=["POST"], content_types=GIFT_POST_TYPES)
+@handles_errors
+def redeem_own_gift(gift_id: str) -> Response:
+    return _gift_html(_gifts().redeem_own(gift_id, _field("t")))
+
+
+@app.route("/admin/gifts/redeem", methods=["POST"], content_types=GIFT_POST_TYPES)
+@handles_errors
+def redeem_gift_code() -> Response:
+    require_admin()
+    redemption = _gifts().redeem_code(_field("code"))
+    return _gift_json({"redeemed": True, "code": redemption.code, "campaign": redemption.campaign,
+                  "redeemedAt": redemption.redeemed_at.isoformat(), "redeemedBy": redemption.redeemed_by})
+
+
+@app.route("/admin/gifts/{campaign}/codes", methods=["POST"], content_types=CODES_TYPES)
+@handles_errors
+def load_gift_codes(campaign: str) -> Response:
+    require_admin()
+    return _gift_json(_gifts().load_upload(campaign, _request().raw_body or b""))
+
+
+@app.route("/admin/gifts/{campaign}/stock", methods=["GET"])
+@handles_errors
+def gift_stock(campaign: str) -> Response:
+    require_admin()
+    return _gift_json(_gifts().stock(campaign))

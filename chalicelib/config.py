@@ -40,6 +40,20 @@ def _admin_key_hashes(environ: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(hashes)
 
 
+# Signs gift links on a laptop only: outside the local stage FORMLOOP_GIFT_SECRET must be set.
+LOCAL_GIFT_SECRET = "formloop-local-gift-secret-not-for-production"
+
+
+def _gift_secret(environ: Mapping[str, str]) -> str | None:
+    """FORMLOOP_GIFT_SECRET (derives gift link tokens); a fixed dev value only when FORMLOOP_STAGE is local."""
+    secret = environ.get("FORMLOOP_GIFT_SECRET", "")
+    if secret:
+        if len(secret) < 32:
+            raise SettingError("FORMLOOP_GIFT_SECRET must be at least 32 characters of random text")
+        return secret
+    return LOCAL_GIFT_SECRET if environ.get("FORMLOOP_STAGE", "local") == "local" else None
+
+
 def default_forms_dir() -> Path:
     """Where definitions live: the bundled copy in a Lambda package, else the project's forms/."""
     if BUNDLED_FORMS_DIR.is_dir():
@@ -67,6 +81,7 @@ class Settings:
     spam_retention_days: int = 30
     default_retention_days: int = 365
     admin_key_hashes: tuple[str, ...] = ()
+    gift_secret: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -86,6 +101,7 @@ class Settings:
             storage_retries=_int(environ, "FORMLOOP_STORAGE_RETRIES", 3),
             storage_timeout_seconds=_int(environ, "FORMLOOP_STORAGE_TIMEOUT_SECONDS", 5),
             admin_key_hashes=_admin_key_hashes(environ),
+            gift_secret=_gift_secret(environ),
         )
 
     def table_name(self, concept: str) -> str:

@@ -166,6 +166,42 @@ class FormUnavailableError(FormloopError):
     TITLE = "Form unavailable"
 
 
+class GiftLinkError(FormloopError):
+    """A gift link whose token does not match: mistyped, cut short, or not this gift's."""
+
+    STATUS_CODE = 403
+    TITLE = "This gift link is not valid"
+
+
+class GiftGoneError(FormloopError):
+    """The gift expired or was revoked; its code can no longer be used."""
+
+    STATUS_CODE = 410
+    TITLE = "Gift no longer available"
+
+
+class AlreadyRedeemedError(ConflictError):
+    """The code was redeemed before; the message and problem document say when."""
+
+    TITLE = "Already redeemed"
+
+    def __init__(self, message: str, *, redeemed_at: str) -> None:
+        super().__init__(message)
+        self.redeemed_at = redeemed_at
+
+    def problem(self) -> dict[str, Any]:
+        doc = super().problem()
+        doc["redeemedAt"] = self.redeemed_at
+        return doc
+
+
+class CodesRejectedError(FormloopError):
+    """A file of gift codes that cannot be loaded (duplicates, unreadable rows); nothing was stored."""
+
+    STATUS_CODE = 422
+    TITLE = "Codes not loaded"
+
+
 class DefinitionError(Exception):
     """A form definition in forms/ is broken; names the file and the JSON path."""
 

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from .admin import AdminAuth
 from .config import Settings
 from .exports import ExportService
 from .forms import FormRegistry
+from .gifts import GiftService
 from .results import ResultsService
 from .spam import RateLimiter
 from .storage import Submission, SubmissionStore
@@ -45,6 +46,9 @@ class Services:
     surveys: SurveyGuard
     stores: list[TableOwner] = field(default_factory=list)
     consumers: list[SubmissionConsumer] = field(default_factory=list)
+    # Blocks added to the acknowledgement email's template context, e.g. {"gift": {...}}.
+    acknowledgement_extras: list[Callable[[Submission], dict[str, Any]]] = field(default_factory=list)
+    gifts: GiftService | None = None
 
     def create_tables(self) -> None:
         """Create every table Formloop uses (idempotent)."""
@@ -61,9 +65,20 @@ def build_services(settings: Settings) -> Services:
     survey_store = SurveyStore(settings)
     surveys = SurveyGuard(survey_store, settings.default_retention_days)
     results = ResultsService(forms, result_store, settings.default_retention_days)
-    return Services(settings=settings, forms=forms, store=store,
+    built = Services(settings=settings, forms=forms, store=store,
                     submissions=SubmissionService(settings, forms, store, limiter=RateLimiter(limits),
                                                   surveys=surveys),
                     admin=AdminAuth(settings.admin_key_hashes), results=results,
                     exports=ExportService(forms, SubmissionPages(settings)), surveys=surveys,
                     stores=[store, limits, result_store, survey_store], consumers=[results.consume])
+    add_gifts(built)
+    return built
+
+
+def add_gifts(services: Services) -> None:
+    """Register thank-you gifts: their tables, and the gift block of the acknowledgement email."""
+    from .storage.gifts import GiftStore
+    store = GiftStore(services.settings)
+    services.gifts = GiftService(services.settings, services.forms, store)
+    services.stores.append(store)
+    services.acknowledgement_extras.append(services.gifts.acknowledgement_extra)

@@ -1,0 +1,425 @@
+"""Thank-you gifts end to end against DynamoDB Local: issuing, the link pages, redemption, codes and stock."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from chalicelib import gifts as gifts_module
+from chalicelib.admin import AdminAuth, hash_key
+from chalicelib.errors import (
+    AlreadyRedeemedError,
+    CodesRejectedError,
+    GiftGoneError,
+    GiftLinkError,
+    NotFoundError,
+    RateLimitedError,
+)
+from chalicelib.gift_campaigns import ALPHABET, generate_code, normalise_code, normalise_email
+from chalicelib.gifts import GiftService
+
+from .gift_support import Clock, codes_csv, gift_service, submission
+
+KEY = "gift-admin-key-for-tests"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}
+
+
+@pytest.fixture
+def gifts(services: Any, tmp_path: Path) -> GiftService:
+    """A pool campaign of 5 codes (SHOP-00000 …) for customer-survey, valid 30 days after issue."""
+    service = gift_service(services, tmp_path, expiry={"daysAfterIssue": 30})
+    service.load_codes("test-gift", codes_csv(5))
+    return service
+
+
+@pytest.fixture
+def app_client(client: Any, services: Any, gifts: GiftService) -> Iterator[Any]:
+    """The HTTP client, with the test campaign's service and an admin key."""
+    saved = services.gifts, services.admin
+    services.gifts, services.admin = gifts, AdminAuth([hash_key(KEY)])
+    yield client
+    services.gifts, services.admin = saved
+
+
+def state_of(gifts: GiftService, gift_id: str) -> tuple[Any, ...]:
+    """Everything a request could change about a gift."""
+    return (gifts.store.gift(gift_id), gifts.store.history(gift_id), gifts.store.stock("test-gift"))
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+# --- issuing -----------------------------------------------------------------------------------------------
+
+def test_one_gift_per_respondent_whatever_the_spelling_of_the_address(gifts: GiftService) -> None:
+    first = gifts.issue(submission("Ann.Lee+survey@gmail.com"))
+    assert first is not None and first.gift is not None and first.created
+    for spelling in ("annlee@googlemail.com", "ANN.LEE@gmail.com", "a.n.n.l.e.e+x@Gmail.com"):
+        again = gifts.issue(submission(spelling))
+        assert again is not None and again.gift == first.gift and not again.created
+    other = gifts.issue(submission("ann.lee@example.com"))
+    assert other is not None and other.gift is not None and other.gift.code != first.gift.code
+    stock = gifts.stock("test-gift")
+    assert (stock["available"], stock["issued"], stock["loaded"]) == (3, 2, 5)
+    assert [event.event for event in gifts.store.history(first.gift.id)] == ["issued"]
+
+
+def test_a_retried_submission_gets_the_same_gift_and_link(gifts: GiftService) -> None:
+    stored = submission("bob@example.com")
+    first = gifts.acknowledgement_extra(stored)
+    second = gifts.acknowledgement_extra(stored)
+    assert first == second
+    block = first["gift"]
+    assert block["out_of_stock"] is False and block["title"] == "A thank-you coupon" and block["value"] == "15% off"
+    assert "/g/" in block["url"] and "?t=" in block["url"]
+    assert "SHOP-" not in json.dumps(first)  # the code is only ever shown on the claimed page
+    assert gifts.stock("test-gift")["issued"] == 1
+
+
+@pytest.mark.parametrize("stored", [submission(None), submission("not-an-address"),
+                                    submission("spammer@example.com", status="spam")])
+def test_only_valid_non_spam_submissions_with_an_address_earn_a_gift(gifts: GiftService, stored: Any) -> None:
+    assert gifts.issue(stored) is None
+    assert gifts.acknowledgement_extra(stored) == {}
+    assert gifts.stock("test-gift")["issued"] == 0
+
+
+def test_forms_without_a_campaign_earn_nothing(services: Any) -> None:
+    contact = submission("ann@example.com")
+    contact.form = "contact"
+    assert services.gifts.issue(contact) is None
+
+
+def test_out_of_stock_is_answered_politely_and_stores_nothing(gifts: GiftService) -> None:
+    for n in range(5):
+        outcome = gifts.issue(submission(f"r{n}@example.com"))
+        assert outcome is not None and outcome.gift is not None
+    late = submission("late@example.com", language="ru")
+    block = gifts.acknowledgement_extra(late)["gift"]
+    assert block == {"url": None, "title": "Купон", "value": "15% off", "description": "", "out_of_stock": True,
+                     "expires_at": None}
+    assert gifts.store.respondent_gift("test-gift", gifts_module.respondent_key("late@example.com")) is None
+    stock = gifts.stock("test-gift")
+    assert (stock["available"], stock["issued"], stock["lowStock"]) == (0, 5, True)
+
+
+def test_a_campaign_past_its_end_date_issues_nothing(services: Any, tmp_path: Path) -> None:
+    gifts = gift_service(services, tmp_path, expiry={"until": "2026-04-30T00:00:00Z"})
+    gifts.load_codes("test-gift", codes_csv(2))
+    outcome = gifts.issue(submission("ann@example.com"))
+    assert outcome is not None and outcome.out_of_stock
+    assert gifts.stock("test-gift")["available"] == 2
+
+
+# --- the link: GET shows, POST claims ---------------------------------------------------------------------
+
+def test_get_shows_the_gift_and_changes_nothing(app_client: Any, gifts: GiftService) -> None:
+    outcome = gifts.issue(submission("ann@example.com"))
+    assert outcome is not None and outcome.gift is not None
+    before = state_of(gifts, outcome.gift.id)
+    for _ in range(3):  # mail scanners and link previews open links, sometimes several times
+        page = app_client.http.get(path_of(gifts.link(outcome.gift.id)))
+        assert page.status_code == 200
+        body = page.body.decode()
+        assert "A thank-you coupon" in body and "Show my code" in body and outcome.gift.display not in body
+        assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
+    assert state_of(gifts, outcome.gift.id) == before
+
+
+def test_post_claims_once_and_shows_the_same_code_every_time(app_client: Any, gifts: GiftService) -> None:
+    outcome = gifts.issue(submission("ann@example.com"))
+    assert outcome is not None and outcome.gift is not None and outcome.token
+    path = f"/g/{outcome.gift.id}"
+    pages = [app_client.http.post(path, headers=FORM, body=f"t={outcome.token}") for _ in range(3)]
+    assert [p.status_code for p in pages] == [200, 200, 200]
+    assert all(outcome.gift.display in p.body.decode() for p in pages)
+    assert [e.event for e in gifts.store.history(outcome.gift.id)] == ["issued", "claimed"]
+    stock = gifts.stock("test-gift")
+    assert (stock["issued"], stock["claimed"]) == (0, 1)
+    # Once claimed, GET still only offers the button: the code never appears on a GET.
+    page = app_client.http.get(path_of(gifts.link(outcome.gift.id)))
+    assert outcome.gift.display not in page.body.decode() and "already revealed" in page.body.decode()
+
+
+@pytest.mark.parametrize("token", ["", "x", "A" * 32, "A" * 5000, "%00%ff", "t'><script>"])
+def test_wrong_tokens_get_a_clear_page_and_no_code(app_client: Any, gifts: GiftService, token: str) -> None:
+    outcome = gifts.issue(submission("ann@example.com"))
+    assert outcome is not None and outcome.gift is not None
+    before = state_of(gifts, outcome.gift.id)
+    response = app_client.http.post(f"/g/{outcome.gift.id}", headers=FORM, body=f"t={token}")
+    assert response.status_code == 403
+    assert "not valid" in response.body.decode() and outcome.gift.display not in response.body.decode()
+    assert "<script>" not in response.body.decode()
+    assert state_of(gifts, outcome.gift.id) == before
+
+
+def test_a_token_replayed_on_another_gift_is_refused(app_client: Any, gifts: GiftService) -> None:
+    mine = gifts.issue(submission("ann@example.com"))
+    theirs = gifts.issue(submission("bob@example.com"))
+    assert mine and theirs and mine.gift and theirs.gift
+    response = app_client.http.post(f"/g/{theirs.gift.id}", headers=FORM, body=f"t={mine.token}")
+    assert response.status_code == 403 and theirs.gift.display not in response.body.decode()
+    assert gifts.store.gift(theirs.gift.id).state == "issued"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("gift_id", ["nope", "A" * 16, "..%2F..%2Fetc", "x" * 300])
+def test_unknown_gifts_get_a_clear_404(app_client: Any, gift_id: str) -> None:
+    for response in (app_client.http.get(f"/g/{gift_id}?t=abc"),
+                     app_client.http.post(f"/g/{gift_id}", headers=FORM, body="t=abc")):
+        assert response.status_code == 404 and "no gift at this address" in response.body.decode()
+
+
+def test_wrong_tokens_are_rate_limited_per_gift_per_hour(app_client: Any, gifts: GiftService) -> None:
+    outcome = gifts.issue(submission("ann@example.com"))
+    assert outcome is not None and outcome.gift is not None
+    path = f"/g/{outcome.gift.id}"
+    statuses = [app_client.http.post(path, headers=FORM, body=f"t=guess{n}").status_code for n in range(12)]
+    assert statuses == [403] * 10 + [429] * 2
+    limited = app_client.http.post(path, headers=FORM, body=f"t={outcome.token}")
+    assert limited.status_code == 429 and outcome.gift.display not in limited.body.decode()
+    assert 0 < int(limited.headers["Retry-After"]) <= 3600
+    assert isinstance(gifts.clock, Clock)
+    gifts.clock.advance(hours=1)
+    assert app_client.http.post(path, headers=FORM, body=f"t={outcome.token}").status_code == 200
+
+
+def test_expired_gifts_get_a_clear_page_and_a_post_records_the_expiry(app_client: Any, gifts: GiftService) -> None:
+    outcome = gifts.issue(submission("ann@example.com"))
+    assert outcome is not None and outcome.gift is not None and isinstance(gifts.clock, Clock)
+    gifts.clock.advance(days=31)
+    before = state_of(gifts, outcome.gift.id)
+    page = app_client.http.get(path_of(gifts.link(outcome.gift.id)))
+    assert page.status_code == 410 and "expired on 2030-05-31" in page.body.decode()
+    assert state_of(gifts, outcome.gift.id) == before  # GET never writes, not even the expiry
+    claim = app_client.http.post(f"/g/{outcome.gift.id}", headers=FORM, body=f"t={outcome.token}")
+    assert claim.status_code == 410 and outcome.gift.display not in claim.body.decode()
+    assert [e.event for e in gifts.store.history(outcome.gift.id)] == ["issued", "expired"]
+    assert gifts.stock("test-gift")["expired"] == 1
+
+
+def test_a_claimed_gift_past_its_date_can_no_longer_be_redeemed(gifts: GiftService) -> None:
+    outcome = gifts.issue(submission("ann@example.com"))
+    assert outcome and outcome.gift and outcome.token and isinstance(gifts.clock, Clock)
+    gifts.claim(outcome.gift.id, outcome.token)
+    gifts.clock.advance(days=30)
+    with pytest.raises(GiftGoneError, match="expired"):
+        gifts.redeem_code(outcome.gift.display)
+    assert gifts.store.gift(outcome.gift.id).state == "expired"  # type: ignore[union-attr]
+    assert gifts.expire_due("test-gift") == 0
+
+
+def test_expire_due_records_every_gift_past_its_date(gifts: GiftService) -> None:
+    outcomes = [gifts.issue(submission(f"r{n}@example.com")) for n in range(3)]
+    assert isinstance(gifts.clock, Clock)
+    gifts.clock.advance(days=30, seconds=1)
+    assert gifts.expire_due("test-gift") == 3
+    assert all(gifts.store.gift(o.gift.id).state == "expired" for o in outcomes if o and o.gift)  # type: ignore[union-attr]
+    stock = gifts.stock("test-gift")
+    assert (stock["issued"], stock["expired"]) == (0, 3)
+
+
+def test_revoked_gifts_show_nothing(app_client: Any, gifts: GiftService) -> None:
+    outcome = gifts.issue(submission("ann@example.com"))
+    assert outcome and outcome.gift and outcome.token
+    gifts.claim(outcome.gift.id, outcome.token)
+    gifts.revoke(outcome.gift.id)
+    for response in (app_client.http.get(path_of(gifts.link(outcome.gift.id))),
+                     app_client.http.post(f"/g/{outcome.gift.id}", headers=FORM, body=f"t={outcome.token}")):
+        assert response.status_code == 410 and "withdrawn" in response.body.decode()
+        assert outcome.gift.display not in response.body.decode()
+    with pytest.raises(GiftGoneError):
+        gifts.redeem_code(outcome.gift.display)
+    assert [e.event for e in gifts.store.history(outcome.gift.id)] == ["issued", "claimed", "revoked"]
+    stock = gifts.stock("test-gift")
+    assert (stock["claimed"], stock["revoked"], stock["available"]) == (0, 1, 4)
+
+
+def test_ten_thousand_guessed_tokens_reveal_nothing(gifts: GiftService) -> None:
+    outcome = gifts.issue(submission("ann@example.com"))
+    assert outcome is not None and outcome.gift is not None and outcome.token
+    import secrets
+
+    def guess(_: int) -> str:
+        try:
+            page = gifts.claim(outcome.gift.id, secrets.token_urlsafe(24))  # type: ignore[union-attr]
+        except GiftLinkError:
+            return "wrong"
+        except RateLimitedError:
+            return "limited"
+        return f"revealed {page.code}"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(guess, range(10_000)))
+    assert answers.count("wrong") == 10 and answers.count("limited") == 9_990
+    assert gifts.store.gift(outcome.gift.id).state == "issued"  # type: ignore[union-attr]
+
+
+# --- redemption ---------------------------------------------------------------------------------------------
+
+def test_admin_redeems_a_typed_code_exactly_once(app_client: Any, gifts: GiftService) -> None:
+    outcome = gifts.issue(submission("ann@example.com"))
+    assert outcome and outcome.gift and outcome.token
+    gifts.claim(outcome.gift.id, outcome.token)
+    typed = " " + outcome.gift.display.lower().replace("-", " ") + " "
+    first = app_client.http.post("/admin/gifts/redeem", headers={**AUTH, "Content-Type": "application/json"},
+                                 body=json.dumps({"code": typed}))
+    assert first.status_code == 200, first.body
+    assert first.json_body["redeemed"] is True and first.json_body["code"] == outcome.gift.display
+    again = app_client.http.post("/admin/gifts/redeem", body=f"code={outcome.gift.display}",
+                                 headers={**AUTH, "Content-Type": "application/x-www-form-urlencoded",
+                                          "Accept": "application/json"})
+    assert again.status_code == 409
+    assert again.json_body["redeemedAt"] == first.json_body["redeemedAt"]
+    assert "already redeemed on 2030-05-01 12:00 UTC" in again.json_body["detail"]
+    assert [e.event for e in gifts.store.history(outcome.gift.id)] == ["issued", "claimed", "redeemed"]
+
+
+@pytest.mark.parametrize("body,status", [("code=", 422), ("code=NOPE-NOPE", 404), ("code=SHOP-00004", 409)])
+def test_redeeming_bad_codes_is_refused_clearly(app_client: Any, gifts: GiftService, body: str, status: int) -> None:
+    response = app_client.http.post("/admin/gifts/redeem", body=body, headers={
+        **AUTH, "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"})
+    assert response.status_code == status and response.json_body["detail"]
+
+
+def test_admin_gift_routes_need_the_key(app_client: Any) -> None:
+    for response in (app_client.http.post("/admin/gifts/redeem", body="code=SHOP-00000",
+                                          headers={"Content-Type": "application/x-www-form-urlencoded"}),
+                     app_client.http.get("/admin/gifts/test-gift/stock", headers={"Authorization": "Bearer nope"}),
+                     app_client.http.post("/admin/gifts/test-gift/codes", body="code\nX1",
+                                          headers={"Content-Type": "text/csv"})):
+        assert response.status_code == 401
+
+
+def test_the_respondent_marks_a_digital_gift_used(app_client: Any, gifts: GiftService) -> None:
+    outcome = gifts.issue(submission("ann@example.com"))
+    assert outcome and outcome.gift and outcome.token
+    claimed = app_client.http.post(f"/g/{outcome.gift.id}", headers=FORM, body=f"t={outcome.token}")
+    assert "I have used this code" in claimed.body.decode()
+    used = app_client.http.post(f"/g/{outcome.gift.id}/redeem", headers=FORM, body=f"t={outcome.token}")
+    assert used.status_code == 200 and "Marked as used" in used.body.decode()
+    assert gifts.store.gift(outcome.gift.id).redeemed_by == "respondent"  # type: ignore[union-attr]
+    with pytest.raises(AlreadyRedeemedError):
+        gifts.redeem_code(outcome.gift.display)
+
+
+def test_shop_gifts_cannot_be_marked_used_by_the_respondent(services: Any, tmp_path: Path) -> None:
+    gifts = gift_service(services, tmp_path, digital=False)
+    gifts.load_codes("test-gift", codes_csv(1))
+    outcome = gifts.issue(submission("ann@example.com"))
+    assert outcome and outcome.gift and outcome.token
+    gifts.claim(outcome.gift.id, outcome.token)
+    with pytest.raises(Exception, match="redeemed at the shop"):
+        gifts.redeem_own(outcome.gift.id, outcome.token)
+    assert gifts.store.gift(outcome.gift.id).state == "claimed"  # type: ignore[union-attr]
+
+
+# --- codes and stock ----------------------------------------------------------------------------------------
+
+def test_admin_loads_codes_idempotently_and_sees_stock(app_client: Any, gifts: GiftService) -> None:
+    headers = {**AUTH, "Content-Type": "text/csv"}
+    first = app_client.http.post("/admin/gifts/test-gift/codes", headers=headers, body=codes_csv(30, "NEW"))
+    assert first.status_code == 200, first.body
+    assert (first.json_body["added"], first.json_body["alreadyPresent"]) == (30, 0)
+    again = app_client.http.post("/admin/gifts/test-gift/codes", headers=headers, body=codes_csv(30, "NEW"))
+    assert (again.json_body["added"], again.json_body["alreadyPresent"]) == (0, 30)
+    stock = app_client.http.get("/admin/gifts/test-gift/stock", headers=AUTH)
+    assert stock.status_code == 200
+    assert {k: stock.json_body[k] for k in ("loaded", "available", "issued", "claimed", "redeemed", "expired")} == {
+        "loaded": 35, "available": 35, "issued": 0, "claimed": 0, "redeemed": 0, "expired": 0}
+    assert stock.json_body["lowStock"] is False
+
+
+@pytest.mark.parametrize("body,message", [
+    ("code\nA-1\nB-2\na1\n", "repeats line 2"),
+    ("code\n" + "X" * 65 + "\n", "not a usable code"),
+    ("code\n\n", "no codes"),
+])
+def test_bad_code_files_are_refused_whole(app_client: Any, gifts: GiftService, body: str, message: str) -> None:
+    response = app_client.http.post("/admin/gifts/test-gift/codes", body=body,
+                                    headers={**AUTH, "Content-Type": "text/csv", "Accept": "application/json"})
+    assert response.status_code == 422 and message in response.json_body["detail"]
+    assert gifts.stock("test-gift")["loaded"] == 5
+
+
+def test_codes_for_unknown_campaigns_and_non_utf8_files_are_refused(app_client: Any) -> None:
+    unknown = app_client.http.post("/admin/gifts/no-such/codes", body="code\nA1",
+                                   headers={**AUTH, "Content-Type": "text/csv", "Accept": "application/json"})
+    assert unknown.status_code == 404
+    binary = app_client.http.post("/admin/gifts/test-gift/codes", body=b"\xff\xfe\x00bad",
+                                  headers={**AUTH, "Content-Type": "text/csv", "Accept": "application/json"})
+    assert binary.status_code == 422 and "UTF-8" in binary.json_body["detail"]
+
+
+def test_cli_loads_a_large_file_with_a_progress_bar(services: Any, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    gifts = gift_service(services, tmp_path)
+    settings = gifts.settings
+    environ = {"FORMLOOP_DYNAMODB_ENDPOINT": settings.dynamodb_endpoint or "",
+               "FORMLOOP_TABLE_PREFIX": settings.table_prefix, "FORMLOOP_FORMS_DIR": str(settings.forms_dir)}
+    csv_file = tmp_path / "codes.csv"
+    csv_file.write_text(codes_csv(2000, "BULK"), encoding="utf-8")
+    assert gifts_module.main(["load", "test-gift", str(csv_file)], environ) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["added"] == 2000 and "2000/2000 codes" in err
+    assert gifts_module.main(["load", "test-gift", str(csv_file)], environ) == 0
+    assert json.loads(capsys.readouterr().out) == {"campaign": "test-gift", "added": 0, "alreadyPresent": 2000}
+    assert gifts_module.main(["stock", "test-gift"], environ) == 0
+    assert json.loads(capsys.readouterr().out)["available"] == 2000
+    assert gifts_module.main(["load", "test-gift"], environ) == 2
+
+
+def test_generated_campaign_tops_up_once(services: Any) -> None:
+    gifts = services.gifts
+    assert gifts.ensure_generated("spring-coupon") == 200
+    assert gifts.ensure_generated("spring-coupon") == 0
+    assert gifts.stock("spring-coupon")["available"] == 200
+
+
+def test_shipped_definitions_are_consistent(services: Any) -> None:
+    assert services.gifts.campaigns.check(services.forms) == []
+
+
+# --- unit-level pieces ----------------------------------------------------------------------------------------
+
+def test_generated_codes_are_readable_and_long_enough() -> None:
+    code = generate_code()
+    groups = code.split("-")
+    assert [len(g) for g in groups] == [4, 4, 4, 4] and set("".join(groups)) <= set(ALPHABET)
+    assert len("".join(groups)) * 5 >= 60 and not set("01IO") & set(code)
+    assert normalise_code(code.lower().replace("-", " ")) == code.replace("-", "")
+    assert normalise_code("ＡＢＣＤ–１２") == "ABCD12"  # full-width characters and an en dash, as phones type them
+
+
+@pytest.mark.parametrize("address,key", [
+    ("Ann.Lee@Example.com", "ann.lee@example.com"), ("ann+shop@example.com", "ann@example.com"),
+    ("A.n.N+x@googlemail.com", "ann@gmail.com"), ("ann@gmail.com", "ann@gmail.com"),
+])
+def test_email_normalisation(address: str, key: str) -> None:
+    assert normalise_email(address) == key
+
+
+def test_missing_gift_secret_outside_local_is_a_named_setting_error(services: Any) -> None:
+    from dataclasses import replace
+
+    from chalicelib.config import SettingError, Settings
+    assert Settings.from_environ({"FORMLOOP_STAGE": "prod"}).gift_secret is None
+    broken = GiftService(replace(services.settings, gift_secret=None), services.forms, services.gifts.store)
+    with pytest.raises(SettingError, match="FORMLOOP_GIFT_SECRET"):
+        broken.token("abc")
+    with pytest.raises(SettingError, match="at least 32"):
+        Settings.from_environ({"FORMLOOP_GIFT_SECRET": "short"})
+
+
+def test_unknown_campaign_is_a_404(services: Any) -> None:
+    with pytest.raises(NotFoundError):
+        services.gifts.stock("nope")
+    with pytest.raises(CodesRejectedError):
+        services.gifts.load_codes("spring-coupon", "code\n")
