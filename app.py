@@ -123,6 +123,39 @@ def require_admin() -> None:
     services().admin.check(_headers())
 
 
+def deliver_stream_batch(event: Any) -> None:
+    """Hand each new submission in a DynamoDB Streams batch to every post-write consumer (as the local worker does).
+
+    Raises after the whole batch if a consumer failed, so Lambda offers the batch again; consumers are idempotent.
+    """
+    from chalicelib.pipeline import ConsumerFailedError, handle_stream_record
+    failures = [failure for record in event
+                for failure in handle_stream_record(services(), record.event_name, record.new_image)]
+    if failures:
+        raise ConsumerFailedError(f"{len(failures)} consumer failure(s), first: {failures[0]!r}")
+
+
+# The stream of the submissions table (from `chalice package`'s infra); unset locally, where scripts/worker.py reads it.
+if os.environ.get("FORMLOOP_SUBMISSIONS_STREAM_ARN"):
+    @app.on_dynamodb_record(stream_arn=os.environ["FORMLOOP_SUBMISSIONS_STREAM_ARN"], batch_size=10,
+                            starting_position="TRIM_HORIZON")
+    def on_submission_stored(event: Any) -> None:
+        deliver_stream_batch(event)
+
+
+@app.route("/outbox", methods=["GET"])
+@handles_errors
+def outbox() -> Response:
+    from chalicelib.emails import render_outbox_page
+    return _html(render_outbox_page(services().outbox().entries()), headers={"Cache-Control": "no-store"})
+
+
+@app.route("/outbox/{name}", methods=["GET"])
+@handles_errors
+def outbox_email(name: str) -> Response:
+    return _html(services().outbox().read(name), headers={"Cache-Control": "no-store"})
+
+
 @app.route("/f/{form_id}", methods=["POST"], content_types=POST_TYPES)
 @handles_errors
 def submit(form_id: str) -> Response:

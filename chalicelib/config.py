@@ -61,6 +61,60 @@ def default_forms_dir() -> Path:
     return PROJECT_ROOT / "forms"
 
 
+MAIL_BACKENDS = ("outbox", "smtp", "ses")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """How Formloop sends email: backend, sender, SMTP server, SES configuration set, retries."""
+
+    backend: str = "outbox"
+    sender: str = "Formloop <formloop@localhost>"
+    outbox_dir: Path = PROJECT_ROOT / ".local" / "outbox"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: int = 10
+    ses_configuration_set: str | None = None
+    admin_base_url: str = "http://127.0.0.1:8000"
+    max_attempts: int = 5
+    retry_base_ms: int = 200
+    acknowledgements_per_address_per_day: int = 1
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> MailSettings:
+        """Read the FORMLOOP_MAIL_*, FORMLOOP_SMTP_* and FORMLOOP_SES_* variables."""
+        backend = environ.get("FORMLOOP_MAIL_BACKEND", "outbox").strip().lower() or "outbox"
+        if backend not in MAIL_BACKENDS:
+            raise SettingError(f"FORMLOOP_MAIL_BACKEND={backend!r} must be one of {', '.join(MAIL_BACKENDS)}")
+        sender = environ.get("FORMLOOP_MAIL_FROM", "")
+        if not sender and backend != "outbox":
+            raise SettingError(f"FORMLOOP_MAIL_FROM is missing, and has no default for the {backend} backend "
+                               "(e.g. 'Acme <hello@acme.example>', a verified sender)")
+        outbox = environ.get("FORMLOOP_OUTBOX_DIR")
+        per_day = environ.get("FORMLOOP_ACK_PER_ADDRESS_PER_DAY", "").strip()
+        return cls(
+            backend=backend,
+            sender=sender or cls.sender,
+            outbox_dir=Path(outbox) if outbox else cls.outbox_dir,
+            smtp_host=environ.get("FORMLOOP_SMTP_HOST", cls.smtp_host),
+            smtp_port=_int(environ, "FORMLOOP_SMTP_PORT", cls.smtp_port),
+            smtp_user=environ.get("FORMLOOP_SMTP_USER") or None,
+            smtp_password=environ.get("FORMLOOP_SMTP_PASSWORD") or None,
+            smtp_starttls=environ.get("FORMLOOP_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
+            smtp_timeout_seconds=_int(environ, "FORMLOOP_SMTP_TIMEOUT_SECONDS", cls.smtp_timeout_seconds),
+            ses_configuration_set=environ.get("FORMLOOP_SES_CONFIGURATION_SET") or None,
+            admin_base_url=(environ.get("FORMLOOP_ADMIN_BASE_URL") or cls.admin_base_url).rstrip("/"),
+            max_attempts=_int(environ, "FORMLOOP_MAIL_MAX_ATTEMPTS", cls.max_attempts),
+            retry_base_ms=_int(environ, "FORMLOOP_MAIL_RETRY_BASE_MS", cls.retry_base_ms),
+            # 0 is allowed here and means no acknowledgements at all.
+            acknowledgements_per_address_per_day=0 if per_day == "0" else _int(
+                environ, "FORMLOOP_ACK_PER_ADDRESS_PER_DAY", cls.acknowledgements_per_address_per_day),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything Formloop reads from its environment."""
@@ -82,6 +136,7 @@ class Settings:
     default_retention_days: int = 365
     admin_key_hashes: tuple[str, ...] = ()
     gift_secret: str | None = None
+    mail: MailSettings = MailSettings()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -102,6 +157,7 @@ class Settings:
             storage_timeout_seconds=_int(environ, "FORMLOOP_STORAGE_TIMEOUT_SECONDS", 5),
             admin_key_hashes=_admin_key_hashes(environ),
             gift_secret=_gift_secret(environ),
+            mail=MailSettings.from_environ(environ),
         )
 
     def table_name(self, concept: str) -> str:

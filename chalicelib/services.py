@@ -7,9 +7,12 @@ from typing import Any, Protocol
 
 from .admin import AdminAuth
 from .config import Settings
+from .delivery import DeliveryService
+from .errors import NotFoundError
 from .exports import ExportService
 from .forms import FormRegistry
 from .gifts import GiftService
+from .mail import OutboxMailer
 from .results import ResultsService
 from .spam import RateLimiter
 from .storage import Submission, SubmissionStore
@@ -49,6 +52,14 @@ class Services:
     # Blocks added to the acknowledgement email's template context, e.g. {"gift": {...}}.
     acknowledgement_extras: list[Callable[[Submission], dict[str, Any]]] = field(default_factory=list)
     gifts: GiftService | None = None
+    delivery: DeliveryService | None = None
+
+    def outbox(self) -> OutboxMailer:
+        """The local outbox folder; NotFoundError unless this is the local stage writing to one."""
+        mailer = self.delivery.mailer if self.delivery else None
+        if self.settings.stage != "local" or not isinstance(mailer, OutboxMailer):
+            raise NotFoundError("There is no outbox here: it exists only when Formloop runs locally.")
+        return mailer
 
     def create_tables(self) -> None:
         """Create every table Formloop uses (idempotent)."""
@@ -72,6 +83,7 @@ def build_services(settings: Settings) -> Services:
                     exports=ExportService(forms, SubmissionPages(settings)), surveys=surveys,
                     stores=[store, limits, result_store, survey_store], consumers=[results.consume])
     add_gifts(built)
+    add_delivery(built)
     return built
 
 
@@ -82,3 +94,17 @@ def add_gifts(services: Services) -> None:
     services.gifts = GiftService(services.settings, services.forms, store)
     services.stores.append(store)
     services.acknowledgement_extras.append(services.gifts.acknowledgement_extra)
+
+
+def add_delivery(services: Services) -> None:
+    """Register email delivery: its tables, and its consumer (acknowledgement, team notification)."""
+    from .emails import EmailTemplates
+    from .mail import build_mailer
+    from .storage.deliveries import DeliveryStore
+    settings = services.settings
+    store = DeliveryStore(settings)
+    services.delivery = DeliveryService(settings, services.forms, store, build_mailer(settings.mail, settings.region),
+                                        EmailTemplates(settings.forms_dir / "templates"),
+                                        extras=services.acknowledgement_extras)
+    services.stores.append(store)
+    services.consumers.append(services.delivery)

@@ -58,6 +58,9 @@ def main(argv: list[str]) -> int:
         return 1
     count = bundle_forms()
     print(f"bundled {count} form definitions into {BUNDLED_FORMS_DIR.relative_to(ROOT)}")
+    from chalicelib.emails import BUNDLED_EMAILS_DIR, build_bundle
+    emails = build_bundle(ROOT / "forms" / "templates")
+    print(f"compiled {len(emails)} MJML email templates into {BUNDLED_EMAILS_DIR.relative_to(ROOT)}")
     chalice = Path(sys.executable).parent / "chalice"
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
     try:

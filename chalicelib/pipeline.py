@@ -1,0 +1,39 @@
+"""After the write: hand each stored submission to every post-write consumer.
+
+The one path shared by the Chalice DynamoDB Streams handler (AWS) and `scripts/worker.py`
+(DynamoDB Local's stream): both call `handle_stream_record` for each record.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .services import Services
+from .storage import Submission
+from .storage.streams import submission_from_image
+
+log = logging.getLogger("formloop.pipeline")
+
+
+def dispatch(consumers: Iterable[Callable[[Submission], None]], submission: Submission) -> list[Exception]:
+    """Run every consumer on one submission; one failing never stops the others. The failures."""
+    failures: list[Exception] = []
+    for consumer in consumers:
+        try:
+            consumer(submission)
+        except Exception as exc:  # isolated: logged, returned, and the next consumer still runs
+            log.exception("consumer %r failed on %s/%s", consumer, submission.form, submission.id)
+            failures.append(exc)
+    return failures
+
+
+def handle_stream_record(services: Services, event_name: str, new_image: dict[str, Any] | None) -> list[Exception]:
+    """One stream record of the submissions table: new items go to every consumer; the failures."""
+    if event_name != "INSERT" or not new_image:
+        return []  # updates and deletions (erasure, TTL expiry) owe no email
+    return dispatch(services.consumers, submission_from_image(services.store, new_image))
+
+
+class ConsumerFailedError(Exception):
+    """Some consumer failed on a record; raised so the stream offers the batch again (consumers are idempotent)."""

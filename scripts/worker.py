@@ -1,0 +1,193 @@
+"""The local delivery worker: reads DynamoDB Local's stream of the submissions table and hands every
+new submission to all post-write consumers (`services().consumers`) — the same code the Lambda
+stream handler runs in AWS. Progress is checkpointed per shard, so a worker that stops or crashes
+picks up where it left off and nothing stored is ever skipped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from chalicelib.pipeline import handle_stream_record  # noqa: E402
+from chalicelib.services import Services  # noqa: E402
+
+log = logging.getLogger("formloop.worker")
+
+
+class StreamWorker:
+    """Polls every shard of the submissions table's stream; one record is done once all consumers ran."""
+
+    def __init__(self, services: Services, checkpoint: Path | None = None, *, start: str = "TRIM_HORIZON",
+                 max_record_attempts: int = 5, clients: tuple[Any, Any] | None = None) -> None:
+        self.services = services
+        self.checkpoint = checkpoint
+        # Where a shard never seen before is read from: its beginning, or (tests) only what comes next.
+        self.start = start
+        self.max_record_attempts = max_record_attempts
+        self.dynamodb, self.streams = clients or self._clients()
+        self.positions: dict[str, str] = self._load()
+        self.iterators: dict[str, str | None] = {}
+        self.failures: dict[str, int] = {}
+        self.stream_arn = self._stream_arn()
+
+    def _clients(self) -> tuple[Any, Any]:
+        import botocore.session
+        settings = self.services.settings
+        session = botocore.session.get_session()
+        return tuple(session.create_client(name, region_name=settings.region, endpoint_url=settings.dynamodb_endpoint)
+                     for name in ("dynamodb", "dynamodbstreams"))  # type: ignore[return-value]
+
+    def _stream_arn(self) -> str:
+        table = self.services.settings.table_name("submissions")
+        arn = self.dynamodb.describe_table(TableName=table)["Table"].get("LatestStreamArn")
+        if not arn:
+            raise SystemExit(f"table {table} has no stream; recreate it (`make clean run`)")
+        return str(arn)
+
+    def _load(self) -> dict[str, str]:
+        if self.checkpoint is None or not self.checkpoint.is_file():
+            return {}
+        return dict(json.loads(self.checkpoint.read_text()).get("shards", {}))
+
+    def _save(self) -> None:
+        if self.checkpoint is None:
+            return
+        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.checkpoint.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"stream": self.stream_arn, "shards": self.positions}, indent=1))
+        temporary.replace(self.checkpoint)  # atomic: a crash never leaves half a checkpoint
+
+    def _shards(self) -> list[dict[str, Any]]:
+        shards: list[dict[str, Any]] = []
+        request: dict[str, Any] = {"StreamArn": self.stream_arn}
+        while True:
+            description = self.streams.describe_stream(**request)["StreamDescription"]
+            shards += description["Shards"]
+            last = description.get("LastEvaluatedShardId")
+            if not last:
+                return shards
+            request["ExclusiveStartShardId"] = last
+
+    def _iterator(self, shard_id: str) -> str | None:
+        if shard_id in self.iterators:
+            return self.iterators[shard_id]
+        if shard_id not in self.positions and self.start == "LATEST":
+            self._skip_to_end(shard_id)
+        request = {"StreamArn": self.stream_arn, "ShardId": shard_id, "ShardIteratorType": "TRIM_HORIZON"}
+        if self.positions.get(shard_id):
+            request.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=self.positions[shard_id])
+        iterator = self.streams.get_shard_iterator(**request).get("ShardIterator")
+        self.iterators[shard_id] = iterator
+        return iterator  # type: ignore[no-any-return]
+
+    def _skip_to_end(self, shard_id: str) -> None:
+        # Not the LATEST iterator type: DynamoDB Local's can point before the shard's first record
+        # (TrimmedDataAccessException). Reading to the end and remembering it is exact everywhere.
+        last = ""
+        iterator = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard_id,
+                                                   ShardIteratorType="TRIM_HORIZON").get("ShardIterator")
+        while iterator:
+            response = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+            if not response.get("Records"):
+                break
+            last = response["Records"][-1]["dynamodb"]["SequenceNumber"]
+            iterator = response.get("NextShardIterator")
+        self.positions[shard_id] = last  # "" = from the beginning: the shard had nothing to skip
+
+    def poll_once(self) -> int:
+        """Read what is new on every shard and process it; how many records were done."""
+        done = 0
+        for shard in self._shards():
+            done += self._drain(shard["ShardId"])
+        return done
+
+    def _drain(self, shard_id: str) -> int:
+        done = 0
+        iterator = self._iterator(shard_id)
+        while iterator:
+            try:
+                response = self.streams.get_records(ShardIterator=iterator, Limit=100)
+            except (self.streams.exceptions.ExpiredIteratorException,
+                    self.streams.exceptions.TrimmedDataAccessException):
+                self.iterators.pop(shard_id, None)  # start again from the checkpoint
+                iterator = self._iterator(shard_id)
+                response = self.streams.get_records(ShardIterator=iterator, Limit=100)
+            records = response.get("Records", [])
+            iterator = response.get("NextShardIterator")
+            self.iterators[shard_id] = iterator
+            for record in records:
+                if not self.process(shard_id, record):
+                    return done  # retried from this record on the next poll
+                done += 1
+            if not records:
+                break
+        return done
+
+    def process(self, shard_id: str, record: dict[str, Any]) -> bool:
+        """Run all consumers on one record and checkpoint it; False to offer it again later."""
+        sequence = record["dynamodb"]["SequenceNumber"]
+        failures = handle_stream_record(self.services, record["eventName"], record["dynamodb"].get("NewImage"))
+        if failures:
+            attempts = self.failures[sequence] = self.failures.get(sequence, 0) + 1
+            if attempts < self.max_record_attempts:
+                # Consumers are idempotent: read again from this very record on the next poll.
+                self.iterators[shard_id] = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="AT_SEQUENCE_NUMBER",
+                    SequenceNumber=sequence)["ShardIterator"]
+                return False
+            log.error("record %s failed %d times; moving on (see its delivery records)", sequence, attempts)
+        self.failures.pop(sequence, None)
+        self.positions[shard_id] = sequence
+        self._save()
+        return True
+
+    def run(self, poll_seconds: float = 1.0) -> None:
+        """Poll until stopped (Ctrl-C or SIGTERM)."""
+        stop = False
+
+        def request_stop(*_: Any) -> None:
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGTERM, request_stop)
+        log.info("worker reading %s", self.stream_arn)
+        while not stop:
+            try:
+                if self.poll_once() == 0:
+                    time.sleep(poll_seconds)
+            except KeyboardInterrupt:
+                break
+            except Exception:  # DynamoDB Local restarting, a shard closing: log and poll again
+                log.exception("stream poll failed; retrying")
+                self.iterators.clear()
+                time.sleep(poll_seconds)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", type=Path, default=ROOT / ".local" / "worker-checkpoint.json")
+    parser.add_argument("--poll-seconds", type=float, default=1.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="worker: %(levelname)s %(message)s")
+    from chalicelib.config import Settings
+    from chalicelib.services import build_services
+    services = build_services(Settings.from_environ(os.environ))
+    try:
+        StreamWorker(services, args.checkpoint).run(args.poll_seconds)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
