@@ -18,7 +18,12 @@ def _stop_on_signal(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # so `finally` stops the children on SIGTERM/SIGHUP as on Ctrl-C
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops everything the way Ctrl-C does
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGHUP, _stop_on_signal)
     host = os.environ.get("FORMLOOP_HOST", "127.0.0.1")
@@ -48,6 +53,10 @@ def main() -> int:
         build_services(Settings.from_environ(os.environ)).create_tables()
         print(f"DynamoDB Local on {endpoint} (data in {data_dir.relative_to(ROOT)}/, log in {log.relative_to(ROOT)})",
               flush=True)
+        # The delivery worker reads the submissions table's stream and writes emails to .local/outbox.
+        children.append(subprocess.Popen([sys.executable, str(ROOT / "scripts" / "worker.py")], cwd=ROOT, env=env,
+                                         start_new_session=True))
+        print(f"Emails go to .local/outbox: see them at http://{host}:{port}/outbox", flush=True)
         server = subprocess.Popen(
             [str(Path(sys.executable).parent / "chalice"), "local", "--stage", "local", "--host", host,
              "--port", str(port), "--no-autoreload"], cwd=ROOT, env=env, start_new_session=True)
