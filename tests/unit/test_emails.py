@@ -207,3 +207,17 @@ def test_recap_skips_unanswered_questions(forms) -> None:  # type: ignore[no-unt
     assert [(r.label, r.value) for r in rows] == [("Ваше имя", "Ann"),
                                                   ("Я согласен(на) на хранение сообщения для ответа", "Нет")]
     assert not re.search(r"phone", str(rows))
+
+
+def test_mail_settings_name_what_is_missing() -> None:
+    from chalicelib.config import MailSettings, SettingError
+    with pytest.raises(SettingError, match="FORMLOOP_MAIL_FROM is missing"):
+        MailSettings.from_environ({"FORMLOOP_MAIL_BACKEND": "ses"})
+    with pytest.raises(SettingError, match="FORMLOOP_MAIL_BACKEND='sendmail' must be one of outbox, smtp, ses"):
+        MailSettings.from_environ({"FORMLOOP_MAIL_BACKEND": "sendmail"})
+    ses = MailSettings.from_environ({"FORMLOOP_MAIL_BACKEND": "ses", "FORMLOOP_MAIL_FROM": "Acme <a@acme.example>",
+                                     "FORMLOOP_SES_CONFIGURATION_SET": "formloop",
+                                     "FORMLOOP_ACK_PER_ADDRESS_PER_DAY": "0",
+                                     "FORMLOOP_ADMIN_BASE_URL": "https://forms.acme.example/api/"})
+    assert (ses.ses_configuration_set, ses.acknowledgements_per_address_per_day) == ("formloop", 0)
+    assert ses.admin_base_url == "https://forms.acme.example/api"
