@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: setup run test lint check-forms package infra bench clean
+.PHONY: setup run test lint check-forms package infra bench bench-email clean
 
 setup: $(STAMP_PY) $(STAMP_NODE)
 
@@ -40,6 +40,10 @@ infra: setup
 
 bench: setup
 	$(PY) bench/submit.py
+
+# Email rendering: precompiled MJML vs compiling per email (numbers in docs/email.md).
+bench-email: setup
+	$(PY) bench/email.py
 
 clean:
 	rm -rf $(VENV) node_modules build chalicelib/bundled .local
