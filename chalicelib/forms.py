@@ -15,10 +15,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import SchemaError
 
 from .errors import DefinitionError
+from .patterns import bounded_pattern, regex_problem
 
 FORM_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 FEEDBACK_KINDS = ("complaint", "idea", "question", "praise", "referral")
@@ -102,6 +103,8 @@ X_UI_SCHEMA: dict[str, Any] = {
 }
 
 _FORMAT_CHECKER = FormatChecker()
+# Draft 2020-12, except that `pattern` never runs on text longer than the question allows.
+FormValidator = validators.extend(Draft202012Validator, {"pattern": bounded_pattern})
 _LABEL_PART = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f\"(),:;<>\[\\\]]{1,64}@" + _LABEL_PART + r"(?:\." + _LABEL_PART + r")+$")
 
@@ -232,45 +235,6 @@ def _json_path(path: Iterator[Any] | Any) -> str:
     return out
 
 
-def _check_regex(pattern: str) -> str | None:
-    """Why a regular expression is refused, or None if it is safe to run on visitors' input."""
-    try:
-        parsed = re._parser.parse(pattern)  # type: ignore[attr-defined]
-    except re.error as exc:
-        return f"invalid regular expression: {exc}"
-
-    repeats = {re._constants.MAX_REPEAT, re._constants.MIN_REPEAT,  # type: ignore[attr-defined]
-               getattr(re._constants, "POSSESSIVE_REPEAT", None)}  # type: ignore[attr-defined]
-
-    def walk(items: Any, inside_repeat: bool) -> str | None:
-        for op, arg in items:
-            if op in repeats:
-                low, high, sub = arg
-                if inside_repeat and high > 1:
-                    return "nested quantifiers (e.g. (a+)+) can take exponential time; simplify the pattern"
-                found = walk(sub, inside_repeat or high > 1)
-                if found:
-                    return found
-            elif op == re._constants.SUBPATTERN:  # type: ignore[attr-defined]
-                found = walk(arg[-1], inside_repeat)
-                if found:
-                    return found
-            elif op == re._constants.BRANCH:  # type: ignore[attr-defined]
-                for branch in arg[1]:
-                    found = walk(branch, inside_repeat)
-                    if found:
-                        return found
-            elif op in (re._constants.ASSERT, re._constants.ASSERT_NOT):  # type: ignore[attr-defined]
-                found = walk(arg[1], inside_repeat)
-                if found:
-                    return found
-            elif op == re._constants.GROUPREF:  # type: ignore[attr-defined]
-                return "back-references are not allowed in patterns"
-        return None
-
-    return walk(parsed, False)
-
-
 def _walk_patterns(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
     if isinstance(node, dict):
         for key, value in node.items():
@@ -294,7 +258,7 @@ def compile_definition(form_id: str, schema: Any, source: str) -> FormDefinition
     except SchemaError as exc:
         raise DefinitionError(source, _json_path(exc.absolute_path), exc.message) from None
     for path, pattern in _walk_patterns(schema):
-        problem = _check_regex(pattern)
+        problem = regex_problem(pattern)
         if problem:
             raise DefinitionError(source, _json_path(path), f"pattern {pattern!r}: {problem}")
     if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
@@ -323,7 +287,7 @@ def compile_definition(form_id: str, schema: Any, source: str) -> FormDefinition
             except SchemaError as exc:
                 raise DefinitionError(source, _json_path(("properties", name, "x-ui", "visibleIf",
                                                           *exc.absolute_path)), exc.message) from None
-            visibility[name] = Draft202012Validator(condition, format_checker=_FORMAT_CHECKER)
+            visibility[name] = FormValidator(condition, format_checker=_FORMAT_CHECKER)
             if name in required:
                 # Compiled to if/then so a hidden question can never be required.
                 required.discard(name)
@@ -341,7 +305,7 @@ def compile_definition(form_id: str, schema: Any, source: str) -> FormDefinition
         validation_schema["allOf"] = list(schema.get("allOf", [])) + conditions
     return FormDefinition(
         id=form_id, source=source, schema=schema, settings=settings, questions=questions,
-        validator=Draft202012Validator(validation_schema, format_checker=_FORMAT_CHECKER),
+        validator=FormValidator(validation_schema, format_checker=_FORMAT_CHECKER),
         validation_schema=validation_schema,
         visibility=visibility,
     )

@@ -115,12 +115,19 @@ def test_definition_must_be_an_object() -> None:
 
 
 @pytest.mark.parametrize("pattern", [
-    "(a+)+$", "^(a+)+$", "(a*)*", "(x|x+)+", "((ab)*)+", "(a{2,})*", "(?:\\w+\\s?)*$", "(.*a){20}",
+    "(a+)+$", "^(a+)+$", "(a*)*", "((ab)*)+", "(a{2,})*", "(?:\\w+\\s?)*$", "(.*a){20}", "^(\\w+[.-]?)*@",
+    "(-a+a+)*!",
 ])
 def test_nested_quantifiers_are_refused(pattern: str) -> None:
     error = refusal(with_pattern(pattern))
     assert error.json_path == "$.properties.name.pattern"
     assert "nested quantifiers" in error.message and repr(pattern) in error.message
+
+
+@pytest.mark.parametrize("pattern", ["(x|x+)+", "(a|a)*$", "(a|ab)*c", "(\\d|\\d\\d)+$", "(.|\\n)*x", "(a|)*"])
+def test_overlapping_alternatives_in_a_repetition_are_refused(pattern: str) -> None:
+    error = refusal(with_pattern(pattern))
+    assert "can match the same text inside a repetition" in error.message and repr(pattern) in error.message
 
 
 def test_back_references_are_refused() -> None:
@@ -138,6 +145,9 @@ def test_patterns_are_checked_wherever_they_appear() -> None:
 SAFE_PATTERNS = [
     "^[0-9 +().-]*$", "^\\d{5}(-\\d{4})?$", "^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$", "^(?:[a-z0-9]+)$",
     "^[^@\\s]+@[^@\\s]+$", "(ab)+", "^\\w+$", "^(\\+\\d{1,3})?\\d{4,14}$", "^(yes|no)$", "^[a-z]{2}(-[A-Z]{2})?$",
+    # A repeated part with its own delimiter splits one way only.
+    "^[a-z]+(-[a-z]+)*$", "^[a-z0-9]+(?:[._-][a-z0-9]+)*$", "^(\\w+\\s)*\\w+$", "^(\\d{3}-)*\\d{4}$",
+    "^(cat|dog)+$", "^(\\d{3})+$", "(?i)^(A|a)+$",
 ]
 
 
@@ -145,10 +155,28 @@ SAFE_PATTERNS = [
 def test_safe_patterns_are_accepted_and_fast(pattern: str) -> None:
     definition = compile_definition("sample", with_pattern(pattern), "forms/sample.json")
     # Whatever a visitor types (within the field's limits), checking it stays instant.
-    hostile = {"name": "a" * 99 + "!"}
     started = time.perf_counter()
-    list(definition.validator.iter_errors(hostile))
+    for hostile in ("a" * 99 + "!", "a-" * 49 + "!", "1" * 99 + "x", "123-" * 24 + "x", "a " * 49 + "!"):
+        list(definition.validator.iter_errors({"name": hostile}))
     assert time.perf_counter() - started < 0.05
+
+
+@pytest.mark.parametrize("max_length, message", [(None, "must be at most 1000 characters."),
+                                                 (50, "must be at most 50 characters.")])
+def test_patterns_never_run_on_text_longer_than_allowed(max_length: int | None, message: str) -> None:
+    # `\\d+$` is quadratic under re.search: 20,000 digits would take seconds.
+    definition = compile_definition("sample", changed(lambda d: d["properties"].__setitem__(
+        "code", {"type": "string", "pattern": "\\d+$"} | ({"maxLength": max_length} if max_length else {}))),
+        "forms/sample.json")
+    started = time.perf_counter()
+    errors = list(definition.validator.iter_errors({"name": "Ann", "code": "1" * 20_000 + "x"}))
+    assert time.perf_counter() - started < 0.1
+    assert [(e.validator, e.validator_value) for e in errors] == [("maxLength", max_length or 1000)]
+    from chalicelib.validation import validate
+    assert [(e.field, e.message) for e in validate(definition, {"name": "Ann", "code": "1" * 20_000})] == [
+        ("code", message)]
+    assert validate(definition, {"name": "Ann", "code": "12x"})[0].message == (
+        "contains characters that are not allowed here.")
 
 
 def test_id_must_match_the_file_name() -> None:
