@@ -153,14 +153,20 @@ class SesMailer:
 
     def __init__(self, settings: MailSettings, region: str, client: Any = None) -> None:
         self.settings = settings
-        if client is None:
+        self.region = region
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        """The SES client, built on first send: services are built on every cold start, mail is sent rarely."""
+        if self._client is None:
             import boto3
             from botocore.config import Config
             # One attempt per call: the delivery service counts and spaces the retries itself.
-            client = boto3.client("sesv2", region_name=region,
-                                  config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
-                                                connect_timeout=5, read_timeout=10))
-        self.client = client
+            self._client = boto3.client("sesv2", region_name=self.region,
+                                        config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
+                                                      connect_timeout=5, read_timeout=10))
+        return self._client
 
     def send(self, message: EmailMessage, recipients: list[str]) -> str:
         """Send through SES; throttling and 5xx are transient, rejections permanent."""
