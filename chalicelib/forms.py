@@ -249,6 +249,46 @@ def _walk_patterns(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tupl
             yield from _walk_patterns(value, path + (index,))
 
 
+def _pointer_target(document: Any, fragment: str) -> bool:
+    node = document
+    for part in fragment.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+def _uses_ref(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(key in ("$ref", "$dynamicRef") or _uses_ref(value) for key, value in node.items())
+    return isinstance(node, list) and any(_uses_ref(item) for item in node)
+
+
+def _request_time_failures(node: Any, document: dict[str, Any],
+                           path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Keywords that would only fail while checking a visitor's answers, found at load time instead."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("$ref", "$dynamicRef") and isinstance(value, str):
+                if not value.startswith("#"):
+                    yield path + (key,), f"{value!r} refers to another document; a definition must be self-contained"
+                elif value != "#" and not (value.startswith("#/") and _pointer_target(document, value[1:])):
+                    yield path + (key,), f"{value!r} points to nothing in this definition"
+            elif key == "format" and value == "regex":
+                yield path + (key,), "format 'regex' would compile visitors' text as a regular expression"
+            elif key == "visibleIf" and _uses_ref(value):
+                # A condition is checked alone and inside the form's schema: a $ref would mean two things.
+                yield path + (key,), "a visibleIf condition cannot use $ref"
+            yield from _request_time_failures(value, document, path + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _request_time_failures(value, document, path + (index,))
+
+
 def compile_definition(form_id: str, schema: Any, source: str) -> FormDefinition:
     """Check a definition and build its validator; raise DefinitionError naming the path."""
     if not isinstance(schema, dict):
@@ -261,6 +301,8 @@ def compile_definition(form_id: str, schema: Any, source: str) -> FormDefinition
         problem = regex_problem(pattern)
         if problem:
             raise DefinitionError(source, _json_path(path), f"pattern {pattern!r}: {problem}")
+    for path, problem in _request_time_failures(schema, schema):
+        raise DefinitionError(source, _json_path(path), problem)
     if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
         raise DefinitionError(source, "$", 'a form must be {"type": "object"} with "properties"')
     settings = schema.get("x-form")

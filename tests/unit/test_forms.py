@@ -248,3 +248,30 @@ def test_makefile_has_check_forms_target() -> None:
     assert "\ncheck-forms:" in makefile
     recipe = makefile.split("\ncheck-forms:", 1)[1].split("\n\n", 1)[0]
     assert "-m chalicelib.forms forms" in recipe
+
+
+@pytest.mark.parametrize("change, json_path, fragment", [
+    (lambda d: d["properties"].__setitem__("x", {"$ref": "https://example.com/schema.json"}),
+     "$.properties.x.$ref", "refers to another document"),
+    (lambda d: d["properties"].__setitem__("x", {"$ref": "other.json#/a"}), "$.properties.x.$ref", "another document"),
+    (lambda d: d["properties"].__setitem__("x", {"$ref": "#/$defs/missing"}), "$.properties.x.$ref",
+     "points to nothing"),
+    (lambda d: d["properties"].__setitem__("x", {"$ref": "#anchor"}), "$.properties.x.$ref", "points to nothing"),
+    (lambda d: d["properties"].__setitem__("x", {"type": "string", "maxLength": 9, "format": "regex"}),
+     "$.properties.x.format", "compile visitors' text"),
+    (lambda d: d["properties"]["email"].__setitem__("x-ui", {"visibleIf": {"$ref": "#/properties/name"}}),
+     "$.properties.email.x-ui.visibleIf", "cannot use $ref"),
+])
+def test_keywords_that_would_fail_per_request_are_refused_at_load(
+    change: Callable[[dict[str, Any]], Any], json_path: str, fragment: str,
+) -> None:
+    # Without this, the first visitor's post would meet an unresolvable reference (a 500).
+    error = refusal(changed(change))
+    assert error.json_path == json_path and fragment in error.message
+
+
+def test_local_references_are_accepted_and_used() -> None:
+    definition = compile_definition("sample", changed(lambda d: (
+        d.__setitem__("$defs", {"short": {"type": "string", "maxLength": 3}}),
+        d["properties"].__setitem__("code", {"$ref": "#/$defs/short"}))), "forms/sample.json")
+    assert [e.validator for e in definition.validator.iter_errors({"name": "Ann", "code": "toolong"})] == ["maxLength"]
