@@ -75,22 +75,36 @@ def measure(env: Mapping[str, str], event_for: Any, item_for: Any, rounds: int =
 _IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
-def importtime_report(env: Mapping[str, str], event: Any, out: Path, top: int = 12) -> list[str]:
-    """Write `python -X importtime` of the app's cold start to `out`; the biggest imports, as lines to print."""
-    child = subprocess.run([sys.executable, "-X", "importtime", "-c", APP_CHILD, json.dumps(event)], cwd=ROOT,
-                           env=dict(env), capture_output=True, text=True, check=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(child.stderr, encoding="utf-8")
-    rows = []
-    for line in child.stderr.splitlines():
+def _self_times(stderr: str) -> dict[str, int]:
+    """Module -> microseconds spent in its own top-level code, from `-X importtime` output."""
+    times: dict[str, int] = {}
+    for line in stderr.splitlines():
         match = _IMPORTTIME.match(line)
         if match:
-            own, cumulative, indent, name = match.groups()
-            rows.append((int(cumulative), int(own), (len(indent) - 1) // 2, name))
-    total = sum(cumulative for cumulative, _, depth, _ in rows if depth == 0)
-    lines = [f"total import time {total / 1000:.0f} ms; biggest packages (cumulative, depth <= 2):"]
-    shown = sorted((row for row in rows if row[2] <= 2), reverse=True)[:top]
-    lines += [f"  {cumulative / 1000:7.1f} ms  {'  ' * depth}{name}" for cumulative, _, depth, name in shown]
+            times[match.group(4)] = int(match.group(1))
+    return times
+
+
+def importtime_report(env: Mapping[str, str], event: Any, item: Any, out: Path, top: int = 10) -> list[str]:
+    """`-X importtime` of both cold starts, written next to `out`; lines saying where the app's extra time goes."""
+    outputs: dict[str, dict[str, int]] = {}
+    for side, code, argument in (("app", APP_CHILD, event), ("floor", FLOOR_CHILD, item)):
+        child = subprocess.run([sys.executable, "-X", "importtime", "-c", code, json.dumps(argument)], cwd=ROOT,
+                               env=dict(env), capture_output=True, text=True, check=True)
+        path = out if side == "app" else out.with_name(out.stem.replace("app", "floor") + out.suffix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(child.stderr, encoding="utf-8")
+        outputs[side] = _self_times(child.stderr)
+    app, floor = outputs["app"], outputs["floor"]
+    only_app: dict[str, int] = {}
+    for module, micros in app.items():
+        if module not in floor:
+            package = module if module.startswith("chalicelib") else module.split(".")[0]
+            only_app[package] = only_app.get(package, 0) + micros
+    lines = [f"imports: app {sum(app.values()) / 1000:.0f} ms, floor {sum(floor.values()) / 1000:.0f} ms; "
+             f"modules only the app imports: {sum(only_app.values()) / 1000:.0f} ms, the biggest (own time):"]
+    shown = sorted(only_app.items(), key=lambda kv: -kv[1])[:top]
+    lines += [f"  {micros / 1000:7.1f} ms  {name}" for name, micros in shown]
     return lines
 
 

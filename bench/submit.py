@@ -7,26 +7,30 @@ One run, one in-memory DynamoDB Local, three measurements:
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import statistics
 import sys
-import tempfile
-import time
-import uuid
-from collections import Counter
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
+
+# Run as a script, Python puts bench/ first on sys.path; its files (email.py) must not shadow the standard library.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections import Counter  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-import cold_start  # noqa: E402
-from _ddb import LOCAL_AWS_ENV, dynamodb_local_endpoint  # noqa: E402
+from bench import cold_start  # noqa: E402
+from bench._ddb import LOCAL_AWS_ENV, dynamodb_local_endpoint  # noqa: E402
 
 FORM_ID = "bench-survey"
 # A realistic survey: scores, choices, a conditional question, free text, an email, consent.
@@ -57,6 +61,10 @@ SURVEY: dict[str, Any] = {
     "x-form": {"kind": "survey", "locales": ["en"], "respondentEmail": "email", "feedbackKindField": "topic",
                "retentionDays": 365},
 }
+# The same survey with the per-client hourly limit on (high enough never to refuse the bench's posts).
+LIMITED_ID = "bench-survey-limited"
+LIMITED: dict[str, Any] = {**SURVEY, "$id": LIMITED_ID,
+                           "x-form": {**SURVEY["x-form"], "spam": {"perIpPerHour": 10**9}}}
 ANSWERS: list[tuple[str, str]] = [
     ("nps", "5"), ("rating", "3"), ("topic", "idea"), ("channels", "web"), ("channels", "shop"),
     ("reason", "The checkout asked for my address twice.\r\nOtherwise fine."), ("name", "Ann Lee"),
@@ -66,18 +74,18 @@ BODY = urlencode(ANSWERS)
 WRITE_OPERATIONS = ("PutItem", "TransactWriteItems", "UpdateItem", "DeleteItem", "BatchWriteItem")
 
 
-def proxy_event(body: str = BODY, extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
+def proxy_event(extra_headers: dict[str, str] | None = None, form_id: str = FORM_ID) -> dict[str, Any]:
     """The API Gateway (REST, proxy integration) event Lambda hands the handler for a browser post."""
     headers = {"content-type": "application/x-www-form-urlencoded", "accept": "text/html,application/xhtml+xml",
                "user-agent": "Mozilla/5.0 (bench)", "host": "forms.example.com", **(extra_headers or {})}
     return {
-        "resource": "/f/{form_id}", "path": f"/f/{FORM_ID}", "httpMethod": "POST",
+        "resource": "/f/{form_id}", "path": f"/f/{form_id}", "httpMethod": "POST",
         "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": None, "multiValueQueryStringParameters": None,
-        "pathParameters": {"form_id": FORM_ID}, "stageVariables": None,
-        "requestContext": {"resourcePath": "/f/{form_id}", "httpMethod": "POST", "path": f"/api/f/{FORM_ID}",
+        "pathParameters": {"form_id": form_id}, "stageVariables": None,
+        "requestContext": {"resourcePath": "/f/{form_id}", "httpMethod": "POST", "path": f"/api/f/{form_id}",
                            "stage": "api", "identity": {"sourceIp": "203.0.113.7"}},
-        "body": body, "isBase64Encoded": False,
+        "body": BODY, "isBase64Encoded": False,
     }
 
 
@@ -129,53 +137,57 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:7.2f} ms"
 
 
-def bench_steady(app_module: Any, floor: Any, table: str, iterations: int, warmup: int) -> tuple[dict[str, Any], Any]:
-    """(a): alternate handler posts and raw put_items, order flipped every round; the stored item is returned."""
-    def post() -> None:
-        response = app_module.app(proxy_event(), None)
-        if response["statusCode"] != 303:
-            raise RuntimeError(f"the bench post was refused: {response['statusCode']} {response.get('body')}")
+def _post(app_module: Any, event: dict[str, Any]) -> None:
+    response = app_module.app(event, None)
+    if response["statusCode"] != 303:
+        raise RuntimeError(f"the bench post was refused: {response['statusCode']} {response.get('body')}")
 
+
+def bench_steady(app_module: Any, floor: Any, table: str, iterations: int, warmup: int) -> tuple[dict[str, Any], Any]:
+    """(a): handler posts and raw put_items in rotating order; also keyed and rate-limited posts, for reference."""
+    sides: dict[str, Callable[[], None]] = {
+        "app": lambda: _post(app_module, proxy_event()),
+        "app+key": lambda: _post(app_module, proxy_event({"idempotency-key": uuid.uuid4().hex})),
+        "app+limit": lambda: _post(app_module, proxy_event(form_id=LIMITED_ID)),
+    }
     for _ in range(warmup):
-        post()
+        for run in sides.values():
+            run()
     # The floor writes exactly what Formloop stored (every attribute, same size), under a fresh id each time.
     newest = floor.query(TableName=table, KeyConditionExpression="form = :f", ScanIndexForward=False, Limit=1,
                          ExpressionAttributeValues={":f": {"S": FORM_ID}}, ConsistentRead=True)["Items"][0]
-    items = [{**newest, "id": {"S": f"bench-{uuid.uuid4().hex}"}} for _ in range(warmup + iterations)]
-    for item in items[:warmup]:
-        floor.put_item(TableName=table, Item=item)
+    items = iter([{**newest, "id": {"S": f"bench-{uuid.uuid4().hex}"}} for _ in range(warmup + iterations)])
+    sides["floor"] = lambda: floor.put_item(TableName=table, Item=next(items))
+    for _ in range(warmup):
+        sides["floor"]()
 
-    timings: dict[str, list[float]] = {"app": [], "floor": []}
+    timings: dict[str, list[float]] = {side: [] for side in sides}
+    order = list(sides.items())
     clock = time.perf_counter
-    floor_items = iter(items[warmup:])
-
-    def put() -> None:
-        floor.put_item(TableName=table, Item=next(floor_items))
-
-    sides: list[tuple[str, Callable[[], None]]] = [("app", post), ("floor", put)]
     for index in range(iterations):
-        for side, run in (sides if index % 2 == 0 else sides[::-1]):
+        shift = index % len(order)  # every side goes first, second... equally often
+        for side, run in order[shift:] + order[:shift]:
             started = clock()
             run()
             timings[side].append(clock() - started)
-    app_median, app_p90 = _stats(timings["app"])
-    floor_median, floor_p90 = _stats(timings["floor"])
-    return {"app": (app_median, app_p90), "floor": (floor_median, floor_p90),
-            "ratio": app_median / floor_median, "iterations": iterations}, newest
+    stats = {side: _stats(samples) for side, samples in timings.items()}
+    return {"stats": stats, "iterations": iterations}, newest
 
 
 def bench_writes(app_module: Any, counter: RequestCounter, posts: int) -> dict[str, dict[str, Any]]:
-    """(b): DynamoDB requests during `posts` accepted posts, without and with an idempotency key."""
+    """(b): DynamoDB requests during `posts` accepted posts: plain, with an idempotency key, with a rate limit."""
+    cases: dict[str, Callable[[], dict[str, Any]]] = {
+        "plain post": lambda: proxy_event(),
+        "with Idempotency-Key": lambda: proxy_event({"idempotency-key": uuid.uuid4().hex}),
+        "with perIpPerHour": lambda: proxy_event(form_id=LIMITED_ID),
+    }
     out: dict[str, dict[str, Any]] = {}
-    for label, key in (("without Idempotency-Key", False), ("with Idempotency-Key", True)):
+    for label, make_event in cases.items():
         counter.reset()
         counter.active = True
         try:
             for _ in range(posts):
-                headers = {"idempotency-key": uuid.uuid4().hex} if key else None
-                response = app_module.app(proxy_event(extra_headers=headers), None)
-                if response["statusCode"] != 303:
-                    raise RuntimeError(f"the bench post was refused: {response['statusCode']}")
+                _post(app_module, make_event())
         finally:
             counter.active = False
         out[label] = {"requests": dict(counter.requests), "items": counter.items_written,
@@ -195,9 +207,12 @@ def main() -> int:
     counter = RequestCounter()
     counter.install()
     with dynamodb_local_endpoint() as endpoint, tempfile.TemporaryDirectory(prefix="formloop-bench-forms-") as forms:
-        (Path(forms) / f"{FORM_ID}.json").write_text(json.dumps(SURVEY), encoding="utf-8")
+        for definition in (SURVEY, LIMITED):
+            (Path(forms) / f"{definition['$id']}.json").write_text(json.dumps(definition), encoding="utf-8")
+        # Production-like settings: mail through SES (never sent here: a post only stores; mail goes out later).
         env = {**LOCAL_AWS_ENV, "FORMLOOP_DYNAMODB_ENDPOINT": endpoint, "FORMLOOP_FORMS_DIR": forms,
-               "FORMLOOP_TABLE_PREFIX": f"bench-{uuid.uuid4().hex[:8]}"}
+               "FORMLOOP_TABLE_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+               "FORMLOOP_MAIL_BACKEND": "ses", "FORMLOOP_MAIL_FROM": "Formloop <forms@example.com>"}
         os.environ.update(env)
 
         import boto3
@@ -219,10 +234,16 @@ def main() -> int:
         size = len(json.dumps(item))
         print(f"(a) valid 10-field survey post vs raw put_item of the same item ({size} bytes as DynamoDB JSON), "
               f"{steady['iterations']} each, alternated, after {args.warmup} warm-up each")
-        for side, label in (("app", "Formloop post (handler)"), ("floor", "boto3 put_item (floor)")):
-            median, p90 = steady[side]
-            print(f"    {label:26} median {_ms(median)}   p90 {_ms(p90)}")
-        print(f"    ratio of medians: {steady['ratio']:.2f}x (target <= 1.30x)\n")
+        stats = steady["stats"]
+        floor_median = stats["floor"][0]
+        for side, label in (("app", "Formloop post (handler)"), ("floor", "boto3 put_item (floor)"),
+                            ("app+key", "  for reference: + Idempotency-Key"),
+                            ("app+limit", "  for reference: + perIpPerHour")):
+            median, p90 = stats[side]
+            ratio = f"   {median / floor_median:.2f}x floor" if side != "floor" else ""
+            print(f"    {label:36} median {_ms(median)}   p90 {_ms(p90)}{ratio}")
+        print(f"    ratio of medians, plain post / put_item: {stats['app'][0] / floor_median:.2f}x "
+              "(target <= 1.30x)\n")
 
         writes = bench_writes(app_module, counter, args.write_posts)
         print("(b) DynamoDB requests per accepted submission (botocore before-send, every client, retries counted)")
@@ -230,7 +251,7 @@ def main() -> int:
             posts = found["posts"]
             per_op = ", ".join(f"{op} {count / posts:g}" for op, count in sorted(found["requests"].items()))
             write_requests = sum(c for op, c in found["requests"].items() if op in WRITE_OPERATIONS)
-            print(f"    {label:24} {per_op or 'none'}; write requests {write_requests / posts:g}, "
+            print(f"    {label:21} {per_op or 'none'}; write requests {write_requests / posts:g}, "
                   f"items written {found['items'] / posts:g}, new clients {found['clients_created'] / posts:g}"
                   f" per post ({posts} posts)")
         print("    target: 1 write request per submission\n")
@@ -246,9 +267,11 @@ def main() -> int:
         print(f"    ratio: process {cold['app']['wall'] / cold['floor']['wall']:.2f}x, in-process "
               f"{cold['app']['inside'] / cold['floor']['inside']:.2f}x (target <= 1.30x)\n")
 
-        for line in cold_start.importtime_report(child_env, proxy_event(), args.importtime_out):
+        lines = cold_start.importtime_report(child_env, proxy_event(), {**item, "id": {"S": "importtime"}},
+                                             args.importtime_out)
+        for line in lines:
             print(f"    {line}")
-        print(f"    full -X importtime output: {args.importtime_out}")
+        print(f"    full -X importtime output: {args.importtime_out} (and importtime-floor.txt beside it)")
     return 0
 
 
