@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: setup run test lint check-forms package infra bench bench-email clean
+.PHONY: setup run test lint check-forms package infra bench bench-results bench-email clean
 
 setup: $(STAMP_PY) $(STAMP_NODE)
 
@@ -40,6 +40,10 @@ infra: setup
 
 bench: setup
 	$(PY) bench/submit.py
+
+# Survey results latency with 1k vs 100k stored submissions (docs/surveys.md).
+bench-results: setup
+	$(PY) bench/results.py
 
 # Email rendering: precompiled MJML vs compiling per email (numbers in docs/email.md).
 bench-email: setup
