@@ -8,12 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, PynamoDBException, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PynamoDBException, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from ..config import Settings
 from ..errors import StorageUnavailableError
-from .base import bind_model, create_tables
+from .base import bind_model, create_tables, error_code
 
 RESPONSES = "responses"
 
@@ -39,7 +40,7 @@ def _unavailable(exc: Exception) -> StorageUnavailableError:
 
 
 def _condition_failed(exc: PynamoDBException) -> bool:
-    return exc.cause_response_code == "ConditionalCheckFailedException"
+    return error_code(exc) == "ConditionalCheckFailedException"
 
 
 class SurveyStore:
@@ -89,14 +90,19 @@ class SurveyStore:
     def mark_respondent(self, form: str, address_hash: str, attempt: str, claim: str | None,
                         now: datetime, expires: datetime) -> bool:
         """Record that this address answered; False if it already had (a replay of the same post is allowed)."""
-        record = self.records(form, f"email#{address_hash}", attempt=attempt, claim=claim,
-                              created_at=int(now.timestamp()), expires_at=expires)
-        condition = self.records.key.does_not_exist()
+        r = self.records
+        condition = r.key.does_not_exist()
+        # A replay (same idempotency key) passes, but keeps the first attempt's marker as it was, so
+        # undoing the replay cannot remove the mark of the response that was stored.
+        actions: list[Action] = [r.attempt.set(r.attempt | attempt),
+                                 r.created_at.set(r.created_at | int(now.timestamp())),
+                                 r.expires_at.set(r.expires_at | expires)]
         if claim:
-            condition = condition | (self.records.claim == claim)
+            condition = condition | (r.claim == claim)
+            actions.append(r.claim.set(r.claim | claim))
         try:
-            record.save(condition=condition)
-        except PutError as exc:
+            r(form, f"email#{address_hash}").update(actions=actions, condition=condition)
+        except UpdateError as exc:
             if _condition_failed(exc):
                 return False
             raise _unavailable(exc) from exc
