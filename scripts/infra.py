@@ -36,7 +36,8 @@ def table_resource(model: Any) -> dict[str, Any]:
         "TableName": model.Meta.table_name,
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": schema["attribute_definitions"],
-        "KeySchema": schema["key_schema"],
+        # CloudFormation wants the HASH key first; PynamoDB lists keys in attribute-name order.
+        "KeySchema": sorted(schema["key_schema"], key=lambda key: key["KeyType"] != "HASH"),
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "SSESpecification": {"SSEEnabled": True},
     }
