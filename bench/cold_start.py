@@ -37,6 +37,56 @@ print(json.dumps({"status": status, "seconds": time.perf_counter() - started}), 
 """
 
 
+# Diagnosis only (not timed against the floor): the same cold start, cut into phases.
+APP_PHASES = """\
+import time
+marks = [time.perf_counter()]
+import json, sys
+import app
+marks.append(time.perf_counter())
+services = app.services()
+marks.append(time.perf_counter())
+services.forms.get(sys.argv[2])
+marks.append(time.perf_counter())
+response = app.app(json.loads(sys.argv[1]), None)
+marks.append(time.perf_counter())
+names = ["import app.py", "build services", "load + check the form", "first post (client, validation, put)"]
+spans = [b - a for a, b in zip(marks, marks[1:])]
+print(json.dumps({"status": response["statusCode"], "phases": dict(zip(names, spans))}))
+"""
+
+FLOOR_PHASES = """\
+import time
+marks = [time.perf_counter()]
+import json, os, sys
+import boto3
+marks.append(time.perf_counter())
+client = boto3.client("dynamodb", endpoint_url=os.environ["FORMLOOP_DYNAMODB_ENDPOINT"])
+marks.append(time.perf_counter())
+response = client.put_item(TableName=os.environ["FORMLOOP_BENCH_TABLE"], Item=json.loads(sys.argv[1]))
+marks.append(time.perf_counter())
+names = ["import boto3", "build the client", "put_item"]
+status = response["ResponseMetadata"]["HTTPStatusCode"]
+spans = [b - a for a, b in zip(marks, marks[1:])]
+print(json.dumps({"status": status, "phases": dict(zip(names, spans))}))
+"""
+
+
+def phases(env: Mapping[str, str], event: Any, form_id: str, item_for: Any,
+           rounds: int = 3) -> dict[str, dict[str, float]]:
+    """Median seconds per phase of each cold start, over `rounds` fresh processes per side."""
+    found: dict[str, dict[str, list[float]]] = {"app": {}, "floor": {}}
+    for _ in range(rounds):
+        for side, args in (("app", [APP_PHASES, json.dumps(event), form_id]),
+                           ("floor", [FLOOR_PHASES, json.dumps(item_for())])):
+            child = subprocess.run([sys.executable, "-c", *args], cwd=ROOT, env=dict(env), capture_output=True,
+                                   text=True, check=True)
+            for name, seconds in json.loads(child.stdout)["phases"].items():
+                found[side].setdefault(name, []).append(seconds)
+    return {side: {name: statistics.median(values) for name, values in named.items()}
+            for side, named in found.items()}
+
+
 def _run_child(code: str, argument: str, env: Mapping[str, str]) -> tuple[float, float, int]:
     """(seconds from spawn to the answer line, seconds inside the process, status); shutdown is not counted."""
     started = time.perf_counter()

@@ -277,6 +277,11 @@ def main() -> int:
         print(f"    ratio: process {cold['app']['wall'] / cold['floor']['wall']:.2f}x, in-process "
               f"{cold['app']['inside'] / cold['floor']['inside']:.2f}x (target <= 1.30x)\n")
 
+        split = cold_start.phases(child_env, proxy_event(), FORM_ID,
+                                  lambda: {**item, "id": {"S": f"cold-{uuid.uuid4().hex}"}})
+        for side, named in split.items():
+            print(f"    {side} phases (median of 3): " + ", ".join(f"{name} {seconds * 1000:.0f} ms"
+                                                               for name, seconds in named.items()))
         lines = cold_start.importtime_report(child_env, proxy_event(), {**item, "id": {"S": "importtime"}},
                                              args.importtime_out)
         for line in lines:
