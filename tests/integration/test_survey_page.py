@@ -195,6 +195,15 @@ def test_one_response_per_email(survey, services):  # type: ignore[no-untyped-de
     assert post_json(client, {**JSON_ANSWERS, "email": "bob@example.com"}).status_code == 201
 
 
+def test_a_refused_replay_keeps_the_address_marked(survey, services):  # type: ignore[no-untyped-def]
+    client = survey(onePerEmail=True, maxResponses=5)
+    assert post_json(client, JSON_ANSWERS, **{"Idempotency-Key": "k1"}).status_code == 201
+    changed = post_json(client, {**JSON_ANSWERS, "nps": 10}, **{"Idempotency-Key": "k1"})
+    assert changed.status_code == 422  # the key was used for a different body
+    assert post_json(client, JSON_ANSWERS, **{"Idempotency-Key": "k2"}).status_code == 409
+    assert services.store.count("product-feedback") == 1
+
+
 def test_spam_neither_counts_nor_blocks_the_address(survey, services):  # type: ignore[no-untyped-def]
     client = survey(onePerEmail=True, maxResponses=1)
     assert post_json(client, {**JSON_ANSWERS, "_gotcha": "bot"}).status_code == 201  # looks like success
