@@ -102,7 +102,7 @@ def post(client, key: str | None = None, accept: str = "application/json"):  # t
     return client.http.post("/f/contact", headers=headers, body=json.dumps(CONTACT))
 
 
-def assert_unavailable(response, detail: str = "send it again") -> None:  # type: ignore[no-untyped-def]
+def assert_unavailable(response, detail: str = "again") -> None:  # type: ignore[no-untyped-def]
     assert response.status_code == 503
     assert int(response.headers["Retry-After"]) > 0
     assert response.headers["Content-Type"] == "application/problem+json"
