@@ -234,8 +234,9 @@ def main() -> int:
         # Same endpoint, region and credentials; parameter validation off, as PynamoDB has it.
         floor = boto3.client("dynamodb", endpoint_url=endpoint, config=Config(parameter_validation=False))
 
-        print(f"Formloop submit benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-              f"DynamoDB Local (in memory) at {endpoint}")
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(f"Formloop submit benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs "
+              f"(load average {load}), DynamoDB Local (in memory) at {endpoint}")
         print("Path measured: app.app(event, context) with an API Gateway proxy event, as Lambda calls it.\n")
 
         steady, item = bench_steady(app_module, floor, table, args.iterations, args.warmup)
