@@ -89,15 +89,14 @@ class MailSettings:
         backend = environ.get("FORMLOOP_MAIL_BACKEND", "outbox").strip().lower() or "outbox"
         if backend not in MAIL_BACKENDS:
             raise SettingError(f"FORMLOOP_MAIL_BACKEND={backend!r} must be one of {', '.join(MAIL_BACKENDS)}")
-        sender = environ.get("FORMLOOP_MAIL_FROM", "")
-        if not sender and backend != "outbox":
-            raise SettingError(f"FORMLOOP_MAIL_FROM is missing, and has no default for the {backend} backend "
-                               "(e.g. 'Acme <hello@acme.example>', a verified sender)")
+        # No default sender for real backends; its absence fails each email with a clear error
+        # (delivery records, logs) instead of refusing every form post.
+        sender = environ.get("FORMLOOP_MAIL_FROM", "") or (cls.sender if backend == "outbox" else "")
         outbox = environ.get("FORMLOOP_OUTBOX_DIR")
         per_day = environ.get("FORMLOOP_ACK_PER_ADDRESS_PER_DAY", "").strip()
         return cls(
             backend=backend,
-            sender=sender or cls.sender,
+            sender=sender,
             outbox_dir=Path(outbox) if outbox else cls.outbox_dir,
             smtp_host=environ.get("FORMLOOP_SMTP_HOST", cls.smtp_host),
             smtp_port=_int(environ, "FORMLOOP_SMTP_PORT", cls.smtp_port),

@@ -126,6 +126,10 @@ class DeliveryService:
                     submission.form, planned.recipients[0], submission.created_at, delivery.key,
                     self._limit(definition)):
                 return self._settle(delivery, SKIPPED, error="daily acknowledgement limit for this address reached")
+            if not self.mail.sender:
+                return self._settle(delivery, FAILED, error=(
+                    f"FORMLOOP_MAIL_FROM is missing, and has no default for the {self.mailer.name} backend "
+                    "(a verified sender, e.g. 'Acme <hi@acme.example>')"))
             try:
                 email = planned.render()
                 message = to_message(email, self.mail.sender,

@@ -70,6 +70,10 @@ def build_template() -> dict[str, Any]:
             logical = _logical_id(model.Meta.table_name)
             resources[logical] = table_resource(model)
             outputs[logical + "Name"] = {"Value": {"Ref": logical}}
+    # `chalice package` needs a literal stream ARN for the stream handler (scripts/package.py passes a
+    # placeholder, see STREAM_ARN_PLACEHOLDER); the merge replaces it with the stream of the table made here.
+    resources["OnSubmissionStored"] = {"Properties": {"Events": {"OnSubmissionStoredDynamodbEventSource": {
+        "Properties": {"Stream": {"Fn::GetAtt": ["SubmissionsTable", "StreamArn"]}}}}}}
     resources["EmailConfigurationSet"] = {
         "Type": "AWS::SES::ConfigurationSet",
         "Properties": {"Name": "formloop", "SendingOptions": {"SendingEnabled": True}},

@@ -307,3 +307,14 @@ def test_outbox_page_is_local_only(client, services, outbox) -> None:  # type: i
     app_module.use_services(dataclasses.replace(services, delivery=delivery, settings=dataclasses.replace(
         services.settings, stage="prod")))
     assert client.http.get("/outbox").status_code == 404
+
+
+def test_missing_sender_fails_the_emails_not_the_submission(client, services, outbox) -> None:  # type: ignore[no-untyped-def]
+    delivery = make_delivery(services, outbox)
+    delivery.mail = dataclasses.replace(delivery.mail, sender="")
+    response = post_json(client, "contact", {**CONTACT, "consent": True})
+    assert response.status_code == 201  # a mail misconfiguration never refuses a post
+    submission = services.store.get("contact", response.json_body["id"])
+    results = delivery.deliver(submission)
+    assert [r.status for r in results] == ["failed", "failed"] and sent(outbox) == []
+    assert "FORMLOOP_MAIL_FROM is missing" in (results[0].last_error or "")
