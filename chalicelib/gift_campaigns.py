@@ -130,6 +130,11 @@ class CampaignRegistry:
             self._cache[campaign_id] = load_campaign(path)
         return self._cache[campaign_id]
 
+    def all(self) -> list[Campaign]:
+        """Every campaign in the folder."""
+        found = (self.get(path.stem) for path in sorted(self.folder.glob("*.json")))
+        return [campaign for campaign in found if campaign is not None]
+
     def check(self, forms: FormRegistry) -> list[DefinitionError]:
         """Every campaign file checked, and every survey's `x-form.gift.campaign` pointing at one of them."""
         errors: list[DefinitionError] = []

@@ -392,6 +392,11 @@ class GiftService:
         missing = campaign.generate_count - self.store.stock(campaign_id)["loaded"] if campaign.generated else 0
         return self.generate(campaign_id, missing).added if missing > 0 else 0
 
+    def ensure_all_generated(self) -> dict[str, int]:
+        """Top up every campaign of generated codes (run at each local start): codes added per campaign."""
+        return {campaign.id: self.ensure_generated(campaign.id) for campaign in self.campaigns.all()
+                if campaign.generated}
+
     def stock(self, campaign_id: str) -> dict[str, Any]:
         """Available / issued / claimed / redeemed / expired / revoked counts, with a low-stock flag."""
         campaign = self.campaign(campaign_id)

@@ -49,6 +49,7 @@ class Services:
     surveys: SurveyGuard
     stores: list[TableOwner] = field(default_factory=list)
     consumers: list[SubmissionConsumer] = field(default_factory=list)
+    gifts: GiftService | None = None
     # Blocks added to the acknowledgement email's template context, e.g. {"gift": {...}}.
     acknowledgement_extras: list[Callable[[Submission], dict[str, Any]]] = field(default_factory=list)
     gifts: GiftService | None = None

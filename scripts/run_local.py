@@ -54,7 +54,12 @@ def main() -> int:
         dynamodb_local.wait_ready(endpoint, database)
         from chalicelib.config import Settings
         from chalicelib.services import build_services
-        build_services(Settings.from_environ(os.environ)).create_tables()
+        built = build_services(Settings.from_environ(os.environ))
+        built.create_tables()
+        # Campaigns of generated codes (the shipped customer-survey's) get their codes once; restarts add none.
+        for campaign_id, added in (built.gifts.ensure_all_generated() if built.gifts else {}).items():
+            if added:
+                print(f"Gift campaign {campaign_id}: generated {added} codes", flush=True)
         print(f"DynamoDB Local on {endpoint} (data in {data_dir.relative_to(ROOT)}/, log in {log.relative_to(ROOT)})",
               flush=True)
         # The delivery worker reads the submissions table's stream and writes emails to .local/outbox.

@@ -23,7 +23,7 @@ from ulid import ULID
 
 from ..config import Settings
 from ..errors import StorageUnavailableError
-from .base import bind_model, connection_for, create_tables
+from .base import bind_model, connection_for, create_tables, error_code
 
 # Codes are spread over shards so that concurrent issuers rarely pick, or count on, the same item.
 SHARDS = 16
@@ -213,7 +213,8 @@ def _epoch(moment: datetime | None) -> int | None:
 
 
 def _reasons(exc: TransactWriteError) -> list[str | None]:
-    if exc.cause_response_code != "TransactionCanceledException":
+    # error_code, not cause_response_code: the latter raises on a timeout, when DynamoDB never answered.
+    if error_code(exc) != "TransactionCanceledException":
         return []
     return [reason.code if reason else None for reason in exc.cancellation_reasons]
 
@@ -326,6 +327,8 @@ class GiftStore:
             record = self.respondents.get(campaign, respondent, consistent_read=True)
         except DoesNotExist:
             return None
+        except PynamoDBException as exc:
+            raise _unavailable(exc) from exc
         return self.gift(record.gift_id)
 
     def issue(self, new: NewGift) -> IssueResult:
@@ -336,7 +339,7 @@ class GiftStore:
                 return IssueResult(earlier, created=False)
             tried: set[str] = set()
             for attempt in range(self.max_attempts):
-                pick = self._pick_code(new.campaign, tried)
+                pick = self._pick_code(new.campaign, tried, attempt)
                 if pick is None:
                     return IssueResult(None, created=False, out_of_stock=True)
                 if not pick[0]:
@@ -350,21 +353,29 @@ class GiftStore:
             raise _unavailable(exc) from exc
         raise _busy()
 
-    def _pick_code(self, campaign: str, tried: set[str]) -> tuple[str, str] | None:
+    def _pick_code(self, campaign: str, tried: set[str], attempt: int) -> tuple[str, str] | None:
         """(code, display) to try: None when the counters say the pool is empty, ("", "") when none can be
         tried just now (all candidates taken meanwhile, or the index not yet caught up)."""
+        if attempt == 0:
+            # With stock left, a random shard almost always holds codes: skip reading the counters.
+            found = self._candidates(campaign, random.randrange(SHARDS), tried)
+            if found:
+                return random.choice(found)
         rows = [row for row in self._shards(campaign) if (row.available or 0) > 0]
         if not rows:
             return None
         row = random.choices(rows, weights=[int(r.available) for r in rows])[0]
-        pool = f"{campaign}#{int(row.shard)}"
-        start = secrets.token_hex(8)
+        found = self._candidates(campaign, int(row.shard), tried)
+        return random.choice(found) if found else ("", "")
+
+    def _candidates(self, campaign: str, shard: int, tried: set[str]) -> list[tuple[str, str]]:
+        pool = f"{campaign}#{shard}"
         # Start at a random slot so that concurrent issuers spread over the pool instead of racing for one code.
+        start = secrets.token_hex(8)
         found = [(r.code, r.display) for r in self.codes.available.query(pool, self.codes.slot >= start, limit=8)]
-        if len(found) < 8:
-            found += [(r.code, r.display) for r in self.codes.available.query(pool, limit=8)]
-        candidates = [pair for pair in found if pair[0] not in tried]
-        return random.choice(candidates) if candidates else ("", "")
+        if not found:
+            found = [(r.code, r.display) for r in self.codes.available.query(pool, limit=8)]
+        return [pair for pair in found if pair[0] not in tried]
 
     def _try_issue(self, new: NewGift, code: str, display: str, tried: set[str]) -> IssueResult | None:
         shard = shard_of(code)
@@ -394,7 +405,12 @@ class GiftStore:
             if reasons[3] == "ConditionalCheckFailed":
                 tried.add(code)
             return None
-        return IssueResult(self.gift(new.id), created=True)
+        # Exactly what was written, so no read is needed to return it.
+        expires = datetime.fromtimestamp(_epoch(new.expires_at) or 0, UTC) if new.expires_at else None
+        return IssueResult(Gift(id=new.id, campaign=new.campaign, code=code, display=display, shard=shard,
+                                state="issued", token_hash=new.token_hash, respondent=new.respondent,
+                                issued_at=new.issued_at, expires_at=expires, form=new.form,
+                                submission_id=new.submission_id, language=new.language), created=True)
 
     # --- reading and changing gifts ------------------------------------------------------------
 
@@ -482,7 +498,7 @@ class GiftStore:
                           condition=self.attempts.wrong.does_not_exist() | (self.attempts.wrong < limit))
             return True
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise _unavailable(exc) from exc
         except PynamoDBException as exc:

@@ -376,10 +376,10 @@ def test_cli_loads_a_large_file_with_a_progress_bar(services: Any, tmp_path: Pat
     assert gifts_module.main(["load", "test-gift"], environ) == 2
 
 
-def test_generated_campaign_tops_up_once(services: Any) -> None:
+def test_generated_campaigns_are_topped_up_once_at_start(services: Any) -> None:
     gifts = services.gifts
-    assert gifts.ensure_generated("spring-coupon") == 200
-    assert gifts.ensure_generated("spring-coupon") == 0
+    assert gifts.ensure_all_generated() == {"spring-coupon": 200}
+    assert gifts.ensure_all_generated() == {"spring-coupon": 0}
     assert gifts.stock("spring-coupon")["available"] == 200
 
 

@@ -1,0 +1,170 @@
+"""`python bench/gifts.py`: what issuing gifts costs beside plain submissions, in one run.
+
+One in-memory DynamoDB Local, the same number of threads for both measurements:
+  (a) plain submissions per second: customer-survey posts through the submit service;
+  (b) gifts issued per second under contention: every thread released at once against one shared pool,
+      each for a different respondent, plus a second wave that finds the pool empty;
+  (c) DynamoDB requests per issued gift (botocore before-send on every client), writes and items written.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+# Run as a script, Python puts bench/ first on sys.path; keep it from shadowing anything.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections import Counter  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._ddb import dynamodb_local_endpoint  # noqa: E402
+
+WRITES = ("PutItem", "TransactWriteItems", "UpdateItem", "DeleteItem", "BatchWriteItem")
+
+
+class RequestCounter:
+    """Counts DynamoDB requests by operation at the botocore boundary (every client, retries included)."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.requests: Counter[str] = Counter()
+        self.items_written = 0
+        self.lock = threading.Lock()
+
+    def install(self) -> None:
+        import botocore.session
+        original = botocore.session.Session.create_client
+        counter = self
+
+        def create_client(session: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+            client = original(session, service_name, *args, **kwargs)
+            if service_name == "dynamodb":
+                client.meta.events.register("before-send.dynamodb.*", counter.before_send)
+            return client
+
+        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+
+    def before_send(self, request: Any, event_name: str, **_: Any) -> None:
+        if not self.active:
+            return
+        operation = event_name.rsplit(".", 1)[-1]
+        with self.lock:
+            self.requests[operation] += 1
+            if operation == "TransactWriteItems":
+                self.items_written += len(json.loads(request.body)["TransactItems"])
+            elif operation in WRITES:
+                self.items_written += 1
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.items_written = 0
+
+
+def released_together(count: int, threads: int, work: Callable[[int], Any]) -> tuple[list[Any], float]:
+    """Run work(i) for i < count on `threads` threads released by one barrier; (results, seconds)."""
+    barrier = threading.Barrier(threads + 1)
+    results: list[Any] = [None] * count
+
+    def worker(offset: int) -> None:
+        barrier.wait()
+        for i in range(offset, count, threads):
+            results[i] = work(i)
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    return results, time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--count", type=int, default=600, help="submissions, and codes in the pool")
+    args = parser.parse_args()
+    counter = RequestCounter()
+    counter.install()
+    with dynamodb_local_endpoint() as endpoint, tempfile.TemporaryDirectory() as folder:
+        forms_dir = Path(folder) / "forms"
+        shutil.copytree(ROOT / "forms", forms_dir)
+        campaign = json.loads((forms_dir / "gifts" / "spring-coupon.json").read_text(encoding="utf-8"))
+        campaign["codes"]["count"] = args.count
+        (forms_dir / "gifts" / "spring-coupon.json").write_text(json.dumps(campaign), encoding="utf-8")
+        from chalicelib.config import Settings
+        from chalicelib.services import build_services
+        from chalicelib.storage import Submission
+        from chalicelib.submissions import SubmitRequest
+        settings = Settings.from_environ({
+            "FORMLOOP_DYNAMODB_ENDPOINT": endpoint, "FORMLOOP_TABLE_PREFIX": f"bench-{uuid.uuid4().hex[:6]}",
+            "FORMLOOP_FORMS_DIR": str(forms_dir), "FORMLOOP_STAGE": "local"})
+        services = build_services(settings)
+        services.create_tables()
+        gifts = services.gifts
+        assert gifts is not None
+        gifts.ensure_all_generated()
+
+        def submit(i: int) -> Any:
+            body = urlencode({"nps": "9", "reason": "x", "email": f"plain{i}@example.com", "csat": "5"})
+            return services.submissions.submit(SubmitRequest(
+                form_id="customer-survey", body=body.encode(), source_ip=f"10.0.{i // 250}.{i % 250}",
+                headers={"content-type": "application/x-www-form-urlencoded", "accept": "application/json"}))
+
+        def issue(i: int) -> Any:
+            stored = Submission(form="customer-survey", id=uuid.uuid4().hex, created_at=datetime.now(UTC),
+                                status="received", answers={}, respondent_email=f"person{i}@example.com",
+                                language="en")
+            return gifts.issue(stored)
+
+        submit(-1)  # warm up clients and templates outside the clock
+        _, plain_seconds = released_together(args.count, args.threads, submit)
+        counter.reset()
+        counter.active = True
+        outcomes, gift_seconds = released_together(args.count, args.threads, issue)
+        counter.active = False
+        issued = [o.gift for o in outcomes if o is not None and o.gift is not None]
+        requests = dict(counter.requests)
+        items_written = counter.items_written
+        counter.reset()
+        counter.active = True
+        empty, empty_seconds = released_together(args.count // 2, args.threads,
+                                                 lambda i: issue(args.count + i))
+        counter.active = False
+        assert len(issued) == args.count == len({g.code for g in issued}), "every code issued exactly once"
+        assert all(o is not None and o.out_of_stock for o in empty)
+        writes = sum(n for op, n in requests.items() if op in WRITES)
+        report = {
+            "threads": args.threads, "count": args.count,
+            "plain_submissions_per_second": round(args.count / plain_seconds, 1),
+            "gifts_issued_per_second": round(len(issued) / gift_seconds, 1),
+            "out_of_stock_answers_per_second": round(len(empty) / empty_seconds, 1),
+            "requests_per_issued_gift": {op: round(n / len(issued), 2) for op, n in sorted(requests.items())},
+            "write_requests_per_issued_gift": round(writes / len(issued), 2),
+            "items_written_per_issued_gift": round(items_written / len(issued), 2),
+            "requests_per_out_of_stock_answer": {op: round(n / len(empty), 2)
+                                                 for op, n in sorted(counter.requests.items())},
+            "stock_after": gifts.stock("spring-coupon"),
+        }
+        print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
