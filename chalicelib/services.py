@@ -49,7 +49,6 @@ class Services:
     surveys: SurveyGuard
     stores: list[TableOwner] = field(default_factory=list)
     consumers: list[SubmissionConsumer] = field(default_factory=list)
-    gifts: GiftService | None = None
     # Blocks added to the acknowledgement email's template context, e.g. {"gift": {...}}.
     acknowledgement_extras: list[Callable[[Submission], dict[str, Any]]] = field(default_factory=list)
     gifts: GiftService | None = None
