@@ -103,6 +103,7 @@ class StreamWorker:
             last = response["Records"][-1]["dynamodb"]["SequenceNumber"]
             iterator = response.get("NextShardIterator")
         self.positions[shard_id] = last  # "" = from the beginning: the shard had nothing to skip
+        self._save()
 
     def poll_once(self) -> int:
         """Read what is new on every shard and process it; how many records were done."""
