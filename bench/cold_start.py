@@ -135,6 +135,19 @@ def _self_times(stderr: str) -> dict[str, int]:
     return times
 
 
+def _write_top(path: Path, stderr: str, top: int = 40) -> None:
+    """The app's top import-time offenders, by own time and by cumulative time, for reading at a glance."""
+    rows = [(int(m.group(1)), int(m.group(2)), m.group(4))
+            for m in map(_IMPORTTIME.match, stderr.splitlines()) if m]
+    lines = ["own ms  cumulative ms  module (by own time)"]
+    lines += [f"{own / 1000:6.1f}  {cumulative / 1000:13.1f}  {name}" for own, cumulative, name in
+              sorted(rows, key=lambda row: -row[0])[:top]]
+    lines += ["", "own ms  cumulative ms  module (by cumulative time)"]
+    lines += [f"{own / 1000:6.1f}  {cumulative / 1000:13.1f}  {name}" for own, cumulative, name in
+              sorted(rows, key=lambda row: -row[1])[:top]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def importtime_report(env: Mapping[str, str], event: Any, item: Any, out: Path, top: int = 10) -> list[str]:
     """`-X importtime` of both cold starts, written next to `out`; lines saying where the app's extra time goes."""
     outputs: dict[str, dict[str, int]] = {}
@@ -145,6 +158,7 @@ def importtime_report(env: Mapping[str, str], event: Any, item: Any, out: Path, 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(child.stderr, encoding="utf-8")
         outputs[side] = _self_times(child.stderr)
+    _write_top(out.with_name(out.stem + "-top" + out.suffix), out.read_text(encoding="utf-8"))
     app, floor = outputs["app"], outputs["floor"]
     only_app: dict[str, int] = {}
     for module, micros in app.items():

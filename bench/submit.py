@@ -287,7 +287,8 @@ def main() -> int:
                                              args.importtime_out)
         for line in lines:
             print(f"    {line}")
-        print(f"    full -X importtime output: {args.importtime_out} (and importtime-floor.txt beside it)")
+        print(f"    -X importtime: {args.importtime_out} (app), importtime-app-top.txt (its top offenders) "
+              "and importtime-floor.txt beside it")
     return 0
 
 
