@@ -423,3 +423,40 @@ def test_unknown_campaign_is_a_404(services: Any) -> None:
         services.gifts.stock("nope")
     with pytest.raises(CodesRejectedError):
         services.gifts.load_codes("spring-coupon", "code\n")
+
+
+# --- the whole flow -------------------------------------------------------------------------------------------
+
+def test_survey_post_to_email_link_to_claimed_code(app_client: Any, services: Any, gifts: GiftService,
+                                                   tmp_path: Path) -> None:
+    import re
+    from dataclasses import replace
+    from email import message_from_bytes, policy
+
+    from chalicelib.delivery import DeliveryService
+    from chalicelib.emails import EmailTemplates
+    from chalicelib.mail import OutboxMailer
+
+    posted = app_client.http.post("/f/customer-survey", headers={**FORM, "Accept": "application/json"},
+                                  body="nps=9&csat=5&email=Zoe.Q%2Bsurvey%40gmail.com")
+    assert posted.status_code == 201, posted.body
+    [stored] = list(services.store.list("customer-survey"))
+    outbox = OutboxMailer(tmp_path / "outbox")
+    settings = replace(gifts.settings, mail=replace(gifts.settings.mail, admin_base_url="https://forms.example.com"))
+    gifts.settings = settings
+    templates = EmailTemplates(Path(__file__).resolve().parents[2] / "forms" / "templates")
+    delivery = DeliveryService(settings, gifts.forms, services.delivery.store, outbox, templates,
+                               extras=[gifts.acknowledgement_extra], sleep=lambda seconds: None)
+    delivery(stored)
+    delivery(stored)  # a redelivered stream record: still one gift, one email
+    emails = [message_from_bytes(p.read_bytes(), policy=policy.default) for p in outbox.folder.glob("*.eml")]
+    [ack] = [m for m in emails if m["To"] and "zoe" in m["To"].lower()]
+    text = ack.get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"https://forms\.example\.com(/g/[A-Za-z0-9_-]{16}\?t=[A-Za-z0-9_=-]+)", text)
+    assert link is not None and "A thank-you coupon" in text
+    assert gifts.stock("test-gift")["issued"] == 1
+    page = app_client.http.get(link.group(1))
+    assert page.status_code == 200 and "Show my code" in page.body.decode()
+    gift_id, token = link.group(1)[3:19], link.group(1).split("?t=")[1]
+    claimed = app_client.http.post(f"/g/{gift_id}", headers=FORM, body=f"t={token}")
+    assert claimed.status_code == 200 and re.search(r"SHOP-0000[0-4]", claimed.body.decode())
