@@ -129,6 +129,11 @@ class RequestCounter:
         self.items_written = self.clients_created = 0
 
 
+def fresh_id() -> str:
+    """A new id as long as the ULIDs Formloop gives submissions, so the floor's item is not a byte bigger."""
+    return uuid.uuid4().hex[:26].upper()
+
+
 def _stats(samples: list[float]) -> tuple[float, float]:
     return statistics.median(samples), statistics.quantiles(samples, n=10)[8]
 
@@ -156,7 +161,7 @@ def bench_steady(app_module: Any, floor: Any, table: str, iterations: int, warmu
     # The floor writes exactly what Formloop stored (every attribute, same size), under a fresh id each time.
     newest = floor.query(TableName=table, KeyConditionExpression="form = :f", ScanIndexForward=False, Limit=1,
                          ExpressionAttributeValues={":f": {"S": FORM_ID}}, ConsistentRead=True)["Items"][0]
-    items = iter([{**newest, "id": {"S": f"bench-{uuid.uuid4().hex}"}} for _ in range(2 * (warmup + iterations))])
+    items = iter([{**newest, "id": {"S": fresh_id()}} for _ in range(2 * (warmup + iterations))])
     sides["floor"] = lambda: floor.put_item(TableName=table, Item=next(items))
     # The request PynamoDB sends for Formloop: the same item, conditional, asking for consumed capacity.
     sides["floor+shape"] = lambda: floor.put_item(
@@ -269,7 +274,7 @@ def main() -> int:
 
         child_env = cold_start.main_env({**env, "FORMLOOP_BENCH_TABLE": table})
         cold = cold_start.measure(
-            child_env, proxy_event, lambda: {**item, "id": {"S": f"cold-{uuid.uuid4().hex}"}}, args.cold_rounds)
+            child_env, proxy_event, lambda: {**item, "id": {"S": fresh_id()}}, args.cold_rounds)
         print(f"(c) cold start, {args.cold_rounds} fresh processes per side, alternated (medians)")
         print(f"    {'app: import app.py + first post':40} process {_ms(cold['app']['wall'])}   "
               f"in-process {_ms(cold['app']['inside'])}")
@@ -279,11 +284,11 @@ def main() -> int:
               f"{cold['app']['inside'] / cold['floor']['inside']:.2f}x (target <= 1.30x)\n")
 
         split = cold_start.phases(child_env, proxy_event(), FORM_ID,
-                                  lambda: {**item, "id": {"S": f"cold-{uuid.uuid4().hex}"}})
+                                  lambda: {**item, "id": {"S": fresh_id()}})
         for side, named in split.items():
             print(f"    {side} phases (median of 3): " + ", ".join(f"{name} {seconds * 1000:.0f} ms"
                                                                for name, seconds in named.items()))
-        lines = cold_start.importtime_report(child_env, proxy_event(), {**item, "id": {"S": "importtime"}},
+        lines = cold_start.importtime_report(child_env, proxy_event(), {**item, "id": {"S": fresh_id()}},
                                              args.importtime_out)
         for line in lines:
             print(f"    {line}")
