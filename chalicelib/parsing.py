@@ -245,7 +245,8 @@ def _check_strings(value: Any, limits: Limits, counter: list[int]) -> None:
 
 
 def _parse_json(body: bytes, limits: Limits) -> dict[str, Any]:
-    text = _decode(body, "The JSON body")
+    # RFC 8259 lets a parser ignore a byte order mark; some Windows tools send one.
+    text = _decode(body, "The JSON body").removeprefix("\ufeff")
     if _json_depth(body) > limits.max_depth:
         raise PayloadTooLargeError(f"The JSON body is nested more than {limits.max_depth} levels deep.")
     try:

@@ -186,6 +186,10 @@ def test_largest_storable_numbers_are_accepted() -> None:
         "a": int("9" * 38), "b": 1e125, "c": 1e-129, "d": 0.0, "e": 0}
 
 
+def test_json_with_a_byte_order_mark_is_read() -> None:
+    assert as_json(b'\xef\xbb\xbf{"name": "Ann"}') == {"name": "Ann"}
+
+
 def test_invalid_utf8_json_is_400() -> None:
     with pytest.raises(MalformedRequestError, match="not valid UTF-8"):
         as_json(b'{"a": "\xc3\x28"}')
