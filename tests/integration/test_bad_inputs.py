@@ -147,6 +147,9 @@ CASES: dict[str, Case] = {
                             detail="application/xml is not supported"),
     "octet-stream": Case("contact", "application/octet-stream", b"\x00\x01\x02", 415,
                          detail="application/octet-stream is not supported"),
+    "no-content-type": Case("contact", None, form(CONTACT), 415, detail="no content type is not supported"),
+    "multipart-empty-boundary": Case("contact", "multipart/form-data; boundary=", multipart(
+        [('name="name"', "Ann")]), 400, detail="needs a boundary"),
     "charset-latin-1": Case("contact", f"{URLENCODED}; charset=latin-1", form(CONTACT), 415,
                             detail="'latin-1' is not supported"),
     "json-charset-utf-16": Case("contact", f"{JSON}; charset=utf-16", as_json(CONTACT_JSON), 415,
@@ -161,6 +164,7 @@ CASES: dict[str, Case] = {
     "form-uppercase": jsonc("Contact", as_json(CONTACT_JSON), 404, detail="no form with this address"),
     "form-200-chars": jsonc("c" * 200, as_json(CONTACT_JSON), 404, detail="no form with this address"),
     "form-with-extension": jsonc("contact.json", as_json(CONTACT_JSON), 404, detail="no form with this address"),
+    "form-unicode": jsonc(quote("контакт", safe=""), as_json(CONTACT_JSON), 404, detail="no form with this address"),
     "form-missing": jsonc("no-such-form", as_json(CONTACT_JSON), 404, detail="no form with this address"),
     # Answers of the wrong type or out of range.
     "nps-as-word": jsonc("customer-survey", as_json({**SURVEY_JSON, "nps": "nine"}), 422, fields=("nps",)),
@@ -294,3 +298,22 @@ def test_json_numbers_as_text_from_form_data_are_accepted(client, services):  # 
     assert response.status_code == 201
     [stored] = list(services.store.list("customer-survey"))
     assert stored.answers["nps"] == 9
+
+
+def test_post_from_an_unlisted_site_is_403_and_stores_nothing(client, services, tmp_path):  # type: ignore[no-untyped-def]
+    from chalicelib.forms import FormRegistry
+    definition = json.loads((services.settings.forms_dir / "contact.json").read_text())
+    definition["x-form"]["allowedOrigins"] = ["https://shop.example.com"]
+    (tmp_path / "contact.json").write_text(json.dumps(definition))
+    original = services.forms
+    services.forms = services.submissions.forms = FormRegistry(tmp_path)
+    try:
+        for accept in ("application/json", "text/html"):
+            response = client.http.post("/f/contact", body=form(CONTACT), headers={
+                "Content-Type": URLENCODED, "Accept": accept, "Origin": "https://evil.example.net"})
+            assert response.status_code == 403
+            assert "does not accept posts from https://evil.example.net" in html.unescape(response.body.decode())
+            assert "Access-Control-Allow-Origin" not in response.headers
+    finally:
+        services.forms = services.submissions.forms = original
+    _assert_nothing_stored(services)
