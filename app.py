@@ -284,12 +284,12 @@ def _gifts() -> GiftService:
 
 
 def _gift_html(page: GiftPage) -> Response:
-    from chalicelib.gifts import render_page
+    from chalicelib.gift_pages import render_page
     return _html(render_page(page), headers=GIFT_HEADERS)
 
 
 def _field(name: str) -> str:
-    from chalicelib.gifts import form_field
+    from chalicelib.gift_pages import form_field
     return form_field(_request().raw_body or b"", _headers().get("content-type"), name)
 
 

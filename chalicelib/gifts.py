@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 import sys
@@ -45,6 +46,7 @@ from .gift_campaigns import (
 from .storage import Submission
 from .storage.gifts import Gift, GiftStore, NewGift, TransitionRefusedError
 
+log = logging.getLogger("formloop.gifts")
 Clock = Callable[[], datetime]
 Progress = Callable[[int, int], None]
 GIFT_ID = re.compile(r"^[A-Za-z0-9_-]{16}$")
@@ -106,7 +108,8 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _when(moment: datetime) -> str:
+def when(moment: datetime) -> str:
+    """A moment as people read it in pages and messages (UTC)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -139,8 +142,8 @@ class GiftService:
 
     def link(self, gift_id: str) -> str:
         """The gift's link for the respondent's email (absolute when Formloop knows its public address)."""
-        # The mail settings know Formloop's public base URL; without them the link stays relative.
-        base = str(getattr(getattr(self.settings, "mail", None), "admin_base_url", "") or "")
+        # FORMLOOP_ADMIN_BASE_URL is Formloop's own public address (the API, with its stage prefix).
+        base = self.settings.mail.admin_base_url
         return f"{base.rstrip('/')}/g/{gift_id}?t={self.token(gift_id)}"
 
     # --- issuing -----------------------------------------------------------------------------------------
@@ -179,7 +182,12 @@ class GiftService:
 
     def acknowledgement_extra(self, submission: Submission) -> dict[str, Any]:
         """The `gift` block of the acknowledgement email (issuing the gift if not done yet), or nothing."""
-        outcome = self.issue(submission)
+        try:
+            outcome = self.issue(submission)
+        except DefinitionError as exc:
+            # A broken campaign file must not hold back the acknowledgement itself; `check` reports it in CI.
+            log.error("gift campaign unusable, acknowledgement sent without a gift: %s", exc)
+            return {}
         if outcome is None:
             return {}
         language = submission.language
@@ -188,7 +196,7 @@ class GiftService:
             "url": self.link(outcome.gift.id) if outcome.gift else None,
             "title": campaign.text("title", language), "value": campaign.text("value", language),
             "description": campaign.text("description", language), "out_of_stock": outcome.out_of_stock,
-            "expires_at": _when(outcome.gift.expires_at) if outcome.gift and outcome.gift.expires_at else None,
+            "expires_at": when(outcome.gift.expires_at) if outcome.gift and outcome.gift.expires_at else None,
         }}
 
     # --- the respondent's link ---------------------------------------------------------------------------
@@ -247,8 +255,8 @@ class GiftService:
                     self.store.transition(gift, "expired", self.clock(), "formloop", expiry="expired")
                 except TransitionRefusedError:
                     pass  # changed meanwhile (claimed, revoked or already expired): it is gone either way
-            when = f" on {_when(gift.expires_at)}" if gift.expires_at else ""
-            raise GiftGoneError(f"This gift expired{when}, so its code can no longer be used. Thank you for "
+            date = f" on {when(gift.expires_at)}" if gift.expires_at else ""
+            raise GiftGoneError(f"This gift expired{date}, so its code can no longer be used. Thank you for "
                                 "your answers all the same!")
 
     def _page(self, gift: Gift, token: str, *, show_code: bool = False, just_redeemed: bool = False) -> GiftPage:
@@ -309,7 +317,7 @@ class GiftService:
         for _ in range(5):
             if gift.state == "redeemed":
                 assert gift.redeemed_at is not None, "a redeemed gift records when"
-                raise AlreadyRedeemedError(f"This code was already redeemed on {_when(gift.redeemed_at)}.",
+                raise AlreadyRedeemedError(f"This code was already redeemed on {when(gift.redeemed_at)}.",
                                            redeemed_at=gift.redeemed_at.isoformat())
             self._refuse_gone(gift, record=True)
             if gift.state == "issued":
@@ -404,54 +412,6 @@ class GiftService:
         threshold = campaign.low_stock_threshold(counts["loaded"])
         return {"campaign": campaign_id, **counts, "lowStock": counts["available"] <= threshold,
                 "lowStockThreshold": threshold}
-
-
-# --- pages ----------------------------------------------------------------------------------------------------
-
-TEXTS: dict[str, dict[str, str]] = {
-    "en": {"your_code": "Your code", "claim": "Show my code", "claimed_before": "You already revealed this code.",
-           "valid_until": "Valid until", "mark_used": "I have used this code", "redeemed": "Used on",
-           "just_redeemed": "Marked as used. Enjoy!", "intro": "A thank-you for your answers.",
-           "claim_help": "Press the button to reveal your personal code."},
-    "ru": {"your_code": "Ваш код", "claim": "Показать мой код", "claimed_before": "Вы уже открыли этот код.",
-           "valid_until": "Действует до", "mark_used": "Я использовал(а) этот код", "redeemed": "Использован",
-           "just_redeemed": "Отмечено как использованный. Приятных покупок!", "intro": "Спасибо за ваши ответы.",
-           "claim_help": "Нажмите кнопку, чтобы открыть ваш личный код."},
-}
-
-
-def render_page(page: GiftPage) -> str:
-    """The HTML of a gift page."""
-    from . import rendering
-    language = page.language.split("-")[0]
-    texts = {**TEXTS["en"], **TEXTS.get(language, {})}
-    campaign, gift = page.campaign, page.gift
-    title = campaign.text("title", language) if campaign else "Your gift"
-    return rendering.render(
-        "gift.html", language=language, page_title=title, title=title, t=texts, gift_id=gift.id, token=page.token,
-        description=campaign.text("description", language) if campaign else "",
-        value=campaign.text("value", language) if campaign else "",
-        how_to_use=campaign.text("howToUse", language) if campaign else "",
-        code=page.code, claimed=gift.state in ("claimed", "redeemed"),
-        expires_at=_when(gift.expires_at) if gift.expires_at else None,
-        redeemed_at=_when(gift.redeemed_at) if gift.redeemed_at else None, just_redeemed=page.just_redeemed,
-        can_redeem_own=bool(campaign and campaign.digital and gift.state == "claimed"))
-
-
-def form_field(body: bytes, content_type: str | None, name: str) -> str:
-    """One field of a small urlencoded or JSON body (a gift token, a code); empty when absent or unreadable."""
-    from urllib.parse import parse_qs
-    if len(body) > 4096:
-        return ""
-    text = body.decode("utf-8", "replace")
-    if "json" in (content_type or ""):
-        try:
-            value = json.loads(text).get(name, "")
-        except (ValueError, AttributeError):
-            return ""
-        return value if isinstance(value, str) else ""
-    values = parse_qs(text, keep_blank_values=True).get(name, [""])
-    return values[0]
 
 
 # --- command line -------------------------------------------------------------------------------------------

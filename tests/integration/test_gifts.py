@@ -111,6 +111,16 @@ def test_out_of_stock_is_answered_politely_and_stores_nothing(gifts: GiftService
     assert (stock["available"], stock["issued"], stock["lowStock"]) == (0, 5, True)
 
 
+def test_a_broken_campaign_file_does_not_hold_back_the_acknowledgement(services: Any, tmp_path: Path,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    gifts = gift_service(services, tmp_path)
+    (gifts.campaigns.folder / "test-gift.json").write_text('{"form": "customer-survey"}', encoding="utf-8")
+    assert gifts.acknowledgement_extra(submission("ann@example.com")) == {}
+    assert "test-gift.json" in caplog.text and "'title' is a required property" in caplog.text
+    assert [str(e).split(": at ")[1] for e in gifts.campaigns.check(gifts.forms)] == [
+        "$: 'title' is a required property"]
+
+
 def test_a_campaign_past_its_end_date_issues_nothing(services: Any, tmp_path: Path) -> None:
     gifts = gift_service(services, tmp_path, expiry={"until": "2026-04-30T00:00:00Z"})
     gifts.load_codes("test-gift", codes_csv(2))
