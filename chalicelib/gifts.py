@@ -26,6 +26,7 @@ from .errors import (
     CodesRejectedError,
     ConflictError,
     DefinitionError,
+    FormloopError,
     GiftGoneError,
     GiftLinkError,
     NotFoundError,
@@ -448,7 +449,8 @@ def main(argv: list[str], environ: Mapping[str, str] | None = None) -> int:
         if not args or (command == "load" and len(args) != 2):
             print(usage, file=sys.stderr)
             return 2
-        services.create_tables()
+        if services.settings.stage == "local":  # elsewhere the tables come from the deployment's template
+            services.create_tables()
         if command == "load":
             text = Path(args[1]).read_text(encoding="utf-8-sig")
             report = gifts.load_codes(args[0], text, progress=_progress_bar if len(text) > 20_000 else None)
@@ -462,7 +464,7 @@ def main(argv: list[str], environ: Mapping[str, str] | None = None) -> int:
             print(json.dumps({"campaign": args[0], "expired": gifts.expire_due(args[0])}))
         else:
             print(json.dumps({"gift": args[0], "state": gifts.revoke(args[0], actor="cli").state}))
-    except (CodesRejectedError, NotFoundError, ConflictError, DefinitionError, OSError, ValueError) as exc:
+    except (FormloopError, SettingError, DefinitionError, OSError, ValueError) as exc:
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 1
     return 0
