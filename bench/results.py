@@ -10,6 +10,7 @@ For contrast, one read of every submission (what computing results on demand wou
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import random
 import statistics
@@ -24,10 +25,20 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# Not bench/ itself on the path: a benchmark module there may share a name with the standard library.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from _ddb import dynamodb_local_endpoint  # noqa: E402
+
+def _load_ddb() -> Any:
+    spec = importlib.util.spec_from_file_location("_ddb", ROOT / "bench" / "_ddb.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+dynamodb_local_endpoint = _load_ddb().dynamodb_local_endpoint
 
 FORM_ID = "product-feedback"
 KEY = "bench-admin-key-" + uuid.uuid4().hex
@@ -60,6 +71,7 @@ def seed(services: Any, count: int, rng: random.Random) -> float:
     records = services.store.submissions
     results = services.results.store.results
     totals: Counter[str] = Counter()
+    latest: dict[str, list[dict[str, Any]]] = {}
     started = time.perf_counter()
     start_day = datetime.now(UTC) - timedelta(days=30)
     with records.batch_write() as submissions, results.batch_write() as extras:
@@ -76,9 +88,12 @@ def seed(services: Any, count: int, rng: random.Random) -> float:
                 totals[name] += amount  # type: ignore[assignment]
             extras.save(results(FORM_ID, f"m#{submission.id}"))
             for question, text in added.texts.items():
-                extras.save(results(FORM_ID, f"t#{question}#{submission.id}", text=text,
-                                    submission_id=submission.id, created_at=int(created.timestamp())))
-    services.results.store.put_counters(FORM_ID, {k: Decimal(str(v)) for k, v in totals.items()})
+                # Submissions are seeded oldest first: the last ones seen are the latest answers.
+                kept = latest.setdefault(question, [])
+                kept.insert(0, {"id": submission.id, "text": text, "at": int(created.timestamp()),
+                                "expires": int((created + timedelta(days=365)).timestamp())})
+                del kept[services.results.store.latest:]
+    services.results.store.put_results(FORM_ID, {k: Decimal(str(v)) for k, v in totals.items()}, latest)
     return time.perf_counter() - started
 
 

@@ -10,9 +10,8 @@ from .errors import NotFoundError
 from .forms import FormDefinition, FormRegistry, Question
 from .rendering import choice_label, choice_values, matrix_rows, widget_of
 from .storage import Submission
-from .storage.results import Contribution, ResultStore
+from .storage.results import Contribution, ResultStore, TextAnswer
 
-TEXT_LIMIT = 20  # free-text answers shown per question, newest first
 TEXT_CHARS = 2000  # a longer answer is cut in the results (the submission keeps all of it)
 CHOICE_WIDGETS = ("radio", "select", "checkboxes")
 SCALE_WIDGETS = ("rating", "nps")
@@ -100,7 +99,6 @@ class ResultsService:
     forms: FormRegistry
     store: ResultStore
     default_retention_days: int = 365
-    text_limit: int = TEXT_LIMIT
 
     def consume(self, submission: Submission) -> None:
         """The post-write consumer: count a stored submission once, however often it is delivered."""
@@ -118,16 +116,17 @@ class ResultsService:
         if definition is None:
             raise NotFoundError("There is no form with this name.")
         language = language or definition.locales[0]
-        counters = self.store.counters(form_id)
-        questions = [self._question(definition, q, counters, language) for q in definition.questions
-                     if widget_of(q) != "hidden"]
+        stored = self.store.read(form_id, [q.name for q in definition.questions if widget_of(q) in TEXT_WIDGETS])
+        counters = stored.counters
+        questions = [self._question(q, counters, stored.texts.get(q.name, []), language)
+                     for q in definition.questions if widget_of(q) != "hidden"]
         by_kind = {name.split(":", 1)[1]: _num(v) for name, v in counters.items() if name.startswith("kind:")}
         by_day = sorted(({"day": name.split(":", 1)[1], "count": _num(v)} for name, v in counters.items()
                          if name.startswith("day:")), key=lambda d: str(d["day"]))
         return {"form": form_id, "title": definition.title(language), "language": language,
                 "total": _num(counters.get("total")), "byKind": by_kind, "byDay": by_day, "questions": questions}
 
-    def _question(self, definition: FormDefinition, question: Question, counters: Mapping[str, int | Decimal],
+    def _question(self, question: Question, counters: Mapping[str, int | Decimal], texts: list[TextAnswer],
                   language: str) -> dict[str, Any]:
         widget = widget_of(question)
         prefix = f"q:{question.name}"
@@ -157,7 +156,7 @@ class ResultsService:
         elif widget in TEXT_WIDGETS:
             out["type"] = "text"
             out["latest"] = [{"id": t.submission_id, "text": t.text, "createdAt": t.created_at.isoformat()}
-                             for t in self.store.latest_texts(definition.id, question.name, self.text_limit)]
+                             for t in texts]
         else:
             out["type"] = "answered"  # emails, dates, phone numbers: only how many answered
         return out

@@ -1,44 +1,44 @@
-"""Survey result counters in DynamoDB: one counter item per form, updated once per submission.
+"""Survey result counters in DynamoDB: a few items per form, updated once per submission.
 
-Every submission adds to the counters in one TransactWriteItems together with a marker item
-keyed by the submission id (written only if absent), so a redelivered stream record counts once.
-Reading results is one GetItem plus one short Query per free-text question: it costs the same
-for a hundred submissions as for a million.
+Each form has one counter item, and one item per free-text question holding its latest answers.
+A submission adds to the counters in one TransactWriteItems together with a marker item keyed by
+the submission id (written only if absent), so a redelivered stream record counts once. Reading
+results is one BatchGetItem of those few items: it costs the same for a hundred submissions as
+for a million (no Query over the form's partition, which grows with every submission).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 
 from ..config import Settings
 from ..errors import StorageUnavailableError
-from .base import bind_model, connection_for, create_tables
+from .base import bind_model, connection_for, create_tables, error_code
 
 COUNTERS = "counters"
-# DynamoDB allows 100 items per transaction: the marker, the counters and up to 98 text answers.
-MAX_TEXT_ITEMS = 98
+TEXTS = "texts#"  # + question name
+LATEST = 20  # free-text answers kept per question
+_ATTEMPTS = 8  # optimistic retries of one text item before the stream redelivers the record
 
 
 class ResultRecord(Model):
-    """An item of a form's results: its counters, a per-submission marker, or one free-text answer."""
+    """An item of a form's results: its counters, latest texts of one question, or a per-submission marker."""
 
     class Meta:
         table_name = "unbound-results"
 
     form = UnicodeAttribute(hash_key=True)
-    key = UnicodeAttribute(range_key=True)  # "counters" | "m#<submission>" | "t#<question>#<submission>"
-    text = UnicodeAttribute(null=True)
-    submission_id = UnicodeAttribute(null=True)
-    created_at = NumberAttribute(null=True)
+    key = UnicodeAttribute(range_key=True)  # "counters" | "texts#<question>" | "m#<submission>"
     expires_at = TTLAttribute(null=True)
 
 
@@ -63,16 +63,39 @@ class TextAnswer:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class StoredResults:
+    """Everything results are computed from: the counters and each question's latest texts."""
+
+    counters: dict[str, int | Decimal]
+    texts: dict[str, list[TextAnswer]]
+
+
 def _number(value: Any) -> int | Decimal:
     amount = Decimal(str(value))
     return int(amount) if amount == amount.to_integral_value() else amount
 
 
-class ResultStore:
-    """Reads and updates result counters; updates are idempotent per submission."""
+def _unavailable(what: str) -> StorageUnavailableError:
+    return StorageUnavailableError(f"Results could not be {what} just now; try again in a few seconds.")
 
-    def __init__(self, settings: Settings) -> None:
+
+def _entry(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": item["id"]["S"], "text": item["text"]["S"], "at": int(item["at"]["N"]),
+            "expires": int(item["expires"]["N"])}
+
+
+def _wire(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {"M": {"id": {"S": entry["id"]}, "text": {"S": entry["text"]}, "at": {"N": str(entry["at"])},
+                  "expires": {"N": str(entry["expires"])}}}
+
+
+class ResultStore:
+    """Reads and updates result items; updates are idempotent per submission."""
+
+    def __init__(self, settings: Settings, latest: int = LATEST) -> None:
         self.settings = settings
+        self.latest = latest
         self.results: type[ResultRecord] = bind_model(ResultRecord, settings, "results")  # type: ignore[assignment]
 
     @property
@@ -90,14 +113,25 @@ class ResultStore:
     def _connection(self) -> Connection:
         return connection_for(self.settings)
 
+    def _call(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._connection().dispatch(operation, {"TableName": self.table_name, **kwargs}))
+
     def add(self, contribution: Contribution) -> bool:
-        """Count a submission once; False if it was already counted (a redelivered record)."""
+        """Count a submission once; False if it was already counted (a redelivered record).
+
+        Texts go first: they are idempotent by submission id, so if the counters' transaction then
+        fails, the redelivered record finds them in place and still counts.
+        """
         expires = contribution.created_at + timedelta(days=contribution.retention_days)
-        ttl = {"N": str(int(expires.timestamp()))}
+        for question, text in contribution.texts.items():
+            self._add_text(contribution.form, question, {
+                "id": contribution.submission_id, "text": text,
+                "at": int(contribution.created_at.timestamp()), "expires": int(expires.timestamp())})
         form = {"S": contribution.form}
         marker = {
             "TableName": self.table_name,
-            "Item": {"form": form, "key": {"S": f"m#{contribution.submission_id}"}, "expires_at": ttl},
+            "Item": {"form": form, "key": {"S": f"m#{contribution.submission_id}"},
+                     "expires_at": {"N": str(int(expires.timestamp()))}},
             "ConditionExpression": "attribute_not_exists(#k)",
             "ExpressionAttributeNames": {"#k": "key"},
         }
@@ -108,53 +142,90 @@ class ResultStore:
             names[f"#c{index}"] = name
             values[f":c{index}"] = {"N": str(amount)}
             clauses.append(f"#c{index} :c{index}")
-        updates = []
-        if clauses:
-            updates.append({
-                "TableName": self.table_name, "Key": {"form": form, "key": {"S": COUNTERS}},
-                "UpdateExpression": "ADD " + ", ".join(clauses),
-                "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
-            })
-        created = {"N": str(int(contribution.created_at.timestamp()))}
-        texts = [{
-            "TableName": self.table_name,
-            "Item": {"form": form, "key": {"S": f"t#{question}#{contribution.submission_id}"},
-                     "text": {"S": text}, "submission_id": {"S": contribution.submission_id},
-                     "created_at": created, "expires_at": ttl},
-        } for question, text in list(contribution.texts.items())[:MAX_TEXT_ITEMS]]
+        updates = [{
+            "TableName": self.table_name, "Key": {"form": form, "key": {"S": COUNTERS}},
+            "UpdateExpression": "ADD " + ", ".join(clauses),
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+        }] if clauses else []
         try:
             self._connection().transact_write_items(
-                condition_check_items=[], delete_items=[], put_items=[marker, *texts], update_items=updates)
+                condition_check_items=[], delete_items=[], put_items=[marker], update_items=updates)
         except TransactWriteError as exc:
-            reasons = exc.cancellation_reasons if exc.cause_response_code == "TransactionCanceledException" else []
+            reasons = exc.cancellation_reasons if error_code(exc) == "TransactionCanceledException" else []
             if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
                 return False
-            raise StorageUnavailableError("Results could not be updated just now; the update will be retried.") from exc
+            raise _unavailable("updated") from exc
         return True
 
-    def counters(self, form: str) -> dict[str, int | Decimal]:
-        """Every counter of a form (one item, whatever the number of submissions)."""
+    def _add_text(self, form: str, question: str, entry: dict[str, Any]) -> None:
+        """Put one answer into a question's latest-texts item (optimistic: conditioned on its version)."""
+        key = {"form": {"S": form}, "key": {"S": TEXTS + question}}
+        for attempt in range(_ATTEMPTS):
+            try:
+                item = self._call("GetItem", {"Key": key, "ConsistentRead": True}).get("Item", {})
+                version = int(item.get("version", {}).get("N", "0"))
+                entries = [_entry(e["M"]) for e in item.get("entries", {}).get("L", [])]
+                if any(e["id"] == entry["id"] for e in entries):
+                    return  # already there: a redelivered record
+                # Submission ids sort by time, so the newest answers are the highest ids.
+                kept = sorted([*entries, entry], key=lambda e: str(e["id"]), reverse=True)[:self.latest]
+                if entry not in kept:
+                    return  # older than every answer kept
+                self._call("PutItem", {
+                    "Item": {**key, "entries": {"L": [_wire(e) for e in kept]}, "version": {"N": str(version + 1)}},
+                    "ConditionExpression": "attribute_not_exists(#v) OR #v = :v",
+                    "ExpressionAttributeNames": {"#v": "version"},
+                    "ExpressionAttributeValues": {":v": {"N": str(version)}},
+                })
+                return
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise _unavailable("updated") from exc
+                time.sleep(0.01 * (attempt + 1))  # another submission updated the item first: read again
+            except (PynamoDBException, BotoCoreError) as exc:
+                raise _unavailable("updated") from exc
+        raise _unavailable("updated")
+
+    def read(self, form: str, text_questions: Iterable[str]) -> StoredResults:
+        """The counters and latest texts of a form in one BatchGetItem (a few items, whatever the traffic)."""
+        questions = list(text_questions)
+        keys = [{"form": {"S": form}, "key": {"S": COUNTERS}}]
+        keys += [{"form": {"S": form}, "key": {"S": TEXTS + q}} for q in questions]
+        found: list[dict[str, Any]] = []
         try:
-            item = self._connection().dispatch("GetItem", {
-                "TableName": self.table_name, "Key": {"form": {"S": form}, "key": {"S": COUNTERS}},
-                "ConsistentRead": True}).get("Item", {})
+            # BatchGetItem takes 100 keys; a form has far fewer free-text questions than that.
+            for start in range(0, len(keys), 100):
+                pending: dict[str, Any] = {self.table_name: {"Keys": keys[start:start + 100], "ConsistentRead": True}}
+                for _ in range(5):
+                    answer = self._connection().dispatch("BatchGetItem", {"RequestItems": pending})
+                    found += answer.get("Responses", {}).get(self.table_name, [])
+                    pending = answer.get("UnprocessedKeys") or {}
+                    if not pending:
+                        break
+                if pending:
+                    raise _unavailable("read")
         except (PynamoDBException, BotoCoreError, ClientError) as exc:
-            raise StorageUnavailableError("Results cannot be read just now; try again in a few seconds.") from exc
-        return {name: _number(value["N"]) for name, value in item.items() if "N" in value}
+            raise _unavailable("read") from exc
+        counters: dict[str, int | Decimal] = {}
+        texts: dict[str, list[TextAnswer]] = {q: [] for q in questions}
+        now = time.time()
+        for item in found:
+            key = item["key"]["S"]
+            if key == COUNTERS:
+                counters = {name: _number(value["N"]) for name, value in item.items() if "N" in value}
+            elif key.startswith(TEXTS) and key[len(TEXTS):] in texts:
+                entries = [_entry(e["M"]) for e in item.get("entries", {}).get("L", [])]
+                # An answer past its form's retention is no longer shown, like the submission it came from.
+                texts[key[len(TEXTS):]] = [TextAnswer(e["id"], e["text"], datetime.fromtimestamp(e["at"], UTC))
+                                           for e in entries if e["expires"] > now]
+        return StoredResults(counters, texts)
 
-    def latest_texts(self, form: str, question: str, limit: int) -> list[TextAnswer]:
-        """The newest free-text answers to one question (submission ids sort by time)."""
-        condition = self.results.key.startswith(f"t#{question}#")
-        try:
-            records = list(self.results.query(form, condition, scan_index_forward=False, limit=limit,
-                                              consistent_read=True))
-        except PynamoDBException as exc:
-            raise StorageUnavailableError("Results cannot be read just now; try again in a few seconds.") from exc
-        return [TextAnswer(r.submission_id or "", r.text or "",
-                           datetime.fromtimestamp(int(r.created_at or 0), UTC)) for r in records]
-
-    def put_counters(self, form: str, counts: Mapping[str, int | Decimal]) -> None:
-        """Overwrite a form's counters in one write (for seeding benchmarks and rebuilds, not for traffic)."""
+    def put_results(self, form: str, counts: Mapping[str, int | Decimal],
+                    texts: Mapping[str, list[dict[str, Any]]]) -> None:
+        """Overwrite a form's result items (for seeding benchmarks and rebuilds, not for traffic)."""
         item: dict[str, Any] = {"form": {"S": form}, "key": {"S": COUNTERS}}
         item.update({name: {"N": str(amount)} for name, amount in counts.items()})
-        self._connection().dispatch("PutItem", {"TableName": self.table_name, "Item": item})
+        self._call("PutItem", {"Item": item})
+        for question, entries in texts.items():
+            self._call("PutItem", {"Item": {"form": {"S": form}, "key": {"S": TEXTS + question},
+                                            "entries": {"L": [_wire(e) for e in entries]}, "version": {"N": "1"}}})

@@ -165,3 +165,18 @@ def test_no_admin_route_changes_state_on_get(client, services, admin):  # type: 
                  f"/admin/forms/product-feedback/submissions/{stored[0].id}"]:
         assert client.http.get(path, headers=AUTH).status_code == 200, path
     assert _snapshot(services) == before
+
+
+def test_latest_texts_keep_the_newest_few_newest_first(services):  # type: ignore[no-untyped-def]
+    from ulid import ULID
+
+    from chalicelib.storage.results import Contribution, ResultStore
+    store = ResultStore(services.settings, latest=3)
+    now = datetime.now(UTC)
+    ids = [str(ULID.from_timestamp(now.timestamp() + n)) for n in range(5)]
+    for n in [0, 2, 1, 4, 3]:  # delivered out of order, as stream shards may
+        store.add(Contribution("product-feedback", ids[n], now, {"total": 1}, {"improve": f"text {n}"}))
+    store.add(Contribution("product-feedback", ids[0], now, {"total": 1}, {"improve": "text 0"}))  # redelivered
+    stored = store.read("product-feedback", ["improve", "comments"])
+    assert [t.text for t in stored.texts["improve"]] == ["text 4", "text 3", "text 2"]
+    assert stored.texts["comments"] == [] and stored.counters["total"] == 5
