@@ -322,6 +322,7 @@ def compile_definition(form_id: str, schema: Any, source: str) -> FormDefinition
             raise DefinitionError(source, _json_path(("properties", name)), "a question must be an object")
         ui = prop.get("x-ui", {})
         _meta_check(X_UI_SCHEMA, ui, source, ("properties", name, "x-ui"))
+        _check_widget(prop, ui.get("widget"), source, ("properties", name))
         condition = ui.get("visibleIf")
         if condition is not None:
             try:
@@ -351,6 +352,29 @@ def compile_definition(form_id: str, schema: Any, source: str) -> FormDefinition
         validation_schema=validation_schema,
         visibility=visibility,
     )
+
+
+def _check_widget(prop: Mapping[str, Any], widget: str | None, source: str, path: tuple[Any, ...]) -> None:
+    """A widget that offers choices needs a schema that lists them (the page is built from them)."""
+    problem = None
+    if widget == "likert":
+        rows = prop.get("properties")
+        enums = [row.get("enum") for row in rows.values() if isinstance(row, dict)] if isinstance(rows, dict) else []
+        if prop.get("type") != "object" or not enums or not all(enums) or any(e != enums[0] for e in enums):
+            problem = 'a likert question is {"type": "object"} with one property per row, each the same "enum"'
+    elif widget == "checkboxes":
+        items = prop.get("items")
+        if prop.get("type") != "array" or not isinstance(items, dict) or not items.get("enum"):
+            problem = 'a checkboxes question is {"type": "array", "items": {"enum": [...]}}'
+    elif widget in ("radio", "select") and not prop.get("enum"):
+        problem = f'a {widget} question needs an "enum" of its choices'
+    elif widget in ("rating", "nps"):
+        low, high = prop.get("minimum", 0 if widget == "nps" else 1), prop.get("maximum", 10 if widget == "nps" else 5)
+        if prop.get("type") != "integer" or not isinstance(low, int) or not isinstance(high, int) \
+                or not 1 <= high - low <= 10:
+            problem = f'a {widget} question is {{"type": "integer"}} with "minimum" and "maximum" 1 to 10 apart'
+    if problem:
+        raise DefinitionError(source, _json_path(path), problem)
 
 
 def parse_instant(value: Any) -> datetime | None:

@@ -220,3 +220,20 @@ def test_markup_in_a_definition_is_escaped() -> None:
     html = rendering.render_form(definition, "en", action="x", values={"q": ['"><b>']})
     assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
     assert 'value="&#34;&gt;&lt;b&gt;"' in html
+
+
+@pytest.mark.parametrize(("prop", "message"), [
+    ({"type": "string", "x-ui": {"widget": "likert"}}, "likert"),
+    ({"type": "object", "properties": {"a": {"enum": [1, 2]}, "b": {"enum": [1, 2, 3]}},
+      "x-ui": {"widget": "likert"}}, "the same"),
+    ({"type": "string", "x-ui": {"widget": "checkboxes"}}, "checkboxes"),
+    ({"type": "string", "x-ui": {"widget": "radio"}}, "enum"),
+    ({"type": "integer", "minimum": 0, "maximum": 1000, "x-ui": {"widget": "rating"}}, "1 to 10 apart"),
+    ({"type": "string", "x-ui": {"widget": "nps"}}, "integer"),
+])
+def test_a_choice_widget_without_choices_is_a_definition_error(prop: dict[str, Any], message: str) -> None:
+    from chalicelib.errors import DefinitionError
+    from chalicelib.forms import compile_definition
+    with pytest.raises(DefinitionError, match=message) as caught:
+        compile_definition("x", {"type": "object", "x-form": {"kind": "survey"}, "properties": {"q": prop}}, "x.json")
+    assert caught.value.json_path == "$.properties.q"
