@@ -136,3 +136,22 @@ def test_random_posts_never_fail_and_refusals_store_nothing(  # type: ignore[no-
         assert 400 <= response.status_code < 500
         assert not any(added.values()), (response.status_code, added)
 
+
+
+@settings(max_examples=1000, deadline=None)
+@given(content_type=st.one_of(
+    st.sampled_from(CONTENT_TYPES),
+    st.builds(lambda b: f"multipart/form-data; boundary={b}", header_text),
+    st.builds(lambda b: f'multipart/form-data; boundary="{b}"', header_text),
+    header_text,
+), body=st.one_of(st.binary(max_size=400), multipart_bodies, json_bodies, urlencoded_bodies))
+def test_parsers_only_ever_raise_client_errors(content_type: str, body: bytes) -> None:
+    # Cheap and thorough: the parsers alone, without HTTP or storage, on many more inputs.
+    from chalicelib.errors import FormloopError
+    from chalicelib.parsing import Limits, parse_body
+    try:
+        parsed = parse_body(content_type, body, Limits(4096, 50, 8, 1000))
+    except FormloopError as error:
+        assert 400 <= error.STATUS_CODE < 500 and error.message
+    else:
+        assert isinstance(parsed.values, dict)
