@@ -368,6 +368,14 @@ def test_codes_for_unknown_campaigns_and_non_utf8_files_are_refused(app_client: 
     assert binary.status_code == 422 and "UTF-8" in binary.json_body["detail"]
 
 
+def test_oversized_code_uploads_are_refused_before_parsing(app_client: Any, gifts: GiftService) -> None:
+    body = codes_csv(1) + "X" * (5 * 1024 * 1024)
+    response = app_client.http.post("/admin/gifts/test-gift/codes", body=body,
+                                    headers={**AUTH, "Content-Type": "text/csv", "Accept": "application/json"})
+    assert response.status_code == 413 and "python -m chalicelib.gifts load" in response.json_body["detail"]
+    assert gifts.stock("test-gift")["loaded"] == 5
+
+
 def test_cli_loads_a_large_file_with_a_progress_bar(services: Any, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     gifts = gift_service(services, tmp_path)
