@@ -27,11 +27,9 @@ app = Chalice(app_name="formloop")
 app.api.binary_types.append("multipart/form-data")
 log = logging.getLogger("formloop")
 
-# Chalice refuses other types itself with a terse 415; these reach Formloop for a clearer answer.
-POST_TYPES = [
-    "application/x-www-form-urlencoded", "multipart/form-data", "application/json", "text/plain",
-    "application/xml", "text/xml", "application/octet-stream", "application/problem+json",
-]
+# Every type reaches Formloop, so an unsupported one gets the same clear 415 as the rest (problem+json or a
+# page) rather than Chalice's terse {"Code": "UnsupportedMediaType"}; parsing.py decides what is read.
+POST_TYPES = ["*/*"]
 HTML = "text/html; charset=utf-8"
 
 _services: Services | None = None

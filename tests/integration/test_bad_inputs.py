@@ -147,6 +147,9 @@ CASES: dict[str, Case] = {
                             detail="application/xml is not supported"),
     "octet-stream": Case("contact", "application/octet-stream", b"\x00\x01\x02", 415,
                          detail="application/octet-stream is not supported"),
+    "image-png": Case("contact", "image/png", b"\x89PNG\r\n\x1a\n", 415, detail="image/png is not supported"),
+    "text-html": Case("contact", "text/html", b"<p>Ann</p>", 415, detail="text/html is not supported"),
+    "garbage-content-type": Case("contact", ";;;", form(CONTACT), 415, detail="is not supported; send one of"),
     "no-content-type": Case("contact", None, form(CONTACT), 415, detail="no content type is not supported"),
     "multipart-empty-boundary": Case("contact", "multipart/form-data; boundary=", multipart(
         [('name="name"', "Ann")]), 400, detail="needs a boundary"),
