@@ -23,7 +23,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from ..config import Settings
-from .base import bind_model, create_tables
+from .base import bind_model, create_tables, error_code
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 DELIVERY_RETENTION = timedelta(days=400)
@@ -106,7 +106,7 @@ class DeliveryStore:
         try:
             record.save(condition=self.deliveries.submission.does_not_exist())
         except PutError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             found = self.get(form, submission_id, kind)
             if found is None:  # deleted in between (an erasure): nothing is owed any more
@@ -124,7 +124,7 @@ class DeliveryStore:
                          self.deliveries.updated_at.set(now)],
                 condition=(self.deliveries.status == PENDING) & (self.deliveries.lease_until < epoch))
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return None
             raise
         return self._delivery(record)
@@ -171,7 +171,7 @@ class DeliveryStore:
                 condition=(self.guard.deliveries.does_not_exist() | (size(self.guard.deliveries) < limit)
                            | self.guard.deliveries.contains(delivery_key)))
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True

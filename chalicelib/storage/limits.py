@@ -19,7 +19,7 @@ class RateCounterRecord(Model):
         table_name = "unbound-rate-limits"
 
     key = UnicodeAttribute(hash_key=True)
-    count = NumberAttribute(default=0)
+    uses = NumberAttribute(default=0, attr_name="count")  # not `count`: Model.count is a query
     expires_at = TTLAttribute()
 
 
@@ -42,9 +42,9 @@ class RateLimitStore:
         record = self.counters(key)
         try:
             record.update(
-                actions=[self.counters.count.add(1),
+                actions=[self.counters.uses.add(1),
                          self.counters.expires_at.set(window_end + timedelta(hours=1))],
-                condition=self.counters.count.does_not_exist() | (self.counters.count < limit),
+                condition=self.counters.uses.does_not_exist() | (self.counters.uses < limit),
             )
             return True
         except UpdateError as exc:
