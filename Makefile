@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: setup run test lint check-forms package infra bench bench-results bench-email clean
+.PHONY: setup run test lint check-forms package infra bench bench-results bench-email bench-gifts clean
 
 setup: $(STAMP_PY) $(STAMP_NODE)
 
@@ -47,7 +47,10 @@ bench-results: setup
 
 # Email rendering: precompiled MJML vs compiling per email (numbers in docs/email.md).
 bench-email: setup
-	$(PY) bench/email.py
+	$(PY) bench/email_templates.py
+
+bench-gifts: setup
+	$(PY) bench/gifts.py
 
 clean:
 	rm -rf $(VENV) node_modules build chalicelib/bundled .local
