@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-# Run as a script, Python puts bench/ first on sys.path; its files (email.py) must not shadow the standard library.
+# Run as a script, Python puts bench/ first on sys.path; keep its files from shadowing anything.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
 
