@@ -1,7 +1,7 @@
 """Survey results: what each submission adds to the counters, and the summary read back from them."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -99,6 +99,8 @@ class ResultsService:
     forms: FormRegistry
     store: ResultStore
     default_retention_days: int = 365
+    # The stock of a gift campaign (set when gifts are wired in), so results warn before codes run out.
+    gift_stock: Callable[[str], dict[str, Any]] | None = None
 
     def consume(self, submission: Submission) -> None:
         """The post-write consumer: count a stored submission once, however often it is delivered."""
@@ -123,8 +125,12 @@ class ResultsService:
         by_kind = {name.split(":", 1)[1]: _num(v) for name, v in counters.items() if name.startswith("kind:")}
         by_day = sorted(({"day": name.split(":", 1)[1], "count": _num(v)} for name, v in counters.items()
                          if name.startswith("day:")), key=lambda d: str(d["day"]))
-        return {"form": form_id, "title": definition.title(language), "language": language,
-                "total": _num(counters.get("total")), "byKind": by_kind, "byDay": by_day, "questions": questions}
+        summary = {"form": form_id, "title": definition.title(language), "language": language,
+                   "total": _num(counters.get("total")), "byKind": by_kind, "byDay": by_day, "questions": questions}
+        campaign = definition.settings.get("gift", {}).get("campaign")
+        if campaign and self.gift_stock is not None:
+            summary["gift"] = self.gift_stock(campaign)
+        return summary
 
     def _question(self, question: Question, counters: Mapping[str, int | Decimal], texts: list[TextAnswer],
                   language: str) -> dict[str, Any]:

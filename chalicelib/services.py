@@ -83,6 +83,8 @@ def build_services(settings: Settings) -> Services:
                     exports=ExportService(forms, SubmissionPages(settings)), surveys=surveys,
                     stores=[store, limits, result_store, survey_store], consumers=[results.consume])
     add_gifts(built)
+    if built.gifts is not None:
+        results.gift_stock = built.gifts.stock
     add_delivery(built)
     return built
 

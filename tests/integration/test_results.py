@@ -180,3 +180,18 @@ def test_latest_texts_keep_the_newest_few_newest_first(services):  # type: ignor
     stored = store.read("product-feedback", ["improve", "comments"])
     assert [t.text for t in stored.texts["improve"]] == ["text 4", "text 3", "text 2"]
     assert stored.texts["comments"] == [] and stored.counters["total"] == 5
+
+
+def test_results_warn_when_the_survey_gift_runs_low(client, services, admin):  # type: ignore[no-untyped-def]
+    # customer-survey hands out spring-coupon gifts; its stock rides along with the results.
+    campaign = services.forms.get("customer-survey").settings["gift"]["campaign"]
+    services.gifts.generate(campaign, 3)
+    response = client.http.get("/admin/forms/customer-survey/results", headers=AUTH)
+    assert response.status_code == 200
+    gift = response.json_body["gift"]
+    assert gift["campaign"] == campaign and gift["available"] == 3
+    assert gift["lowStock"] is True
+    page = client.http.get("/admin/forms/customer-survey/results", headers={**AUTH, "Accept": "text/html"})
+    assert "Low stock" in page.body.decode() and "3 codes left" in page.body.decode()
+    no_gift = client.http.get("/admin/forms/product-feedback/results", headers=AUTH)
+    assert "gift" not in no_gift.json_body
