@@ -6,7 +6,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, Response
 
@@ -19,9 +19,11 @@ from chalicelib.errors import (
     MethodNotAllowedError,
     NotFoundError,
 )
-from chalicelib.gifts import GiftPage, GiftService
 from chalicelib.services import Services, build_services
 from chalicelib.submissions import SubmitRequest, choose_language, wants_json
+
+if TYPE_CHECKING:  # imported where used: a cold start that only stores a post never loads gifts
+    from chalicelib.gifts import GiftPage, GiftService
 
 app = Chalice(app_name="formloop")
 app.api.binary_types.append("multipart/form-data")

@@ -1,27 +1,33 @@
-"""Builds Formloop's services from settings: the one place collaborators are wired together."""
+"""Builds Formloop's services from settings: the one place collaborators are wired together.
+
+A post needs only the forms, the submission store and the submit service; everything else (results,
+exports, gifts, delivery and mail, their tables and stream consumers) is wired on first use, so a
+cold start that only stores a submission never imports those modules.
+"""
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .admin import AdminAuth
 from .config import Settings
-from .delivery import DeliveryService
 from .errors import NotFoundError
-from .exports import ExportService
 from .forms import FormRegistry
-from .gifts import GiftService
-from .mail import OutboxMailer
-from .results import ResultsService
 from .spam import RateLimiter
 from .storage import Submission, SubmissionStore
 from .storage.limits import RateLimitStore
-from .storage.listing import SubmissionPages
-from .storage.results import ResultStore
 from .storage.surveys import SurveyStore
 from .submissions import SubmissionService
 from .surveys import SurveyGuard
+
+if TYPE_CHECKING:
+    from .delivery import DeliveryService
+    from .exports import ExportService
+    from .gifts import GiftService
+    from .mail import OutboxMailer
+    from .results import ResultsService
 
 
 class TableOwner(Protocol):
@@ -34,28 +40,78 @@ class TableOwner(Protocol):
 # Each consumer must be idempotent: a stream record can be delivered more than once.
 SubmissionConsumer = Callable[[Submission], None]
 
+T = TypeVar("T")
+
+
+class _Unset:
+    """A lazy field not given to the constructor: wired on first read."""
+
+    def __repr__(self) -> str:
+        return "<wired on first use>"
+
+
+_UNSET: Any = _Unset()
+
+
+class _Lazy(Generic[T]):
+    """A dataclass field (a descriptor) whose value, unless given, is wired by `Services._wire` on first read."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.slot = "_lazy_" + name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> T:
+        if obj is None:
+            return _UNSET  # type: ignore[no-any-return]  # the dataclass default: "not given"
+        value = obj.__dict__.get(self.slot, _UNSET)
+        if value is _UNSET:
+            obj._wire()
+            value = obj.__dict__[self.slot]
+        return value  # type: ignore[no-any-return]
+
+    def __set__(self, obj: Any, value: T) -> None:
+        obj.__dict__[self.slot] = value
+
 
 @dataclass
 class Services:
-    """Everything a request handler or the stream worker may call."""
+    """Everything a request handler or the stream worker may call.
+
+    `results`, `exports`, `gifts`, `delivery`, `stores`, `consumers` and `acknowledgement_extras` are wired
+    on first read (by `build_services`' wiring) unless given; `dataclasses.replace` reads, so copies them.
+    """
 
     settings: Settings
     forms: FormRegistry
     store: SubmissionStore
     submissions: SubmissionService
     admin: AdminAuth
-    results: ResultsService
-    exports: ExportService
     surveys: SurveyGuard
-    stores: list[TableOwner] = field(default_factory=list)
-    consumers: list[SubmissionConsumer] = field(default_factory=list)
+    results: _Lazy[ResultsService] = _Lazy()
+    exports: _Lazy[ExportService] = _Lazy()
+    stores: _Lazy[list[TableOwner]] = _Lazy()
+    consumers: _Lazy[list[SubmissionConsumer]] = _Lazy()
     # Blocks added to the acknowledgement email's template context, e.g. {"gift": {...}}.
-    acknowledgement_extras: list[Callable[[Submission], dict[str, Any]]] = field(default_factory=list)
-    gifts: GiftService | None = None
-    delivery: DeliveryService | None = None
+    acknowledgement_extras: _Lazy[list[Callable[[Submission], dict[str, Any]]]] = _Lazy()
+    gifts: _Lazy[GiftService | None] = _Lazy()
+    delivery: _Lazy[DeliveryService | None] = _Lazy()
+    # What wires the fields above that were not given; None: they start empty (no gifts, no delivery).
+    wiring: Callable[[Services], None] | None = field(default=None, repr=False, compare=False)
+
+    def _wire(self) -> None:
+        with _WIRING_LOCK:
+            given = [name for name in LAZY_FIELDS if self.__dict__.get("_lazy_" + name, _UNSET) is not _UNSET]
+            if len(given) == len(LAZY_FIELDS):
+                return
+            if not given and self.wiring is not None:
+                self.wiring(self)  # all of them at once, as build_services always did
+            for name, empty in LAZY_FIELDS.items():  # given some but not all: the rest start empty
+                if self.__dict__.get("_lazy_" + name, _UNSET) is _UNSET:
+                    setattr(self, name, empty())
 
     def outbox(self) -> OutboxMailer:
         """The local outbox folder; NotFoundError unless this is the local stage writing to one."""
+        from .mail import OutboxMailer
         mailer = self.delivery.mailer if self.delivery else None
         if self.settings.stage != "local" or not isinstance(mailer, OutboxMailer):
             raise NotFoundError("There is no outbox here: it exists only when Formloop runs locally.")
@@ -67,30 +123,56 @@ class Services:
             store.create_tables()
 
 
+_WIRING_LOCK = threading.RLock()
+# The lazy fields, and what each holds when nothing wires it.
+LAZY_FIELDS: dict[str, Callable[[], Any]] = {
+    "results": lambda: None, "exports": lambda: None, "stores": list, "consumers": list,
+    "acknowledgement_extras": list, "gifts": lambda: None, "delivery": lambda: None,
+}
+
+
 def build_services(settings: Settings) -> Services:
-    """Wire the services for one deployment (tests pass their own settings)."""
+    """Wire the services for one deployment (tests pass their own settings); the submit path at once."""
     forms = FormRegistry(settings.forms_dir)
     store = SubmissionStore(settings)
     limits = RateLimitStore(settings)
-    result_store = ResultStore(settings)
     survey_store = SurveyStore(settings)
     surveys = SurveyGuard(survey_store, settings.default_retention_days)
-    results = ResultsService(forms, result_store, settings.default_retention_days)
-    built = Services(settings=settings, forms=forms, store=store,
+    submit_stores: list[TableOwner] = [store, limits, survey_store]
+
+    def wire_the_rest(built: Services) -> None:
+        _wire_the_rest(built, submit_stores)
+
+    return Services(settings=settings, forms=forms, store=store,
                     submissions=SubmissionService(settings, forms, store, limiter=RateLimiter(limits),
                                                   surveys=surveys),
-                    admin=AdminAuth(settings.admin_key_hashes), results=results,
-                    exports=ExportService(forms, SubmissionPages(settings)), surveys=surveys,
-                    stores=[store, limits, result_store, survey_store], consumers=[results.consume])
+                    admin=AdminAuth(settings.admin_key_hashes), surveys=surveys, wiring=wire_the_rest)
+
+
+def _wire_the_rest(built: Services, submit_stores: list[TableOwner]) -> None:
+    """Results, exports, gifts and delivery, with their tables and consumers (what a post never needs)."""
+    from .exports import ExportService
+    from .results import ResultsService
+    from .storage.listing import SubmissionPages
+    from .storage.results import ResultStore
+    settings, forms = built.settings, built.forms
+    result_store = ResultStore(settings)
+    results = ResultsService(forms, result_store, settings.default_retention_days)
+    built.results = results
+    built.exports = ExportService(forms, SubmissionPages(settings))
+    store, limits, survey_store = submit_stores
+    built.stores = [store, limits, result_store, survey_store]  # the order build_services always had
+    built.consumers = [results.consume]
+    built.acknowledgement_extras = []
     add_gifts(built)
     if built.gifts is not None:
         results.gift_stock = built.gifts.stock
     add_delivery(built)
-    return built
 
 
 def add_gifts(services: Services) -> None:
     """Register thank-you gifts: their tables, and the gift block of the acknowledgement email."""
+    from .gifts import GiftService
     from .storage.gifts import GiftStore
     store = GiftStore(services.settings)
     services.gifts = GiftService(services.settings, services.forms, store)
@@ -100,6 +182,7 @@ def add_gifts(services: Services) -> None:
 
 def add_delivery(services: Services) -> None:
     """Register email delivery: its tables, and its consumer (acknowledgement, team notification)."""
+    from .delivery import DeliveryService
     from .emails import EmailTemplates
     from .mail import build_mailer
     from .storage.deliveries import DeliveryStore
