@@ -20,7 +20,7 @@ from .forms import FormRegistry, format_checker, localized
 
 # No 0/O or 1/I: every character reads and types unambiguously. 32 symbols = 5 bits each.
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-CODE_GROUPS, GROUP_SIZE = 4, 4  # XXXX-XXXX-XXXX-XXXX: 80 bits
+CODE_GROUPS, GROUP_SIZE = 4, 4  # e.g. RF5U-JJYD-PFB4-7TGE: 80 bits
 CAMPAIGN_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62})$")
 MAX_CODE_CHARS = 64
 GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}

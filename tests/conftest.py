@@ -82,3 +82,14 @@ def client(services):  # type: ignore[no-untyped-def]
     with Client(app_module.app, stage_name="local", project_dir=str(ROOT)) as test_client:
         yield test_client
     app_module.use_services(None)
+
+
+@pytest.fixture
+def admin(services):  # type: ignore[no-untyped-def]
+    """Configure the test admin key (tests.integration.admin_support.KEY) for the test's duration."""
+    from chalicelib.admin import AdminAuth, hash_key
+    from tests.integration.admin_support import KEY
+    original = services.admin
+    services.admin = AdminAuth([hash_key(KEY)])
+    yield
+    services.admin = original

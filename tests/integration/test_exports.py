@@ -4,24 +4,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.admin import AdminAuth, hash_key
 from chalicelib.exports import neutralise
 
-KEY = "exports-test-admin-key-0123456789abcdef"
-AUTH = {"Authorization": f"Bearer {KEY}"}
+from .admin_support import AUTH
+
 CONTACT = {"name": "Ann", "email": "ann@example.com", "topic": "idea", "message": "Hello", "consent": True}
-
-
-@pytest.fixture
-def admin(services) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    original = services.admin
-    services.admin = AdminAuth([hash_key(KEY)])
-    yield
-    services.admin = original
 
 
 def post(client, form: str, body: dict[str, object]) -> str:  # type: ignore[no-untyped-def]

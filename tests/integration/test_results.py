@@ -2,24 +2,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.admin import AdminAuth, hash_key
 from chalicelib.storage import Submission
 
-KEY = "results-test-admin-key-0123456789abcdef"
-AUTH = {"Authorization": f"Bearer {KEY}"}
-
-
-@pytest.fixture
-def admin(services) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    original = services.admin
-    services.admin = AdminAuth([hash_key(KEY)])
-    yield
-    services.admin = original
+from .admin_support import AUTH, KEY
 
 
 def answers(n: int, nps: int, satisfaction: int, features: list[str], easy: int, kind: str,
