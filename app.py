@@ -179,7 +179,8 @@ def form_page(form_id: str) -> Response:
     services().surveys.check_page(definition, services().submissions.clock())  # closed, not open yet, or full
     params = _request().query_params or {}
     language = choose_language(definition, params.get("lang"), _headers().get("accept-language"))
-    return _html(rendering.render_form(definition, language, action=form_id))
+    return _html(rendering.render_form(definition, language, action=form_id,
+                                         issued=services().submissions.page_token()))
 
 
 @app.route("/f/{form_id}", methods=["OPTIONS"])

@@ -186,9 +186,15 @@ def question_view(question: Question, language: str, value: Any, error: str | No
 
 
 def render_form(definition: FormDefinition, language: str, *, action: str,
-                values: Mapping[str, Any] | None = None, errors: list[FieldError] | None = None) -> str:
-    """The accessible HTML page of a form; after a 422, with the visitor's input and the errors."""
+                values: Mapping[str, Any] | None = None, errors: list[FieldError] | None = None,
+                issued: str | None = None) -> str:
+    """The accessible HTML page of a form; after a 422, with the visitor's input and the errors.
+
+    `issued` is the signed time the page was served (`_ts`); a re-rendered page keeps the posted one.
+    """
     values = values or {}
+    posted = values.get("_ts")
+    issued = issued or (str(posted[-1] if isinstance(posted, list) and posted else posted or "") or None)
     errors = errors or []
     by_field: dict[str, str] = {}
     others: list[str] = []
@@ -207,7 +213,7 @@ def render_form(definition: FormDefinition, language: str, *, action: str,
         "form.html", language=language, page_title=definition.title(language), form_title=definition.title(language),
         description=localized(settings.get("description"), language) or None,
         questions=questions, errors=bool(errors), other_errors=others, action=action,
-        honeypot=definition.honeypot, idempotency_key=secrets.token_urlsafe(16), t=t,
+        honeypot=definition.honeypot, idempotency_key=secrets.token_urlsafe(16), issued=issued, t=t,
         submit_label=localized(settings.get("submitLabel"), language, t["submit"]),
         has_conditions=any(q.visible_if for q in definition.questions),
     )

@@ -1,6 +1,8 @@
-"""Spam defences beyond the honeypot: a per-client hourly limit per form."""
+"""Spam defences beyond the honeypot: a per-client hourly limit per form, and a time trap for its own page."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 from datetime import datetime
 
@@ -26,3 +28,27 @@ class RateLimiter:
             raise RateLimitedError(
                 f"Too many submissions from your network to this form in the last hour; "
                 f"please try again in {math.ceil(retry_after / 60)} minutes.", retry_after=retry_after)
+
+
+def page_token(secret: str, now: datetime) -> str:
+    """The `_ts` hidden field of a rendered form: when the page was served, signed so bots cannot forge it."""
+    stamp = str(int(now.timestamp()))
+    return f"{stamp}.{_signature(secret, stamp)}"
+
+
+def posted_too_fast(definition: FormDefinition, token: str | None, secret: str, now: datetime) -> bool:
+    """Whether a post came back sooner than the form's `x-form.spam.minSeconds` after its page was served.
+
+    Only posts carrying the `_ts` of Formloop's own page can be timed; a forged or malformed one counts as too fast.
+    """
+    min_seconds = definition.settings.get("spam", {}).get("minSeconds")
+    if not min_seconds or not token:
+        return False
+    stamp, _, signature = token.partition(".")
+    if not stamp.isdigit() or len(stamp) > 12 or not hmac.compare_digest(signature, _signature(secret, stamp)):
+        return True
+    return now.timestamp() - int(stamp) < int(min_seconds)
+
+
+def _signature(secret: str, stamp: str) -> str:
+    return hmac.new(secret.encode("utf-8"), f"formloop-page:{stamp}".encode(), hashlib.sha256).hexdigest()[:32]

@@ -19,7 +19,7 @@ from .errors import (
 )
 from .forms import FormDefinition, FormRegistry
 from .parsing import Limits, parse_body
-from .spam import RateLimiter
+from .spam import RateLimiter, page_token, posted_too_fast
 from .storage import IdempotencyClaim, Submission, SubmissionStore
 from .surveys import SurveyGuard
 from .validation import ControlFields, coerce, split_control, validate
@@ -136,6 +136,10 @@ class SubmissionService:
             raise NotFoundError("There is no form with this address; check the form's action URL.")
         return definition
 
+    def page_token(self) -> str:
+        """The signed `_ts` for a form page served now (the `spam.minSeconds` time trap)."""
+        return page_token(self.settings.ip_hash_salt, self.clock())
+
     def origin_allowed(self, definition: FormDefinition, origin: str | None, host: str | None) -> bool:
         """Posts without Origin (servers, old browsers), from the form's own page, or from a listed site."""
         if not origin or origin == "null" and not definition.allowed_origins:
@@ -190,7 +194,8 @@ class SubmissionService:
         language = choose_language(definition, control.language, request.headers.get("accept-language"))
         json_client = wants_json(request.headers, parsed.is_json)
         answers = coerce(definition, raw, from_form=not parsed.is_json)
-        status = "spam" if control.honeypot_hit else "received"
+        too_fast = posted_too_fast(definition, control.page_token, self.settings.ip_hash_salt, self.clock())
+        status = "spam" if control.honeypot_hit or too_fast else "received"
         if status == "received":
             answers = definition.visible_answers(answers)
             errors = control_errors + validate(definition, answers)

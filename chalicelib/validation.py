@@ -14,7 +14,7 @@ from .forms import FormDefinition
 from .parsing import storable_number
 
 # Formspree-style control fields; any other `_` field is dropped rather than stored.
-CONTROL_FIELDS = ("_replyto", "_subject", "_next", "_language", "_idempotency", "_gotcha")
+CONTROL_FIELDS = ("_replyto", "_subject", "_next", "_language", "_idempotency", "_gotcha", "_ts")
 _SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _MULTI_LINE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INTEGER = re.compile(r"^[+-]?\d{1,30}$")
@@ -33,6 +33,7 @@ class ControlFields:
     next_url: str | None = None
     language: str | None = None
     idempotency_key: str | None = None
+    page_token: str | None = None
     honeypot_hit: bool = False
 
 
@@ -53,7 +54,7 @@ def split_control(
     honeypot_text = _last_text(honeypot) if honeypot is not None else None
     errors: list[FieldError] = []
     texts: dict[str, str | None] = {}
-    for name in ("_replyto", "_subject", "_next", "_language", "_idempotency"):
+    for name in ("_replyto", "_subject", "_next", "_language", "_idempotency", "_ts"):
         text = _last_text(values.get(name))
         if text is not None and _SINGLE_LINE_BAD.search(text):
             errors.append(FieldError(name, "must be a single line without control characters."))
@@ -64,7 +65,7 @@ def split_control(
         texts[name] = text or None
     control = ControlFields(
         reply_to=texts["_replyto"], subject=texts["_subject"], next_url=texts["_next"],
-        language=texts["_language"], idempotency_key=texts["_idempotency"],
+        language=texts["_language"], idempotency_key=texts["_idempotency"], page_token=texts["_ts"],
         honeypot_hit=bool(honeypot_text) or (honeypot is not None and not isinstance(honeypot, (str, list))),
     )
     return answers, control, errors
