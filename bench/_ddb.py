@@ -1,12 +1,16 @@
 """A throw-away in-memory DynamoDB Local for the benchmarks, started like the test session starts one."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -35,3 +39,48 @@ def dynamodb_local_endpoint() -> Iterator[str]:
             yield endpoint
         finally:
             dynamodb_local.stop(process)
+
+
+WRITE_OPERATIONS = ("PutItem", "TransactWriteItems", "UpdateItem", "DeleteItem", "BatchWriteItem")
+
+
+class RequestCounter:
+    """Counts every DynamoDB HTTP request (retries included) of every botocore client made in this process."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.requests: Counter[str] = Counter()
+        self.items_written = 0
+        self.clients_created = 0
+        self.lock = threading.Lock()
+
+    def install(self) -> None:
+        """Hook client creation, so clients PynamoDB makes later (even per request) are counted too."""
+        import botocore.session
+        original = botocore.session.Session.create_client
+        counter = self
+
+        def create_client(session: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+            client = original(session, service_name, *args, **kwargs)
+            if service_name == "dynamodb":
+                if counter.active:
+                    counter.clients_created += 1
+                client.meta.events.register("before-send.dynamodb.*", counter.before_send)
+            return client
+
+        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+
+    def before_send(self, request: Any, event_name: str, **_: Any) -> None:
+        if not self.active:
+            return
+        operation = event_name.rsplit(".", 1)[-1]
+        with self.lock:  # issuing gifts counts from many threads at once
+            self.requests[operation] += 1
+            if operation == "TransactWriteItems":
+                self.items_written += len(json.loads(request.body)["TransactItems"])
+            elif operation in WRITE_OPERATIONS:
+                self.items_written += 1
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.items_written = self.clients_created = 0

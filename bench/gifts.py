@@ -22,7 +22,6 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
-from collections import Counter  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -32,47 +31,7 @@ from urllib.parse import urlencode  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._ddb import dynamodb_local_endpoint  # noqa: E402
-
-WRITES = ("PutItem", "TransactWriteItems", "UpdateItem", "DeleteItem", "BatchWriteItem")
-
-
-class RequestCounter:
-    """Counts DynamoDB requests by operation at the botocore boundary (every client, retries included)."""
-
-    def __init__(self) -> None:
-        self.active = False
-        self.requests: Counter[str] = Counter()
-        self.items_written = 0
-        self.lock = threading.Lock()
-
-    def install(self) -> None:
-        import botocore.session
-        original = botocore.session.Session.create_client
-        counter = self
-
-        def create_client(session: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
-            client = original(session, service_name, *args, **kwargs)
-            if service_name == "dynamodb":
-                client.meta.events.register("before-send.dynamodb.*", counter.before_send)
-            return client
-
-        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
-
-    def before_send(self, request: Any, event_name: str, **_: Any) -> None:
-        if not self.active:
-            return
-        operation = event_name.rsplit(".", 1)[-1]
-        with self.lock:
-            self.requests[operation] += 1
-            if operation == "TransactWriteItems":
-                self.items_written += len(json.loads(request.body)["TransactItems"])
-            elif operation in WRITES:
-                self.items_written += 1
-
-    def reset(self) -> None:
-        self.requests.clear()
-        self.items_written = 0
+from bench._ddb import WRITE_OPERATIONS, RequestCounter, dynamodb_local_endpoint  # noqa: E402
 
 
 def released_together(count: int, threads: int, work: Callable[[int], Any]) -> tuple[list[Any], float]:
@@ -149,7 +108,7 @@ def main() -> int:
         counter.active = False
         assert len(issued) == args.count == len({g.code for g in issued}), "every code issued exactly once"
         assert all(o is not None and o.out_of_stock for o in empty)
-        writes = sum(n for op, n in requests.items() if op in WRITES)
+        writes = sum(n for op, n in requests.items() if op in WRITE_OPERATIONS)
         report = {
             "threads": args.threads, "count": args.count,
             "plain_submissions_per_second": round(args.count / plain_seconds, 1),

@@ -20,7 +20,6 @@ import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
-from collections import Counter  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import cold_start  # noqa: E402
-from bench._ddb import LOCAL_AWS_ENV, dynamodb_local_endpoint  # noqa: E402
+from bench._ddb import LOCAL_AWS_ENV, WRITE_OPERATIONS, RequestCounter, dynamodb_local_endpoint  # noqa: E402
 
 FORM_ID = "bench-survey"
 # A realistic survey: scores, choices, a conditional question, free text, an email, consent.
@@ -71,7 +70,6 @@ ANSWERS: list[tuple[str, str]] = [
     ("email", "ann@example.com"), ("phone", "+1 555 0100"), ("visited", "2026-11-20"), ("consent", "on"),
 ]
 BODY = urlencode(ANSWERS)
-WRITE_OPERATIONS = ("PutItem", "TransactWriteItems", "UpdateItem", "DeleteItem", "BatchWriteItem")
 
 
 def proxy_event(extra_headers: dict[str, str] | None = None, form_id: str = FORM_ID) -> dict[str, Any]:
@@ -87,46 +85,6 @@ def proxy_event(extra_headers: dict[str, str] | None = None, form_id: str = FORM
                            "stage": "api", "identity": {"sourceIp": "203.0.113.7"}},
         "body": BODY, "isBase64Encoded": False,
     }
-
-
-class RequestCounter:
-    """Counts every DynamoDB HTTP request (retries included) of every botocore client made in this process."""
-
-    def __init__(self) -> None:
-        self.active = False
-        self.requests: Counter[str] = Counter()
-        self.items_written = 0
-        self.clients_created = 0
-
-    def install(self) -> None:
-        """Hook client creation, so clients PynamoDB makes later (even per request) are counted too."""
-        import botocore.session
-        original = botocore.session.Session.create_client
-        counter = self
-
-        def create_client(session: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
-            client = original(session, service_name, *args, **kwargs)
-            if service_name == "dynamodb":
-                if counter.active:
-                    counter.clients_created += 1
-                client.meta.events.register("before-send.dynamodb.*", counter._before_send)
-            return client
-
-        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
-
-    def _before_send(self, request: Any, event_name: str, **_: Any) -> None:
-        if not self.active:
-            return
-        operation = event_name.rsplit(".", 1)[-1]
-        self.requests[operation] += 1
-        if operation == "TransactWriteItems":
-            self.items_written += len(json.loads(request.body)["TransactItems"])
-        elif operation in WRITE_OPERATIONS:
-            self.items_written += 1
-
-    def reset(self) -> None:
-        self.requests.clear()
-        self.items_written = self.clients_created = 0
 
 
 def fresh_id() -> str:
