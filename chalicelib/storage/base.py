@@ -27,7 +27,24 @@ def bind_model(model: type[Model], settings: Settings, concept: str) -> type[Mod
     if hasattr(model.Meta, "stream_view_type"):
         meta_attrs["stream_view_type"] = model.Meta.stream_view_type
     meta = type("Meta", (), meta_attrs)
-    return type(model.__name__, (model,), {"Meta": meta, "__module__": __name__})
+    bound = type(model.__name__, (model,), {"Meta": meta, "__module__": __name__})
+    build_table_connection = Model._get_connection.__func__  # type: ignore[attr-defined]
+
+    def _get_connection(cls: type[Model]) -> Any:
+        # PynamoDB gives every model class its own botocore session and client (~70 ms each on a cold
+        # start, and a TCP connection each); all of Formloop's tables share the process's one instead.
+        if cls._connection is None:
+            table = build_table_connection(cls)
+            shared = connection_for(settings)
+            try:
+                shared.add_meta_table(table.get_meta_table())
+            except ValueError:
+                pass  # another model class of the same table (e.g. the listing's) registered it already
+            table.connection = shared
+        return cls._connection
+
+    bound._get_connection = classmethod(_get_connection)  # type: ignore[assignment,method-assign,attr-defined]
+    return bound
 
 
 
