@@ -8,26 +8,29 @@ from datetime import datetime
 
 from .errors import RateLimitedError
 from .forms import FormDefinition
-from .storage.limits import RateLimitStore, hour_window
+from .storage.limits import CounterIncrement, RateLimitStore, hour_window
 
 
 class RateLimiter:
-    """Enforces a form's `x-form.spam.perIpPerHour` with one conditional counter update per post."""
+    """Enforces a form's `x-form.spam.perIpPerHour`: a conditional counter update inside the submission's write."""
 
     def __init__(self, store: RateLimitStore) -> None:
         self.store = store
 
-    def check(self, definition: FormDefinition, ip_hash: str | None, now: datetime) -> None:
-        """Raise RateLimitedError (429 + Retry-After) once a client reached the form's hourly limit."""
+    def reserve(self, definition: FormDefinition, ip_hash: str | None, now: datetime) -> CounterIncrement | None:
+        """The counter update that admits one more post from this client, written with the submission itself."""
         limit = definition.settings.get("spam", {}).get("perIpPerHour")
         if not limit or not ip_hash:
-            return
+            return None
         window, window_end = hour_window(now)
-        if not self.store.hit(f"{definition.id}#{ip_hash}#{window}", int(limit), window_end):
-            retry_after = max(1, math.ceil((window_end - now).total_seconds()))
-            raise RateLimitedError(
-                f"Too many submissions from your network to this form in the last hour; "
-                f"please try again in {math.ceil(retry_after / 60)} minutes.", retry_after=retry_after)
+        return self.store.increment(f"{definition.id}#{ip_hash}#{window}", int(limit), window_end,
+                                    _refusal(now, window_end))
+
+
+def _refusal(now: datetime, window_end: datetime) -> RateLimitedError:
+    retry_after = max(1, math.ceil((window_end - now).total_seconds()))
+    return RateLimitedError(f"Too many submissions from your network to this form in the last hour; "
+                            f"please try again in {math.ceil(retry_after / 60)} minutes.", retry_after=retry_after)
 
 
 def page_token(secret: str, now: datetime) -> str:

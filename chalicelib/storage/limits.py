@@ -1,15 +1,17 @@
-"""Fixed-window counters for rate limits: the window is in the key, TTL cleans up."""
+"""Fixed-window counters for rate limits: the window is in the key, TTL cleans up, and each use is written
+in the same transaction as the submission it admits."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.exceptions import PynamoDBException, UpdateError
 from pynamodb.models import Model
 
 from ..config import Settings
-from ..errors import StorageUnavailableError
-from .base import bind_model, create_tables, error_code
+from ..errors import FormloopError
+from .base import bind_model, create_tables
 
 
 class RateCounterRecord(Model):
@@ -21,6 +23,16 @@ class RateCounterRecord(Model):
     key = UnicodeAttribute(hash_key=True)
     uses = NumberAttribute(default=0, attr_name="count")  # not `count`: Model.count is a query
     expires_at = TTLAttribute()
+
+
+@dataclass(frozen=True)
+class CounterIncrement:
+    """One use of a counter, written in the same transaction as the submission it admits."""
+
+    record: RateCounterRecord
+    actions: list[Any]
+    condition: Any
+    refusal: FormloopError  # raised when the counter had already reached its limit
 
 
 class RateLimitStore:
@@ -37,24 +49,14 @@ class RateLimitStore:
         """Create the counters table if needed."""
         create_tables(self.models)
 
-    def hit(self, key: str, limit: int, window_end: datetime) -> bool:
-        """Count one use of `key` in the window ending at `window_end`; False once `limit` is reached."""
-        record = self.counters(key)
-        try:
-            record.update(
-                actions=[self.counters.uses.add(1),
-                         self.counters.expires_at.set(window_end + timedelta(hours=1))],
-                condition=self.counters.uses.does_not_exist() | (self.counters.uses < limit),
-            )
-            return True
-        except UpdateError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise StorageUnavailableError("Your submission could not be saved just now and nothing was stored; "
-                                          "please send it again in a few seconds.") from exc
-        except PynamoDBException as exc:
-            raise StorageUnavailableError("Your submission could not be saved just now and nothing was stored; "
-                                          "please send it again in a few seconds.") from exc
+    def increment(self, key: str, limit: int, window_end: datetime, refusal: FormloopError) -> CounterIncrement:
+        """The conditional counter update for `key`, to be written together with a submission."""
+        return CounterIncrement(
+            record=self.counters(key),
+            actions=[self.counters.uses.add(1), self.counters.expires_at.set(window_end + timedelta(hours=1))],
+            condition=self.counters.uses.does_not_exist() | (self.counters.uses < limit),
+            refusal=refusal,
+        )
 
 
 def hour_window(now: datetime) -> tuple[str, datetime]:

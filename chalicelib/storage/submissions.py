@@ -21,6 +21,7 @@ from pynamodb.transactions import TransactWrite
 from ..config import Settings
 from ..errors import IdempotencyMismatchError, StorageUnavailableError
 from .base import bind_model, botocore_client, connection_for, create_tables, error_code
+from .limits import CounterIncrement
 
 
 class SubmissionRecord(Model):
@@ -136,11 +137,13 @@ class SubmissionStore:
             record.expires_at = submission.created_at + timedelta(days=submission.retention_days)
         return record
 
-    def put(self, submission: Submission, claim: IdempotencyClaim | None = None) -> StoreResult:
-        """Store a submission; with a claim, exactly once per key (one transaction, two items)."""
+    def put(self, submission: Submission, claim: IdempotencyClaim | None = None,
+            increment: CounterIncrement | None = None) -> StoreResult:
+        """Store a submission in one request; with a claim exactly once per key, with an increment only while
+        the counter is under its limit (one transaction of the items involved)."""
         record = self._record(submission)
         try:
-            if claim is None:
+            if claim is None and increment is None:
                 try:
                     record.save(condition=self.submissions.id.does_not_exist())
                 except PutError as exc:
@@ -149,23 +152,37 @@ class SubmissionStore:
                     if error_code(exc) != "ConditionalCheckFailedException":
                         raise
                 return StoreResult(submission.id, created=True)
-            now = datetime.now(UTC)
-            key_record = self.idempotency(
-                claim.key, form=submission.form, submission_id=submission.id, body_hash=claim.body_hash,
-                created_at=int(now.timestamp()),
-                expires_at=now + timedelta(seconds=self.settings.idempotency_ttl_seconds),
-            )
             with TransactWrite(connection=self._connection()) as transaction:
-                transaction.save(key_record, condition=self.idempotency.key.does_not_exist())
+                if increment is not None:
+                    transaction.update(increment.record, actions=increment.actions, condition=increment.condition)
+                if claim is not None:
+                    transaction.save(self._key_record(submission, claim),
+                                     condition=self.idempotency.key.does_not_exist())
                 transaction.save(record, condition=self.submissions.id.does_not_exist())
             return StoreResult(submission.id, created=True)
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons if error_code(exc) == "TransactionCanceledException" else []
-            if claim is not None and reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            failed = [reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons]
+            # PynamoDB sends puts before updates: [key claim], submission, [counter].
+            record_at = 1 if claim is not None else 0
+            if claim is not None and failed[:1] == [True]:
                 return self._replay(claim, submission.id)
+            if len(failed) > record_at and failed[record_at]:
+                # Fresh ULID: only our own attempt, applied but unanswered and retried by botocore, holds it.
+                return StoreResult(submission.id, created=True)
+            if increment is not None and len(failed) > record_at + 1 and failed[record_at + 1]:
+                raise increment.refusal from None
             raise _unavailable(exc) from exc
         except PynamoDBException as exc:
             raise _unavailable(exc) from exc
+
+    def _key_record(self, submission: Submission, claim: IdempotencyClaim) -> IdempotencyRecord:
+        now = datetime.now(UTC)
+        return self.idempotency(
+            claim.key, form=submission.form, submission_id=submission.id, body_hash=claim.body_hash,
+            created_at=int(now.timestamp()),
+            expires_at=now + timedelta(seconds=self.settings.idempotency_ttl_seconds),
+        )
 
     def _replay(self, claim: IdempotencyClaim, submission_id: str) -> StoreResult:
         try:

@@ -5,8 +5,10 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from ulid import ULID
 
 from chalicelib.errors import RateLimitedError
+from chalicelib.storage import Submission
 
 CONTACT = {"name": "Ann", "email": "ann@example.com", "topic": "question", "message": "Hi", "consent": True}
 
@@ -31,12 +33,32 @@ def test_limit_is_per_client_and_per_window(services) -> None:  # type: ignore[n
     limiter = services.submissions.limiter
     definition = services.forms.get("contact")
     limit = definition.settings["spam"]["perIpPerHour"]
+
+    def store(client_ip_hash: str, at: datetime) -> None:
+        submission = Submission(form="contact", id=str(ULID()), created_at=at, status="received", answers={})
+        services.store.put(submission, increment=limiter.reserve(definition, client_ip_hash, at))
+
     # A window in the future: DynamoDB Local's TTL sweep would delete counters of a past hour mid-test.
     now = (datetime.now(timezone.utc) + timedelta(days=1)).replace(minute=59, second=30, microsecond=0)
     for _ in range(limit):
-        limiter.check(definition, "client-a", now)
+        store("client-a", now)
     with pytest.raises(RateLimitedError) as caught:
-        limiter.check(definition, "client-a", now)
+        store("client-a", now)
     assert caught.value.retry_after == 30  # until the window ends
-    limiter.check(definition, "client-b", now)  # another client is not affected
-    limiter.check(definition, "client-a", now + timedelta(minutes=1))  # a new hour starts afresh
+    store("client-b", now)  # another client is not affected
+    store("client-a", now + timedelta(minutes=1))  # a new hour starts afresh
+    assert services.store.count("contact") == limit + 2
+
+
+def test_a_retry_past_the_limit_still_gets_its_first_result(client, services) -> None:  # type: ignore[no-untyped-def]
+    limit = services.forms.get("contact").settings["spam"]["perIpPerHour"]
+    first = client.http.post("/f/contact", headers={"Content-Type": "application/json", "Idempotency-Key": "k-1"},
+                             body=json.dumps(CONTACT))
+    assert first.status_code == 201
+    for _ in range(limit - 1):
+        assert _post(client).status_code == 201
+    assert _post(client).status_code == 429
+    again = client.http.post("/f/contact", headers={"Content-Type": "application/json", "Idempotency-Key": "k-1"},
+                             body=json.dumps(CONTACT))
+    assert again.status_code == 200 and again.json_body["id"] == first.json_body["id"]
+    assert services.store.count("contact") == limit

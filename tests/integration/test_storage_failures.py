@@ -184,17 +184,18 @@ def test_answer_lost_inside_botocore_retry_stores_one_and_succeeds(client, servi
     assert response.json_body["id"] == stored.id
 
 
-def test_rate_limit_counter_timing_out_is_503_and_stores_nothing(client, services):  # type: ignore[no-untyped-def]
-    # The per-client counter is the first write of a post; its failure must not become a 500 either.
+def test_rate_limited_post_is_one_write_and_its_timeout_is_503(client, services):  # type: ignore[no-untyped-def]
+    # contact.json sets perIpPerHour: the counter and the submission go to DynamoDB as one transaction.
     from chalicelib.storage.base import botocore_client
-    counters = Faults([botocore_client(services.submissions.limiter.store.counters)])
-    counters.inject(timed_out, operations=("UpdateItem",))
+    writes = Faults([botocore_client(services.submissions.limiter.store.counters)])
+    writes.inject(timed_out, operations=("TransactWriteItems", "UpdateItem", "PutItem"))
     try:
         assert_unavailable(post(client))
-        assert len(counters.attempts) == services.settings.storage_retries + 1
+        assert writes.attempts == ["TransactWriteItems"] * (services.settings.storage_retries + 1)
     finally:
-        counters.clear()
+        writes.clear()
     assert services.store.count("contact") == 0
+    assert len(list(services.submissions.limiter.store.counters.scan())) == 0  # the refused post counted nothing
 
 
 def test_survey_admission_write_timing_out_is_503_and_stores_nothing(client, services):  # type: ignore[no-untyped-def]
