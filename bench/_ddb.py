@@ -30,15 +30,9 @@ def dynamodb_local_endpoint() -> Iterator[str]:
     if given:
         yield given
         return
-    port = dynamodb_local.free_port()
     with tempfile.TemporaryDirectory(prefix="formloop-bench-ddb-") as folder:
-        process = dynamodb_local.start(port, data_dir=None, log=Path(folder) / "dynamodb-local.log")
-        endpoint = f"http://127.0.0.1:{port}"
-        try:
-            dynamodb_local.wait_ready(endpoint, process)
+        with dynamodb_local.running(Path(folder) / "dynamodb-local.log") as endpoint:
             yield endpoint
-        finally:
-            dynamodb_local.stop(process)
 
 
 WRITE_OPERATIONS = ("PutItem", "TransactWriteItems", "UpdateItem", "DeleteItem", "BatchWriteItem")

@@ -12,6 +12,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +101,19 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+@contextmanager
+def running(log: Path | None = None) -> Iterator[str]:
+    """An in-memory DynamoDB Local on a free port for the duration of the block; yields its endpoint."""
+    port = free_port()
+    process = start(port, data_dir=None, log=log)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(endpoint, process)
+        yield endpoint
+    finally:
+        stop(process)
 
 
 def main() -> int:

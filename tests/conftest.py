@@ -27,15 +27,8 @@ def dynamodb_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     if given:
         yield given
         return
-    port = dynamodb_local.free_port()
-    log = tmp_path_factory.mktemp("dynamodb") / "dynamodb-local.log"
-    process = dynamodb_local.start(port, data_dir=None, log=log)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        dynamodb_local.wait_ready(endpoint, process)
+    with dynamodb_local.running(tmp_path_factory.mktemp("dynamodb") / "dynamodb-local.log") as endpoint:
         yield endpoint
-    finally:
-        dynamodb_local.stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +86,18 @@ def admin(services):  # type: ignore[no-untyped-def]
     services.admin = AdminAuth([hash_key(KEY)])
     yield
     services.admin = original
+
+
+@pytest.fixture
+def shop_only_contact(services, tmp_path):  # type: ignore[no-untyped-def]
+    """The contact form, accepting posts only from https://shop.example.com (allowedOrigins)."""
+    import json
+
+    from chalicelib.forms import FormRegistry
+    definition = json.loads((services.settings.forms_dir / "contact.json").read_text())
+    definition["x-form"]["allowedOrigins"] = ["https://shop.example.com"]
+    (tmp_path / "contact.json").write_text(json.dumps(definition))
+    original = services.forms
+    services.forms = services.submissions.forms = FormRegistry(tmp_path)
+    yield
+    services.forms = services.submissions.forms = original

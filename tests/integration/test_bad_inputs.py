@@ -303,20 +303,13 @@ def test_json_numbers_as_text_from_form_data_are_accepted(client, services):  # 
     assert stored.answers["nps"] == 9
 
 
-def test_post_from_an_unlisted_site_is_403_and_stores_nothing(client, services, tmp_path):  # type: ignore[no-untyped-def]
-    from chalicelib.forms import FormRegistry
-    definition = json.loads((services.settings.forms_dir / "contact.json").read_text())
-    definition["x-form"]["allowedOrigins"] = ["https://shop.example.com"]
-    (tmp_path / "contact.json").write_text(json.dumps(definition))
-    original = services.forms
-    services.forms = services.submissions.forms = FormRegistry(tmp_path)
-    try:
-        for accept in ("application/json", "text/html"):
-            response = client.http.post("/f/contact", body=form(CONTACT), headers={
-                "Content-Type": URLENCODED, "Accept": accept, "Origin": "https://evil.example.net"})
-            assert response.status_code == 403
-            assert "does not accept posts from https://evil.example.net" in html.unescape(response.body.decode())
-            assert "Access-Control-Allow-Origin" not in response.headers
-    finally:
-        services.forms = services.submissions.forms = original
+def test_post_from_an_unlisted_site_is_403_and_stores_nothing(  # type: ignore[no-untyped-def]
+    client, services, shop_only_contact,
+) -> None:
+    for accept in ("application/json", "text/html"):
+        response = client.http.post("/f/contact", body=form(CONTACT), headers={
+            "Content-Type": URLENCODED, "Accept": accept, "Origin": "https://evil.example.net"})
+        assert response.status_code == 403
+        assert "does not accept posts from https://evil.example.net" in html.unescape(response.body.decode())
+        assert "Access-Control-Allow-Origin" not in response.headers
     _assert_nothing_stored(services)

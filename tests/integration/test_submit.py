@@ -189,29 +189,20 @@ def test_public_schema_hides_internal_settings(client):  # type: ignore[no-untyp
     assert "spam" not in schema["x-form"]
 
 
-def test_cors_only_for_allowed_origins(client, services, tmp_path):  # type: ignore[no-untyped-def]
-    from chalicelib.forms import FormRegistry
-    definition = json.loads((services.settings.forms_dir / "contact.json").read_text())
-    definition["x-form"]["allowedOrigins"] = ["https://shop.example.com"]
-    (tmp_path / "contact.json").write_text(json.dumps(definition))
-    original = services.forms
-    services.forms = services.submissions.forms = FormRegistry(tmp_path)
-    try:
-        ok = post_json(client, "contact", {**CONTACT, "consent": True}, Origin="https://shop.example.com")
-        assert ok.status_code == 201
-        assert ok.headers["Access-Control-Allow-Origin"] == "https://shop.example.com"
-        refused = post_json(client, "contact", {**CONTACT, "consent": True}, Origin="https://evil.example.net")
-        assert refused.status_code == 403
-        assert "Access-Control-Allow-Origin" not in refused.headers
-        preflight = client.http.options("/f/contact", headers={"Origin": "https://shop.example.com"})
-        assert preflight.status_code == 204
-        assert "Idempotency-Key" in preflight.headers["Access-Control-Allow-Headers"]
-        allowed_next = post_form(client, "contact", {**CONTACT, "_next": "https://shop.example.com/thanks"},
-                                 Origin="https://shop.example.com")
-        assert allowed_next.headers["Location"] == "https://shop.example.com/thanks"
-        assert services.store.count("contact") == 2
-    finally:
-        services.forms = services.submissions.forms = original
+def test_cors_only_for_allowed_origins(client, services, shop_only_contact):  # type: ignore[no-untyped-def]
+    ok = post_json(client, "contact", {**CONTACT, "consent": True}, Origin="https://shop.example.com")
+    assert ok.status_code == 201
+    assert ok.headers["Access-Control-Allow-Origin"] == "https://shop.example.com"
+    refused = post_json(client, "contact", {**CONTACT, "consent": True}, Origin="https://evil.example.net")
+    assert refused.status_code == 403
+    assert "Access-Control-Allow-Origin" not in refused.headers
+    preflight = client.http.options("/f/contact", headers={"Origin": "https://shop.example.com"})
+    assert preflight.status_code == 204
+    assert "Idempotency-Key" in preflight.headers["Access-Control-Allow-Headers"]
+    allowed_next = post_form(client, "contact", {**CONTACT, "_next": "https://shop.example.com/thanks"},
+                             Origin="https://shop.example.com")
+    assert allowed_next.headers["Location"] == "https://shop.example.com/thanks"
+    assert services.store.count("contact") == 2
 
 
 def test_form_page_renders(client):  # type: ignore[no-untyped-def]
