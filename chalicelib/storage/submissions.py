@@ -14,7 +14,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -144,13 +144,12 @@ class SubmissionStore:
         record = self._record(submission)
         try:
             if claim is None and increment is None:
-                try:
-                    record.save(condition=self.submissions.id.does_not_exist())
-                except PutError as exc:
-                    # Ids are fresh ULIDs: only our own earlier attempt, applied but unanswered, can hold this
-                    # one, so botocore's retry after a lost response finds the write done.
-                    if error_code(exc) != "ConditionalCheckFailedException":
-                        raise
+                # No condition: the id is a fresh ULID, so the only item it can meet is this very one, written
+                # by an attempt whose answer was lost; botocore's retry then rewrites the same bytes (a no-op
+                # for the stream, which only acts on INSERT). PynamoDB asks for consumed capacity unless told.
+                hash_key, attributes = self._put_arguments(record)
+                self.submissions._get_connection().put_item(hash_key, range_key=submission.id, attributes=attributes,
+                                                  return_consumed_capacity="NONE")
                 return StoreResult(submission.id, created=True)
             with TransactWrite(connection=self._connection()) as transaction:
                 if increment is not None:
@@ -175,6 +174,14 @@ class SubmissionStore:
             raise _unavailable(exc) from exc
         except PynamoDBException as exc:
             raise _unavailable(exc) from exc
+
+    @staticmethod
+    def _put_arguments(record: SubmissionRecord) -> tuple[str, dict[str, Any]]:
+        """(hash key, other attributes) of a record, as PynamoDB's TableConnection.put_item takes them."""
+        attributes = record.serialize(null_check=True)
+        hash_key = attributes.pop("form")["S"]
+        attributes.pop("id")
+        return hash_key, attributes
 
     def _key_record(self, submission: Submission, claim: IdempotencyClaim) -> IdempotencyRecord:
         now = datetime.now(UTC)
