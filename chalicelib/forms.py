@@ -1,11 +1,15 @@
 """Form definitions: one JSON Schema 2020-12 document per form, settings in `x-` annotations.
 
 Definitions are checked when loaded (and by `make check-forms` and the test suite): the
-schema itself, a meta-schema for the `x-` parts, and every regular expression.
+schema itself, a meta-schema for the `x-` parts, and every regular expression. A Lambda
+package records the SHA-256 of the definitions it checked at packaging; those exact bytes are
+not checked again on a cold start.
 """
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
 import json
 import re
 import sys
@@ -13,13 +17,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker, validators
-from jsonschema.exceptions import SchemaError
+from typing import TYPE_CHECKING, Any
 
 from .errors import DefinitionError
+from .fastcheck import Check, compile_check
+from .formats import FORMATS
 from .patterns import bounded_pattern, regex_problem
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, FormatChecker
 
 FORM_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 FEEDBACK_KINDS = ("complaint", "idea", "question", "praise", "referral")
@@ -102,24 +108,35 @@ X_UI_SCHEMA: dict[str, Any] = {
     },
 }
 
-_FORMAT_CHECKER = FormatChecker()
-# Draft 2020-12, except that `pattern` never runs on text longer than the question allows.
-FormValidator = validators.extend(Draft202012Validator, {"pattern": bounded_pattern})
-_LABEL_PART = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f\"(),:;<>\[\\\]]{1,64}@" + _LABEL_PART + r"(?:\." + _LABEL_PART + r")+$")
+# Definitions packaged for Lambda carry the SHA-256 of every file checked at packaging (sha256sum's format):
+# a file whose bytes still match is not checked again on a cold start.
+CHECKED_MANIFEST = "checked.sha256"
 
 
-@_FORMAT_CHECKER.checks("email")
-def _is_email(value: object) -> bool:
-    """A practical address check: one @, a dotted domain, no spaces or control characters."""
-    if not isinstance(value, str):
-        return True
-    return len(value) <= 254 and bool(_EMAIL.match(value))
-
-
+# jsonschema is imported on first need only: a valid post to a packaged form never needs it.
+@functools.cache
 def format_checker() -> FormatChecker:
-    """The format checker every form validator uses."""
-    return _FORMAT_CHECKER
+    """The format checker every form validator uses: jsonschema's, with Formloop's own where it has one."""
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker()
+    for name, function in FORMATS.items():
+        checker.checks(name)(function)
+    return checker
+
+
+@functools.cache
+def _form_validator_class() -> Any:
+    """Draft 2020-12, except that `pattern` never runs on text longer than the question allows."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, {"pattern": bounded_pattern})
+
+
+def form_validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    """A jsonschema validator of answers (every error, with its path) for a form or a condition."""
+    validator: Draft202012Validator = _form_validator_class()(schema, format_checker=format_checker())
+    return validator
 
 
 def localized(label: Any, language: str | None, fallback: str = "") -> str:
@@ -169,9 +186,25 @@ class FormDefinition:
     schema: dict[str, Any]
     settings: dict[str, Any]
     questions: list[Question]
-    validator: Draft202012Validator
+    # The schema answers are checked against: `visibleIf` compiled into if/then, so a hidden question is never
+    # required.
     validation_schema: dict[str, Any] = field(default_factory=dict)
-    visibility: dict[str, Draft202012Validator] = field(default_factory=dict)
+    # Question name -> its `visibleIf` condition (a schema the other answers must satisfy).
+    conditions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @functools.cached_property
+    def validator(self) -> Draft202012Validator:
+        """jsonschema's validator of answers: every error, with its field (built on first need)."""
+        return form_validator(self.validation_schema)
+
+    @functools.cached_property
+    def fast_check(self) -> Check | None:
+        """The compiled yes/no check of answers, or None when only jsonschema can check this form exactly."""
+        return compile_check(self.validation_schema)
+
+    @functools.cached_property
+    def _condition_checks(self) -> dict[str, tuple[Check | None, Any]]:
+        return {name: (compile_check(condition), condition) for name, condition in self.conditions.items()}
 
     @property
     def kind(self) -> str:
@@ -202,12 +235,19 @@ class FormDefinition:
                 return question
         return None
 
+    def shown(self, name: str, answers: Mapping[str, Any]) -> bool:
+        """Whether a question is shown, given the other answers (always, without a `visibleIf`)."""
+        if name not in self.conditions:
+            return True
+        check, condition = self._condition_checks[name]
+        verdict = check(answers) if check is not None else None
+        return form_validator(condition).is_valid(answers) if verdict is None else verdict
+
     def visible_answers(self, answers: dict[str, Any]) -> dict[str, Any]:
         """Drop answers to questions whose `visibleIf` the other answers do not satisfy."""
-        if not self.visibility:
+        if not self.conditions:
             return answers
-        return {name: value for name, value in answers.items()
-                if name not in self.visibility or self.visibility[name].is_valid(answers)}
+        return {name: value for name, value in answers.items() if self.shown(name, answers)}
 
     def feedback_kind(self, answers: Mapping[str, Any]) -> str | None:
         """The kind of feedback a submission is (complaint, idea, question, praise, referral)."""
@@ -289,12 +329,48 @@ def _request_time_failures(node: Any, document: dict[str, Any],
             yield from _request_time_failures(value, document, path + (index,))
 
 
-def compile_definition(form_id: str, schema: Any, source: str) -> FormDefinition:
-    """Check a definition and build its validator; raise DefinitionError naming the path."""
+def compile_definition(form_id: str, schema: Any, source: str, *, checked: bool = False) -> FormDefinition:
+    """Check a definition (unless these exact bytes were checked at packaging) and build it; raise
+    DefinitionError naming the path."""
+    if not checked:
+        _check_document(schema, source)
+    settings = schema["x-form"]
+    required = set(schema.get("required", []))
+    properties: dict[str, Any] = schema["properties"]
+    questions: list[Question] = []
+    conditions: dict[str, dict[str, Any]] = {}
+    compiled: list[dict[str, Any]] = []
+    for name, prop in properties.items():
+        if not checked:
+            _check_question(name, prop, source)
+        condition = prop.get("x-ui", {}).get("visibleIf")
+        if condition is not None:
+            conditions[name] = condition
+            if name in required:
+                # Compiled to if/then so a hidden question can never be required.
+                required.discard(name)
+                compiled.append({"if": condition, "then": {"required": [name]}})
+        # `required` on a conditional question means "required while shown".
+        questions.append(Question(name=name, schema=prop, required=name in schema.get("required", [])))
+    validation_schema = dict(schema)
+    validation_schema["required"] = [name for name in schema.get("required", []) if name in required]
+    if compiled:
+        validation_schema["allOf"] = list(schema.get("allOf", [])) + compiled
+    return FormDefinition(
+        id=form_id, source=source, schema=schema, settings=settings, questions=questions,
+        validation_schema=validation_schema, conditions=conditions,
+    )
+
+
+def _check_document(schema: Any, source: str) -> None:
+    """The checks of a whole definition: JSON Schema itself, patterns, references, the `x-form` settings."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     if not isinstance(schema, dict):
         raise DefinitionError(source, "$", "a definition must be a JSON object")
     try:
-        Draft202012Validator.check_schema(schema, format_checker=_FORMAT_CHECKER)
+        Draft202012Validator.check_schema(schema, format_checker=format_checker())
     except SchemaError as exc:
         raise DefinitionError(source, _json_path(exc.absolute_path), exc.message) from None
     for path, pattern in _walk_patterns(schema):
@@ -309,49 +385,33 @@ def compile_definition(form_id: str, schema: Any, source: str) -> FormDefinition
     if settings is None:
         raise DefinitionError(source, "$", 'missing "x-form" settings (at least {"kind": "contact"})')
     _meta_check(X_FORM_SCHEMA, settings, source, ("x-form",))
-    required = set(schema.get("required", []))
-    properties: dict[str, Any] = schema["properties"]
-    questions: list[Question] = []
-    visibility: dict[str, Draft202012Validator] = {}
-    conditions: list[dict[str, Any]] = []
-    for name, prop in properties.items():
-        if name.startswith("_"):
-            raise DefinitionError(source, _json_path(("properties", name)),
-                                  "field names starting with '_' are reserved for control fields")
-        if not isinstance(prop, dict):
-            raise DefinitionError(source, _json_path(("properties", name)), "a question must be an object")
-        ui = prop.get("x-ui", {})
-        _meta_check(X_UI_SCHEMA, ui, source, ("properties", name, "x-ui"))
-        _check_widget(prop, ui.get("widget"), source, ("properties", name))
-        condition = ui.get("visibleIf")
-        if condition is not None:
-            try:
-                Draft202012Validator.check_schema(condition)
-            except SchemaError as exc:
-                raise DefinitionError(source, _json_path(("properties", name, "x-ui", "visibleIf",
-                                                          *exc.absolute_path)), exc.message) from None
-            visibility[name] = FormValidator(condition, format_checker=_FORMAT_CHECKER)
-            if name in required:
-                # Compiled to if/then so a hidden question can never be required.
-                required.discard(name)
-                conditions.append({"if": condition, "then": {"required": [name]}})
-        # `required` on a conditional question means "required while shown".
-        questions.append(Question(name=name, schema=prop, required=name in schema.get("required", [])))
     for key in ("respondentEmail", "feedbackKindField"):
-        if key in settings and settings[key] not in properties:
+        if key in settings and settings[key] not in schema["properties"]:
             raise DefinitionError(source, _json_path(("x-form", key)),
                                   f"{settings[key]!r} is not one of the form's properties")
     _check_survey_settings(settings, source)
-    validation_schema = dict(schema)
-    validation_schema["required"] = [name for name in schema.get("required", []) if name in required]
-    if conditions:
-        validation_schema["allOf"] = list(schema.get("allOf", [])) + conditions
-    return FormDefinition(
-        id=form_id, source=source, schema=schema, settings=settings, questions=questions,
-        validator=FormValidator(validation_schema, format_checker=_FORMAT_CHECKER),
-        validation_schema=validation_schema,
-        visibility=visibility,
-    )
+
+
+def _check_question(name: str, prop: Any, source: str) -> None:
+    """The checks of one question: its name, its `x-ui` presentation and its `visibleIf` condition."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    if name.startswith("_"):
+        raise DefinitionError(source, _json_path(("properties", name)),
+                              "field names starting with '_' are reserved for control fields")
+    if not isinstance(prop, dict):
+        raise DefinitionError(source, _json_path(("properties", name)), "a question must be an object")
+    ui = prop.get("x-ui", {})
+    _meta_check(X_UI_SCHEMA, ui, source, ("properties", name, "x-ui"))
+    _check_widget(prop, ui.get("widget"), source, ("properties", name))
+    condition = ui.get("visibleIf")
+    if condition is not None:
+        try:
+            Draft202012Validator.check_schema(condition)
+        except SchemaError as exc:
+            raise DefinitionError(source, _json_path(("properties", name, "x-ui", "visibleIf",
+                                                      *exc.absolute_path)), exc.message) from None
 
 
 def _check_widget(prop: Mapping[str, Any], widget: str | None, source: str, path: tuple[Any, ...]) -> None:
@@ -402,7 +462,9 @@ def _check_survey_settings(settings: Mapping[str, Any], source: str) -> None:
 
 
 def _meta_check(meta: dict[str, Any], value: Any, source: str, prefix: tuple[Any, ...]) -> None:
-    error = next(iter(sorted(Draft202012Validator(meta, format_checker=_FORMAT_CHECKER).iter_errors(value),
+    from jsonschema import Draft202012Validator
+
+    error = next(iter(sorted(Draft202012Validator(meta, format_checker=format_checker()).iter_errors(value),
                              key=lambda e: list(e.absolute_path))), None)
     if error is not None:
         raise DefinitionError(source, _json_path(prefix + tuple(error.absolute_path)), error.message)
@@ -417,11 +479,13 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
-def load_definition(path: Path) -> FormDefinition:
-    """Read and check one definition file."""
+def load_definition(path: Path, checked_digest: str | None = None) -> FormDefinition:
+    """Read one definition file and check it, unless its SHA-256 is `checked_digest` (checked at packaging)."""
     source = str(path)
+    raw = path.read_bytes()
+    checked = checked_digest is not None and hashlib.sha256(raw).hexdigest() == checked_digest
     try:
-        schema = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_reject_duplicates)
+        schema = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DefinitionError(source, "$", f"not valid JSON: {exc}") from None
     form_id = path.stem
@@ -430,7 +494,32 @@ def load_definition(path: Path) -> FormDefinition:
     declared = schema.get("$id") if isinstance(schema, dict) else None
     if declared is not None and declared != form_id:
         raise DefinitionError(source, "$.$id", f"$id {declared!r} must match the file name {form_id!r}")
-    return compile_definition(form_id, schema, source)
+    return compile_definition(form_id, schema, source, checked=checked)
+
+
+def read_manifest(folder: Path) -> dict[str, str]:
+    """File name -> SHA-256 of the definitions checked at packaging (empty without a manifest)."""
+    try:
+        text = (folder / CHECKED_MANIFEST).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    digests: dict[str, str] = {}
+    for line in text.splitlines():
+        digest, _, name = line.partition("  ")
+        if name:
+            digests[name] = digest
+    return digests
+
+
+def seal_folder(folder: Path) -> list[DefinitionError]:
+    """Check every definition in a folder and, if all are good, record their SHA-256 in its manifest."""
+    (folder / CHECKED_MANIFEST).unlink(missing_ok=True)
+    errors = check_folder(folder)
+    if not errors:
+        lines = [f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n"
+                 for path in sorted(folder.glob("*.json"))]
+        (folder / CHECKED_MANIFEST).write_text("".join(lines), encoding="utf-8")
+    return errors
 
 
 class FormRegistry:
@@ -439,6 +528,7 @@ class FormRegistry:
     def __init__(self, forms_dir: Path) -> None:
         self.forms_dir = forms_dir
         self._cache: dict[str, FormDefinition] = {}
+        self._checked: dict[str, str] | None = None
 
     def get(self, form_id: str) -> FormDefinition | None:
         """The definition of a form, or None if there is no such form."""
@@ -449,7 +539,9 @@ class FormRegistry:
             path = self.forms_dir / f"{form_id}.json"
             if not path.is_file():
                 return None
-            cached = self._cache[form_id] = load_definition(path)
+            if self._checked is None:
+                self._checked = read_manifest(self.forms_dir)
+            cached = self._cache[form_id] = load_definition(path, self._checked.get(path.name))
         return cached
 
     def ids(self) -> list[str]:

@@ -13,10 +13,6 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-
-_builtin_pattern: Any = Draft202012Validator.VALIDATORS["pattern"]
 _P: Any = re._parser  # type: ignore[attr-defined]
 _C: Any = re._constants  # type: ignore[attr-defined]
 _REPEATS = {_C.MAX_REPEAT, _C.MIN_REPEAT, getattr(_C, "POSSESSIVE_REPEAT", None)} - {None}
@@ -183,16 +179,32 @@ def _first(items: list[Any]) -> list[str] | None:
 # Even a linear-looking pattern is quadratic under re.search (`\d+$` on 20,000 digits takes seconds):
 # a pattern only ever runs on text no longer than its question's maxLength, or this without one.
 PATTERN_MAX_CHARS = 1000
+# An unescaped `$` ends the text, as in JSON Schema's ECMA-262 regular expressions (Python's `$` also
+# matches before a final newline). The same rewrite fastjsonschema makes, so both validators agree.
+_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+@lru_cache(maxsize=512)
+def answer_regex(pattern: str) -> re.Pattern[str]:
+    """A definition's `pattern` compiled as it runs on answers: `$` at the very end of the text only."""
+    try:
+        return re.compile(_DOLLAR.sub(r"\\Z", pattern))
+    except re.error:  # e.g. `[$]`: the rewrite only makes sense outside a character class
+        return re.compile(pattern)
 
 
 def bounded_pattern(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Iterator[Any]:
     """The JSON Schema `pattern` keyword, skipped for text longer than the question allows."""
-    if isinstance(instance, str):
-        limit = schema.get("maxLength")
-        if isinstance(limit, int) and len(instance) > limit:
-            return  # maxLength reports it
-        if not isinstance(limit, int) and len(instance) > PATTERN_MAX_CHARS:
-            yield ValidationError(f"{instance[:20]!r}… is longer than {PATTERN_MAX_CHARS} characters",
-                                  validator="maxLength", validator_value=PATTERN_MAX_CHARS)
-            return
-    yield from _builtin_pattern(validator, pattern, instance, schema)
+    if not isinstance(instance, str):
+        return
+    from jsonschema.exceptions import ValidationError
+
+    limit = schema.get("maxLength")
+    if isinstance(limit, int) and len(instance) > limit:
+        return  # maxLength reports it
+    if not isinstance(limit, int) and len(instance) > PATTERN_MAX_CHARS:
+        yield ValidationError(f"{instance[:20]!r}… is longer than {PATTERN_MAX_CHARS} characters",
+                              validator="maxLength", validator_value=PATTERN_MAX_CHARS)
+        return
+    if not answer_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")

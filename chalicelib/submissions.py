@@ -18,6 +18,7 @@ from .errors import (
     NotFoundError,
     OriginNotAllowedError,
 )
+from .formats import is_email
 from .forms import FormDefinition, FormRegistry
 from .parsing import Limits, parse_body
 from .spam import RateLimiter, page_token, posted_too_fast
@@ -227,8 +228,7 @@ class SubmissionService:
     def _reply_to_errors(control: ControlFields) -> list[FieldError]:
         if control.reply_to is None:
             return []
-        from .forms import format_checker
-        if not format_checker().conforms(control.reply_to, "email"):
+        if not is_email(control.reply_to):
             return [FieldError("_replyto", "must be an email address, like name@example.com.")]
         return []
 

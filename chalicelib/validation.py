@@ -5,13 +5,14 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from .errors import FieldError
 from .forms import FormDefinition
 from .parsing import storable_number
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 # Formspree-style control fields; any other `_` field is dropped rather than stored.
 CONTROL_FIELDS = ("_replyto", "_subject", "_next", "_language", "_idempotency", "_gotcha", "_ts")
@@ -222,8 +223,11 @@ def _text_errors(definition: FormDefinition, answers: Mapping[str, Any]) -> list
 def validate(definition: FormDefinition, answers: Mapping[str, Any]) -> list[FieldError]:
     """Every problem with the answers, one FieldError each, in the form's question order."""
     errors = _text_errors(definition, answers)
-    for error in definition.validator.iter_errors(dict(answers)):
-        errors.extend(_field_errors(error, definition))
+    check = definition.fast_check
+    # The compiled check answers "valid" for most posts; jsonschema only runs to list what is wrong.
+    if check is None or check(answers) is not True:
+        for error in definition.validator.iter_errors(dict(answers)):
+            errors.extend(_field_errors(error, definition))
     order = {q.name: i for i, q in enumerate(definition.questions)}
     unique: dict[tuple[str, str], FieldError] = {(e.field, e.message): e for e in errors}
     return sorted(unique.values(), key=lambda e: (order.get(e.field.split("/")[0], len(order)), e.field))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -13,7 +14,15 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import DefinitionError
-from chalicelib.forms import FormRegistry, check_folder, compile_definition, load_definition, main
+from chalicelib.forms import (
+    CHECKED_MANIFEST,
+    FormRegistry,
+    check_folder,
+    compile_definition,
+    load_definition,
+    main,
+    seal_folder,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS_DIR = ROOT / "forms"
@@ -221,6 +230,24 @@ def test_check_folder_reports_every_broken_file() -> None:
     errors = check_folder(BAD_DIR)
     assert sorted(Path(e.source).name for e in errors) == sorted(p.name for p in BAD_DIR.glob("*.json"))
     assert check_folder(FORMS_DIR) == []
+
+
+def test_sealing_a_folder_with_a_broken_definition_vouches_for_nothing(tmp_path: Path) -> None:
+    shutil.copytree(BAD_DIR, tmp_path, dirs_exist_ok=True)
+    shutil.copy(FORMS_DIR / "contact.json", tmp_path / "contact.json")
+    assert len(seal_folder(tmp_path)) == len(list(BAD_DIR.glob("*.json")))
+    assert not (tmp_path / CHECKED_MANIFEST).exists()
+
+
+def test_a_sealed_definition_changed_afterwards_is_refused_on_load(tmp_path: Path) -> None:
+    shutil.copy(FORMS_DIR / "contact.json", tmp_path / "contact.json")
+    assert seal_folder(tmp_path) == []
+    assert FormRegistry(tmp_path).get("contact") is not None
+    broken = json.loads((tmp_path / "contact.json").read_text())
+    broken["properties"]["message"]["maxLength"] = -1
+    (tmp_path / "contact.json").write_text(json.dumps(broken))
+    with pytest.raises(DefinitionError, match=r"maxLength"):
+        FormRegistry(tmp_path).get("contact")
 
 
 def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
