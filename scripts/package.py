@@ -17,20 +17,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chalicelib.config import BUNDLED_FORMS_DIR  # noqa: E402
-from chalicelib.forms import check_folder  # noqa: E402
+from chalicelib.forms import CHECKED_MANIFEST, check_folder, seal_folder  # noqa: E402
 
 # Only there so `chalice package` registers the stream handler; infra/resources.json replaces it.
 STREAM_ARN_PLACEHOLDER = "arn:aws:dynamodb:us-east-1:000000000000:table/formloop-prod-submissions/stream/merged"
 
 
 def bundle_forms(source: Path = ROOT / "forms", target: Path = BUNDLED_FORMS_DIR) -> int:
-    """Copy checked definitions (and templates, gift campaigns) into chalicelib; the number of forms."""
+    """Copy definitions (and templates, gift campaigns) into chalicelib, check the copies and record their
+    SHA-256 (so a cold start need not check them again); the number of forms."""
     errors = check_folder(source)
+    if not errors:
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("*~", ".*", CHECKED_MANIFEST))
+        errors = seal_folder(target)  # the copies, byte for byte, are what the manifest vouches for
     if errors:
+        shutil.rmtree(target, ignore_errors=True)
         raise SystemExit("refusing to package broken definitions:\n" + "\n".join(f"  {e}" for e in errors))
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("*~", ".*"))
     return len(list(target.glob("*.json")))
 
 

@@ -1,6 +1,7 @@
 """The Lambda bundle: `chalice package` output carries the form definitions and a valid template."""
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -27,6 +28,17 @@ def test_bundle_contains_every_form_definition(package: Path) -> None:
     for definition in (ROOT / "forms").glob("*.json"):
         assert f"chalicelib/bundled/forms/{definition.name}" in names
     assert "app.py" in names and "chalicelib/forms.py" in names
+
+
+def test_bundle_vouches_for_exactly_the_definitions_it_checked(package: Path) -> None:
+    with zipfile.ZipFile(package / "deployment.zip") as bundle:
+        manifest = bundle.read("chalicelib/bundled/forms/checked.sha256").decode()
+        bundled = {name.rsplit("/", 1)[1]: bundle.read(name) for name in bundle.namelist()
+                   if name.startswith("chalicelib/bundled/forms/") and name.endswith(".json")
+                   and name.count("/") == 3}
+    digests = dict(reversed(line.split("  ")) for line in manifest.splitlines())
+    assert digests == {name: hashlib.sha256(raw).hexdigest() for name, raw in bundled.items()}
+    assert set(digests) == {path.name for path in (ROOT / "forms").glob("*.json")}
 
 
 def test_bundle_is_lean(package: Path) -> None:
