@@ -8,7 +8,8 @@ from datetime import datetime
 
 from .errors import RateLimitedError
 from .forms import FormDefinition
-from .storage.limits import CounterIncrement, RateLimitStore, hour_window
+from .storage.base import Admission
+from .storage.limits import RateLimitStore, hour_window
 
 
 class RateLimiter:
@@ -17,7 +18,7 @@ class RateLimiter:
     def __init__(self, store: RateLimitStore) -> None:
         self.store = store
 
-    def reserve(self, definition: FormDefinition, ip_hash: str | None, now: datetime) -> CounterIncrement | None:
+    def reserve(self, definition: FormDefinition, ip_hash: str | None, now: datetime) -> Admission | None:
         """The counter update that admits one more post from this client, written with the submission itself."""
         limit = definition.settings.get("spam", {}).get("perIpPerHour")
         if not limit or not ip_hash:

@@ -1,7 +1,6 @@
 """The submit service: parse, check, store — the whole path of one form post."""
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -209,16 +208,14 @@ class SubmissionService:
         claim = self._claim(definition, request, control)
         # Worked out before the write: once stored, nothing may fail.
         redirect_to = self.redirect_for(definition, control.next_url, request.origin)
-        # The client's hourly counter goes into the same write as the submission: one request, and a refused
-        # post stores nothing.
-        increment = None
-        if self.limiter is not None:
-            increment = self.limiter.reserve(definition, submission.ip_hash, submission.created_at)
-        put = functools.partial(self.store.put, increment=increment)
-        if self.surveys is not None:  # response limit and one response per address, then the write
-            result = self.surveys.store_admitted(definition, submission, claim, put)
-        else:
-            result = put(submission, claim)
+        # The survey's limits and the client's hourly counter go into the same write as the submission: one
+        # request, and a refused post stores (and counts) nothing.
+        admissions = self.surveys.admissions(definition, submission) if self.surveys is not None else []
+        increment = self.limiter.reserve(definition, submission.ip_hash, submission.created_at) \
+            if self.limiter is not None else None
+        if increment is not None:
+            admissions.append(increment)
+        result = self.store.put(submission, claim, admissions)
         return SubmitOutcome(
             form=definition, submission_id=result.submission_id, status=status, created=result.created,
             redirect_to=redirect_to, language=language, wants_json=json_client,

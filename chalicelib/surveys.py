@@ -2,18 +2,18 @@
 
 A survey that is not open, closed or full answers `403` (FormClosedError) on its page and to
 posts; a second response from the same address answers `409` (AlreadyAnsweredError). Nothing is
-stored in either case.
+stored in either case: the limits are conditions of the one transaction that stores a response.
 """
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from .errors import ConflictError, FieldError, FormClosedError, FormloopError, InvalidSubmissionError
+from .errors import ConflictError, FieldError, FormClosedError, InvalidSubmissionError
 from .forms import FormDefinition, parse_instant
-from .storage import IdempotencyClaim, StoreResult, Submission
+from .storage import Submission
+from .storage.base import Admission
 from .storage.surveys import SurveyStore
 
 
@@ -62,39 +62,24 @@ class SurveyGuard:
         if limit is not None and self.store.responses(definition.id) >= int(limit):
             raise SurveyFullError(_full_message())
 
-    def store_admitted(self, definition: FormDefinition, submission: Submission, claim: IdempotencyClaim | None,
-                       put: Callable[[Submission, IdempotencyClaim | None], StoreResult]) -> StoreResult:
-        """Store a received submission through `put` if the survey's limits admit it; spam skips the limits."""
+    def admissions(self, definition: FormDefinition, submission: Submission) -> list[Admission]:
+        """The conditional updates that admit a received submission to this survey, written in the same
+        transaction as it: one response per address, then the response limit. Spam is not counted."""
         settings: dict[str, Any] = definition.settings
-        limit = settings.get("maxResponses")
-        one_per_email = bool(settings.get("onePerEmail")) and submission.status == "received"
-        if submission.status != "received" or (limit is None and not one_per_email):
-            return put(submission, claim)
-        address_hash = self._address_hash(definition, submission) if one_per_email else None
-        if address_hash is not None:
+        if submission.status != "received":
+            return []
+        admissions: list[Admission] = []
+        if settings.get("onePerEmail"):
             retention = int(settings.get("retentionDays", self.default_retention_days))
-            if not self.store.mark_respondent(definition.id, address_hash, submission.id,
-                                              claim.key if claim else None, submission.created_at,
-                                              submission.created_at + timedelta(days=retention)):
-                raise AlreadyAnsweredError("This email address has already answered this survey; "
-                                           "only one response per address is counted.")
-        took_place = False
-        try:
-            if limit is not None:
-                took_place = self.store.take_place(definition.id, int(limit))
-                if not took_place:
-                    raise SurveyFullError(_full_message())
-            result = put(submission, claim)
-        except FormloopError:
-            # Nothing was stored: give back what this attempt took, so it does not count.
-            if took_place:
-                self.store.give_back_place(definition.id)
-            if address_hash is not None:
-                self.store.unmark_respondent(definition.id, address_hash, submission.id)
-            raise
-        if took_place and not result.created:
-            self.store.give_back_place(definition.id)  # a replay of a post already counted
-        return result
+            admissions.append(self.store.mark_respondent(
+                definition.id, self._address_hash(definition, submission), submission.id, submission.created_at,
+                submission.created_at + timedelta(days=retention),
+                AlreadyAnsweredError("This email address has already answered this survey; "
+                                     "only one response per address is counted.")))
+        limit = settings.get("maxResponses")
+        if limit is not None:
+            admissions.append(self.store.count_response(definition.id, int(limit), SurveyFullError(_full_message())))
+        return admissions
 
     @staticmethod
     def _address_hash(definition: FormDefinition, submission: Submission) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import TTLAttribute
@@ -11,6 +12,19 @@ from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 
 from ..config import Settings
+from ..errors import FormloopError
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A conditional update that admits a submission, written in the same transaction as the submission: a
+    rate-limit counter, a survey's response count, a respondent's marker. Its refusal is raised when the
+    condition fails, and then nothing of the transaction is written."""
+
+    record: Model
+    actions: list[Any]
+    condition: Any
+    refusal: FormloopError
 
 
 def bind_model(model: type[Model], settings: Settings, concept: str) -> type[Model]:

@@ -2,16 +2,14 @@
 in the same transaction as the submission it admits."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from ..config import Settings
 from ..errors import FormloopError
-from .base import bind_model, create_tables
+from .base import Admission, bind_model, create_tables
 
 
 class RateCounterRecord(Model):
@@ -23,16 +21,6 @@ class RateCounterRecord(Model):
     key = UnicodeAttribute(hash_key=True)
     uses = NumberAttribute(default=0, attr_name="count")  # not `count`: Model.count is a query
     expires_at = TTLAttribute()
-
-
-@dataclass(frozen=True)
-class CounterIncrement:
-    """One use of a counter, written in the same transaction as the submission it admits."""
-
-    record: RateCounterRecord
-    actions: list[Any]
-    condition: Any
-    refusal: FormloopError  # raised when the counter had already reached its limit
 
 
 class RateLimitStore:
@@ -49,9 +37,9 @@ class RateLimitStore:
         """Create the counters table if needed."""
         create_tables(self.models)
 
-    def increment(self, key: str, limit: int, window_end: datetime, refusal: FormloopError) -> CounterIncrement:
+    def increment(self, key: str, limit: int, window_end: datetime, refusal: FormloopError) -> Admission:
         """The conditional counter update for `key`, to be written together with a submission."""
-        return CounterIncrement(
+        return Admission(
             record=self.counters(key),
             actions=[self.counters.uses.add(1), self.counters.expires_at.set(window_end + timedelta(hours=1))],
             condition=self.counters.uses.does_not_exist() | (self.counters.uses < limit),

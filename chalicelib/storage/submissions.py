@@ -1,7 +1,7 @@
 """Submissions and idempotency keys in DynamoDB."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,8 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from ..config import Settings
 from ..errors import IdempotencyMismatchError, StorageUnavailableError
-from .base import bind_model, botocore_client, connection_for, create_tables, error_code
-from .limits import CounterIncrement
+from .base import Admission, bind_model, botocore_client, connection_for, create_tables, error_code
 
 
 class SubmissionRecord(Model):
@@ -138,39 +137,42 @@ class SubmissionStore:
         return record
 
     def put(self, submission: Submission, claim: IdempotencyClaim | None = None,
-            increment: CounterIncrement | None = None) -> StoreResult:
-        """Store a submission in one request; with a claim exactly once per key, with an increment only while
-        the counter is under its limit (one transaction of the items involved)."""
+            admissions: Sequence[Admission] = ()) -> StoreResult:
+        """Store a submission in one request: with a claim exactly once per key, and only if every admission's
+        condition holds (a rate limit, a survey's places, one response per address), all in one transaction."""
         record = self._record(submission)
         try:
-            if claim is None and increment is None:
+            if claim is None and not admissions:
                 # No condition: the id is a fresh ULID, so the only item it can meet is this very one, written
                 # by an attempt whose answer was lost; botocore's retry then rewrites the same bytes (a no-op
                 # for the stream, which only acts on INSERT). PynamoDB asks for consumed capacity unless told.
                 hash_key, attributes = self._put_arguments(record)
-                self.submissions._get_connection().put_item(hash_key, range_key=submission.id, attributes=attributes,
-                                                  return_consumed_capacity="NONE")
+                connection = self.submissions._get_connection()
+                connection.put_item(hash_key, range_key=submission.id, attributes=attributes,
+                                    return_consumed_capacity="NONE")
                 return StoreResult(submission.id, created=True)
             with TransactWrite(connection=self._connection()) as transaction:
-                if increment is not None:
-                    transaction.update(increment.record, actions=increment.actions, condition=increment.condition)
                 if claim is not None:
                     transaction.save(self._key_record(submission, claim),
                                      condition=self.idempotency.key.does_not_exist())
                 transaction.save(record, condition=self.submissions.id.does_not_exist())
+                for admission in admissions:
+                    transaction.update(admission.record, actions=admission.actions, condition=admission.condition)
             return StoreResult(submission.id, created=True)
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons if error_code(exc) == "TransactionCanceledException" else []
             failed = [reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons]
-            # PynamoDB sends puts before updates: [key claim], submission, [counter].
+            # PynamoDB sends puts before updates, each in the order given: [key claim], submission, admissions.
             record_at = 1 if claim is not None else 0
             if claim is not None and failed[:1] == [True]:
                 return self._replay(claim, submission.id)
             if len(failed) > record_at and failed[record_at]:
                 # Fresh ULID: only our own attempt, applied but unanswered and retried by botocore, holds it.
                 return StoreResult(submission.id, created=True)
-            if increment is not None and len(failed) > record_at + 1 and failed[record_at + 1]:
-                raise increment.refusal from None
+            # (No reasons at all unless DynamoDB cancelled the transaction.)
+            for admission, refused in zip(admissions, failed[record_at + 1:], strict=False):
+                if refused:
+                    raise admission.refusal from None
             raise _unavailable(exc) from exc
         except PynamoDBException as exc:
             raise _unavailable(exc) from exc

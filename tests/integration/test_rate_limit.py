@@ -36,7 +36,7 @@ def test_limit_is_per_client_and_per_window(services) -> None:  # type: ignore[n
 
     def store(client_ip_hash: str, at: datetime) -> None:
         submission = Submission(form="contact", id=str(ULID()), created_at=at, status="received", answers={})
-        services.store.put(submission, increment=limiter.reserve(definition, client_ip_hash, at))
+        services.store.put(submission, admissions=[limiter.reserve(definition, client_ip_hash, at)])
 
     # A window in the future: DynamoDB Local's TTL sweep would delete counters of a past hour mid-test.
     now = (datetime.now(timezone.utc) + timedelta(days=1)).replace(minute=59, second=30, microsecond=0)

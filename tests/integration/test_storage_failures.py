@@ -199,7 +199,8 @@ def test_rate_limited_post_is_one_write_and_its_timeout_is_503(client, services)
 
 
 def test_survey_admission_write_timing_out_is_503_and_stores_nothing(client, services):  # type: ignore[no-untyped-def]
-    # product-feedback allows one response per address: a conditional marker is written before the answers.
+    # product-feedback allows one response per address: the marker is written in the same transaction as the
+    # answers, so a write that times out leaves no marker to refuse the resend.
     from chalicelib.storage.base import botocore_client
     answers = {"email": "cy@example.com", "product": "app", "satisfaction": 4, "nps": 9,
                "agreement": {"easy": 4, "fast": 5, "value": 3}, "consent": True}

@@ -1,7 +1,18 @@
 """The hosted survey page and survey posts, end to end through app.py and DynamoDB Local."""
 from __future__ import annotations
 
+import json
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
+
+import pytest
+
+from chalicelib.errors import FormloopError
 
 FORM = "application/x-www-form-urlencoded"
 # What a browser posts from the product-feedback page (a matrix row is `question.row`).
@@ -88,14 +99,7 @@ def test_page_works_without_javascript_and_script_only_toggles(client):  # type:
 
 
 # Survey settings: each test runs the app over a copy of forms/ whose product-feedback has the settings.
-import json  # noqa: E402
-import shutil  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from dataclasses import replace  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
 
-import pytest  # noqa: E402
 
 JSON_ANSWERS: dict[str, Any] = {
     "email": "ann@example.com", "product": "app", "satisfaction": 4, "nps": 9,
@@ -202,6 +206,50 @@ def test_a_refused_replay_keeps_the_address_marked(survey, services):  # type: i
     assert changed.status_code == 422  # the key was used for a different body
     assert post_json(client, JSON_ANSWERS, **{"Idempotency-Key": "k2"}).status_code == 409
     assert services.store.count("product-feedback") == 1
+
+
+def test_an_admitted_response_is_one_write_request(survey, services):  # type: ignore[no-untyped-def]
+    from chalicelib.storage.base import botocore_client
+    client = survey(onePerEmail=True, maxResponses=5)
+    sent: list[str] = []
+    shared = botocore_client(services.store.submissions)
+
+    def record(event_name: str, **_: Any) -> None:
+        sent.append(event_name.rsplit(".", 1)[-1])
+
+    shared.meta.events.register("before-send.dynamodb.*", record)
+    try:
+        assert post_json(client, JSON_ANSWERS).status_code == 201
+        assert post_json(client, JSON_ANSWERS).status_code == 409  # refused by the same one request
+    finally:
+        shared.meta.events.unregister("before-send.dynamodb.*", record)
+    # Address marker, response count and submission together; nothing written before or undone after.
+    assert sent == ["TransactWriteItems", "TransactWriteItems"]
+    assert services.surveys.store.responses("product-feedback") == 1
+
+
+def test_respondents_racing_for_the_last_place(survey, services):  # type: ignore[no-untyped-def]
+    from chalicelib.submissions import SubmitRequest
+    survey(maxResponses=3, onePerEmail=True)
+    import app as app_module
+    submit = app_module.services().submissions.submit
+
+    def attempt(n: int) -> str:
+        body = json.dumps({**JSON_ANSWERS, "email": f"racer{n % 6}@example.com"}).encode()
+        try:
+            submit(SubmitRequest("product-feedback", body, {"content-type": "application/json"}, f"198.51.100.{n}"))
+        except FormloopError as error:
+            return type(error).__name__
+        return "stored"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = sorted(pool.map(attempt, range(12)))
+    # Six addresses, each posting twice, for three places: three stored, the rest refused by a condition.
+    assert outcomes.count("stored") == 3
+    assert set(outcomes) <= {"stored", "SurveyFullError", "AlreadyAnsweredError"}
+    stored = list(services.store.list("product-feedback"))
+    assert len(stored) == 3 and len({s.answers["email"] for s in stored}) == 3
+    assert services.surveys.store.responses("product-feedback") == 3
 
 
 def test_spam_neither_counts_nor_blocks_the_address(survey, services):  # type: ignore[no-untyped-def]
