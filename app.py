@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
 
 from chalicelib.config import Settings
 from chalicelib.errors import (
@@ -142,6 +142,13 @@ if os.environ.get("FORMLOOP_SUBMISSIONS_STREAM_ARN"):
                             starting_position="TRIM_HORIZON")
     def on_submission_stored(event: Any) -> None:
         deliver_stream_batch(event)
+
+
+# Emails whose mail provider kept failing wait for a later round (chalicelib/delivery.py); this gives them one.
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def retry_waiting_emails(event: Any) -> None:
+    from chalicelib.pipeline import retry_waiting_emails as retry
+    retry(services())
 
 
 @app.route("/outbox", methods=["GET"])

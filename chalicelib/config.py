@@ -79,8 +79,9 @@ class MailSettings:
     smtp_timeout_seconds: int = 10
     ses_configuration_set: str | None = None
     admin_base_url: str = "http://127.0.0.1:8000"
-    max_attempts: int = 5
+    max_attempts: int = 5  # per round; a round that meets only transient errors is followed by later rounds
     retry_base_ms: int = 200
+    retry_hours: int = 24  # how long an email keeps getting later rounds before it is marked failed
     acknowledgements_per_address_per_day: int = 1
 
     @classmethod
@@ -108,6 +109,7 @@ class MailSettings:
             admin_base_url=(environ.get("FORMLOOP_ADMIN_BASE_URL") or cls.admin_base_url).rstrip("/"),
             max_attempts=_int(environ, "FORMLOOP_MAIL_MAX_ATTEMPTS", cls.max_attempts),
             retry_base_ms=_int(environ, "FORMLOOP_MAIL_RETRY_BASE_MS", cls.retry_base_ms),
+            retry_hours=_int(environ, "FORMLOOP_MAIL_RETRY_HOURS", cls.retry_hours),
             # 0 is allowed here and means no acknowledgements at all.
             acknowledgements_per_address_per_day=0 if per_day == "0" else _int(
                 environ, "FORMLOOP_ACK_PER_ADDRESS_PER_DAY", cls.acknowledgements_per_address_per_day),

@@ -2,8 +2,10 @@
 
 A post-write consumer (DynamoDB Streams in AWS, `scripts/worker.py` locally). For each email a
 submission is owed it creates a delivery record (pending), claims it with a lease, sends, and
-records the outcome: sent; failed after a permanent error or the last attempt; skipped when
-nothing may be sent (the per-address daily limit). A record seen again finds its emails settled.
+records the outcome: sent; failed after a permanent error; skipped when nothing may be sent (the
+per-address daily limit). When a round of attempts meets only transient errors, the email waits
+for a later round (`retry_due`, run on a schedule), for up to FORMLOOP_MAIL_RETRY_HOURS, then
+fails. A record seen again finds its emails settled.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .config import Settings
@@ -35,6 +37,10 @@ log = logging.getLogger("formloop.delivery")
 ACKNOWLEDGEMENT, NOTIFICATION = "acknowledgement", "notification"
 # A worker that claimed an email and died is presumed gone after this long; the email is retried.
 LEASE_SECONDS = 120
+# When a round of attempts fails (the provider is down), the next round waits 1 minute, then 2, 4 ... at most an
+# hour, until FORMLOOP_MAIL_RETRY_HOURS after the email was first owed.
+LATER_FIRST_SECONDS = 60
+LATER_MAX_SECONDS = 3600
 
 # Extra blocks for the acknowledgement's template, e.g. {"gift": {...}}; see docs/email.md.
 AcknowledgementExtra = Callable[[Submission], dict[str, Any]]
@@ -106,7 +112,7 @@ class DeliveryService:
             delivery = self.store.ensure(submission.form, submission.id, planned.kind, planned.recipients,
                                          self.clock())
             results.append(self._send(definition, submission, delivery, planned))
-        pending = [d.kind for d in results if d.status == PENDING]
+        pending = [d.kind for d in results if d.status == PENDING and not d.waiting]
         if pending:
             raise DeliveryPendingError(f"{submission.form}/{submission.id}: {', '.join(pending)} still in flight")
         return results
@@ -117,11 +123,13 @@ class DeliveryService:
 
     def _send(self, definition: FormDefinition, submission: Submission, delivery: Delivery,
               planned: PlannedEmail) -> Delivery:
+        tries = 0  # in this round; the record's `attempts` counts every round
         while delivery.status == PENDING:
             claimed = self.store.claim(delivery, self.clock(), LEASE_SECONDS)
-            if claimed is None:  # settled meanwhile, or another worker holds it
+            if claimed is None:  # settled meanwhile, another worker holds it, or it waits for a later round
                 return self.store.get(delivery.form, delivery.submission_id, delivery.kind) or delivery
             delivery = claimed
+            tries += 1
             if planned.kind == ACKNOWLEDGEMENT and not self.store.take_daily_slot(
                     submission.form, planned.recipients[0], submission.created_at, delivery.key,
                     self._limit(definition)):
@@ -142,13 +150,49 @@ class DeliveryService:
             except Exception as exc:  # transient mail errors, and surprises from extras providers
                 if not isinstance(exc, TransientMailError):
                     log.exception("delivery %s/%s failed unexpectedly", delivery.key, delivery.kind)
-                if delivery.attempts >= self.mail.max_attempts:
-                    return self._settle(delivery, FAILED, error=f"gave up after {delivery.attempts} attempts: {exc}")
+                if tries >= self.mail.max_attempts:
+                    return self._later(delivery, exc)
                 self._settle(delivery, PENDING, error=str(exc))
                 self.sleep(self._backoff(delivery.attempts))
                 continue
             return self._settle(delivery, SENT, message_id=message_id)
         return delivery
+
+    def _later(self, delivery: Delivery, exc: Exception) -> Delivery:
+        """After a round of transient failures: wait for a later round, or give up once the retry window is over."""
+        now = self.clock()
+        first = delivery.created_at or now
+        if now - first >= timedelta(hours=self.mail.retry_hours):
+            return self._settle(delivery, FAILED, error=(
+                f"gave up after {delivery.attempts} attempts over {self.mail.retry_hours} hours: {exc}"))
+        rounds = max(1, delivery.attempts // max(1, self.mail.max_attempts))
+        wait = min(LATER_FIRST_SECONDS * 2 ** (rounds - 1), LATER_MAX_SECONDS)
+        self.store.postpone(delivery, now, now + timedelta(seconds=wait),
+                            f"attempt {delivery.attempts} failed, next in {wait // 60} min: {exc}")
+        log.warning("delivery %s/%s: mail provider failing, next attempt in %d s: %s",
+                    delivery.key, delivery.kind, wait, exc)
+        return delivery
+
+    def retry_due(self, load: Callable[[str, str], Submission | None], limit: int = 50) -> int:
+        """Give every email whose later round is due its next round; how many submissions were offered.
+
+        Run by the schedule in AWS and by the local worker. `load` reads a submission back; one that is
+        no longer stored (erased, or past its retention) owes nothing, and its waiting emails are closed.
+        """
+        offered = 0
+        for form, submission_id in self.store.due(self.clock(), limit):
+            submission = load(form, submission_id)
+            if submission is None:
+                for delivery in self.store.for_submission(form, submission_id):
+                    if delivery.status == PENDING:
+                        self._settle(delivery, FAILED, error="the submission is no longer stored")
+                continue
+            offered += 1
+            try:
+                self.deliver(submission)
+            except DeliveryPendingError:
+                pass  # another worker holds it; it stays due
+        return offered
 
     def _backoff(self, attempt: int) -> float:
         # Exponential, capped: 0.2 s, 0.4 s, 0.8 s ... at most 5 s with the default base.

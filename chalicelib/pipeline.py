@@ -1,7 +1,8 @@
 """After the write: hand each stored submission to every post-write consumer.
 
 The one path shared by the Chalice DynamoDB Streams handler (AWS) and `scripts/worker.py`
-(DynamoDB Local's stream): both call `handle_stream_record` for each record.
+(DynamoDB Local's stream): both call `handle_stream_record` for each record, and
+`retry_waiting_emails` now and then (a schedule in AWS).
 """
 from __future__ import annotations
 
@@ -33,6 +34,14 @@ def handle_stream_record(services: Services, event_name: str, new_image: dict[st
     if event_name != "INSERT" or not new_image:
         return []  # updates and deletions (erasure, TTL expiry) owe no email
     return dispatch(services.consumers, submission_from_image(services.store, new_image))
+
+
+def retry_waiting_emails(services: Services, limit: int = 50) -> int:
+    """The next round for emails whose mail provider kept failing; how many submissions were offered again."""
+    delivery = services.delivery
+    if delivery is None:
+        return 0
+    return delivery.retry_due(services.store.get, limit)
 
 
 class ConsumerFailedError(Exception):

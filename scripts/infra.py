@@ -16,6 +16,8 @@ sys.path.insert(0, str(ROOT))
 TARGET = ROOT / "infra" / "resources.json"
 PROD_PREFIX = "formloop-prod"  # FORMLOOP_TABLE_PREFIX of the prod stage in .chalice/config.json
 
+from chalicelib.storage.base import hash_first  # noqa: E402
+
 
 def _logical_id(table_name: str) -> str:
     suffix = table_name[len(PROD_PREFIX) + 1:]
@@ -24,7 +26,7 @@ def _logical_id(table_name: str) -> str:
 
 def _index(index: dict[str, Any]) -> dict[str, Any]:
     projection = index.get("projection", {"ProjectionType": "ALL"})
-    return {"IndexName": index["index_name"], "KeySchema": index["key_schema"], "Projection": projection}
+    return {"IndexName": index["index_name"], "KeySchema": hash_first(index["key_schema"]), "Projection": projection}
 
 
 def table_resource(model: Any) -> dict[str, Any]:
@@ -36,8 +38,7 @@ def table_resource(model: Any) -> dict[str, Any]:
         "TableName": model.Meta.table_name,
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": schema["attribute_definitions"],
-        # CloudFormation wants the HASH key first; PynamoDB lists keys in attribute-name order.
-        "KeySchema": sorted(schema["key_schema"], key=lambda key: key["KeyType"] != "HASH"),
+        "KeySchema": hash_first(schema["key_schema"]),
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "SSESpecification": {"SSEEnabled": True},
     }

@@ -18,7 +18,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chalicelib.pipeline import handle_stream_record  # noqa: E402
+from chalicelib.pipeline import handle_stream_record, retry_waiting_emails  # noqa: E402
 from chalicelib.services import Services  # noqa: E402
 
 log = logging.getLogger("formloop.worker")
@@ -152,9 +152,17 @@ class StreamWorker:
         self._save()
         return True
 
-    def run(self, poll_seconds: float = 1.0) -> None:
-        """Poll until stopped (Ctrl-C or SIGTERM)."""
+    def retry_waiting(self) -> None:
+        """What the 5-minute schedule does in AWS: the next round for emails whose provider kept failing."""
+        try:
+            retry_waiting_emails(self.services)
+        except Exception:  # the mail provider or DynamoDB Local misbehaving: the next round tries again
+            log.exception("retrying waiting emails failed; trying again later")
+
+    def run(self, poll_seconds: float = 1.0, retry_seconds: float = 30.0) -> None:
+        """Poll until stopped (Ctrl-C or SIGTERM); every `retry_seconds`, give waiting emails their next round."""
         stop = False
+        next_retry = 0.0
 
         def request_stop(*_: Any) -> None:
             nonlocal stop
@@ -164,6 +172,9 @@ class StreamWorker:
         log.info("worker reading %s", self.stream_arn)
         while not stop:
             try:
+                if time.monotonic() >= next_retry:
+                    next_retry = time.monotonic() + retry_seconds
+                    self.retry_waiting()
                 if self.poll_once() == 0:
                     time.sleep(poll_seconds)
             except KeyboardInterrupt:
@@ -178,13 +189,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", type=Path, default=ROOT / ".local" / "worker-checkpoint.json")
     parser.add_argument("--poll-seconds", type=float, default=1.0)
+    parser.add_argument("--retry-seconds", type=float, default=30.0,
+                        help="how often emails waiting for a later round are given one (every 5 minutes in AWS)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="worker: %(levelname)s %(message)s")
     from chalicelib.config import Settings
     from chalicelib.services import build_services
     services = build_services(Settings.from_environ(os.environ))
     try:
-        StreamWorker(services, args.checkpoint).run(args.poll_seconds)
+        StreamWorker(services, args.checkpoint).run(args.poll_seconds, args.retry_seconds)
     except KeyboardInterrupt:
         pass
     return 0

@@ -20,6 +20,7 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from ..config import Settings
@@ -27,6 +28,19 @@ from .base import bind_model, create_tables, error_code
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 DELIVERY_RETENTION = timedelta(days=400)
+# The one partition of the retry index: only emails waiting for a later attempt are in it, so it stays small.
+WAITING = "waiting"
+
+
+class RetryIndex(GlobalSecondaryIndex["DeliveryRecord"]):
+    """Emails waiting for a later attempt, by when it is due (sparse: settled emails leave it)."""
+
+    class Meta:
+        index_name = "retry-due"
+        projection = KeysOnlyProjection()
+
+    retry_queue = UnicodeAttribute(hash_key=True)
+    retry_at = NumberAttribute(range_key=True)
 
 
 class DeliveryRecord(Model):
@@ -45,9 +59,14 @@ class DeliveryRecord(Model):
     backend = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
-    # While a worker sends, others keep off until this epoch second (a crashed worker's claim lapses).
+    # While a worker sends, others keep off until this epoch second (a crashed worker's claim lapses); while an
+    # email waits for a later attempt, until that attempt is due.
     lease_until = NumberAttribute(default=0)
     expires_at = TTLAttribute(null=True)
+    # Set only while the email waits for a later attempt (the mail provider kept failing): the retry index.
+    retry_queue = UnicodeAttribute(null=True)
+    retry_at = NumberAttribute(null=True)
+    retry_due = RetryIndex()
 
 
 class AddressDayRecord(Model):
@@ -73,6 +92,13 @@ class Delivery:
     attempts: int = 0
     last_error: str | None = None
     message_id: str | None = None
+    created_at: datetime | None = None
+    retry_at: int | None = None  # epoch second of the next attempt, while waiting for one
+
+    @property
+    def waiting(self) -> bool:
+        """Pending, but only for a later attempt (the provider kept failing), not held by a sender now."""
+        return self.status == PENDING and self.retry_at is not None
 
     @property
     def key(self) -> str:
@@ -132,8 +158,9 @@ class DeliveryStore:
     def settle(self, delivery: Delivery, status: str, now: datetime, *, error: str | None = None,
                message_id: str | None = None, backend: str | None = None) -> None:
         """Record the outcome of an attempt: sent, failed, skipped, or back to pending (a retry)."""
-        actions: list[Action] = [self.deliveries.status.set(status), self.deliveries.updated_at.set(now),
-                   self.deliveries.lease_until.set(0)]
+        d = self.deliveries
+        actions: list[Action] = [d.status.set(status), d.updated_at.set(now), d.lease_until.set(0),
+                                 d.retry_queue.remove(), d.retry_at.remove()]
         if error is not None:
             actions.append(self.deliveries.last_error.set(error[:1000]))
         if message_id is not None:
@@ -142,6 +169,26 @@ class DeliveryStore:
             actions.append(self.deliveries.backend.set(backend))
         self.deliveries(delivery.key, delivery.kind).update(
             actions=actions, condition=self.deliveries.status == PENDING)
+
+    def postpone(self, delivery: Delivery, now: datetime, retry_at: datetime, error: str) -> None:
+        """Leave a pending email for a later attempt at `retry_at` (nobody claims it before then)."""
+        d = self.deliveries
+        due = int(retry_at.timestamp())
+        d(delivery.key, delivery.kind).update(
+            actions=[d.updated_at.set(now), d.lease_until.set(due), d.retry_queue.set(WAITING), d.retry_at.set(due),
+                     d.last_error.set(error[:1000])],
+            condition=d.status == PENDING)
+        delivery.retry_at = due
+        delivery.last_error = error
+
+    def due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """(form, submission id) of emails whose later attempt is due, oldest first, each submission once."""
+        found: dict[tuple[str, str], None] = {}
+        for record in self.deliveries.retry_due.query(WAITING, self.deliveries.retry_at <= int(now.timestamp()),
+                                                      limit=limit):
+            form, _, submission_id = record.submission.partition("#")
+            found[(form, submission_id)] = None
+        return list(found)
 
     def get(self, form: str, submission_id: str, kind: str) -> Delivery | None:
         """One delivery record, or None."""
@@ -181,4 +228,5 @@ class DeliveryStore:
         form, _, submission_id = record.submission.partition("#")
         return Delivery(form=form, submission_id=submission_id, kind=record.kind, status=record.status,
                         recipients=list(record.recipients or []), attempts=int(record.attempts or 0),
-                        last_error=record.last_error, message_id=record.message_id)
+                        last_error=record.last_error, message_id=record.message_id, created_at=record.created_at,
+                        retry_at=int(record.retry_at) if record.retry_at is not None else None)

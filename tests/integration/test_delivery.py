@@ -20,7 +20,7 @@ from botocore.stub import ANY, Stubber
 
 from chalicelib.delivery import LEASE_SECONDS, DeliveryPendingError, DeliveryService
 from chalicelib.emails import EmailTemplates
-from chalicelib.mail import OutboxMailer, SesMailer
+from chalicelib.mail import OutboxMailer, SesMailer, TransientMailError
 from chalicelib.pipeline import handle_stream_record
 from chalicelib.submissions import SubmitRequest
 
@@ -202,19 +202,88 @@ def test_permanent_rejection_marks_failed_and_keeps_the_submission(services) -> 
     assert services.store.get("contact", submission.id) == submission
 
 
-def test_transient_errors_until_the_last_attempt_mark_failed(services, outbox) -> None:  # type: ignore[no-untyped-def]
-    client = ses_client()
-    delivery = make_delivery(services, SesMailer(services.settings.mail, "us-east-1", client=client))
+class FlakyOutbox(OutboxMailer):
+    """The local outbox behind a mail provider that is down until the test brings it back."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.down = True
+        self.calls = 0
+
+    def send(self, message: Any, recipients: list[str]) -> str:
+        self.calls += 1
+        if self.down:
+            raise TransientMailError("421 service not available, try again later")
+        return super().send(message, recipients)
+
+
+def test_an_outage_longer_than_a_round_waits_for_a_later_round(services, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock, mailer = Clock(), FlakyOutbox(tmp_path / "outbox")
+    delivery = make_delivery(services, mailer, clock)
     submission = submit(services, topic="question")
-    with Stubber(client) as stub:
-        for _ in range(5):
-            stub.add_client_error("send_email", service_error_code="InternalFailure", http_status_code=500)
-        stub.add_response("send_email", {"MessageId": "team"})
-        ack, team = delivery.deliver(submission)
-        stub.assert_no_pending_responses()
-    assert (ack.kind, ack.status, team.status) == ("acknowledgement", "failed", "sent")
+    ack, team = delivery.deliver(submission)  # the stream's offer: no DeliveryPendingError, nothing blocks it
+    assert (ack.status, team.status) == ("pending", "pending") and ack.waiting and team.waiting
+    assert mailer.calls == 2 * services.settings.mail.max_attempts
     stored_ack = services.delivery.store.get("contact", submission.id, "acknowledgement")
-    assert stored_ack.attempts == 5 and "gave up after 5 attempts" in stored_ack.last_error
+    assert stored_ack.retry_at == int((clock() + timedelta(seconds=60)).timestamp())
+    assert "next in 1 min" in stored_ack.last_error and "421" in stored_ack.last_error
+    load = services.store.get
+
+    assert delivery.retry_due(load) == 0  # not due yet: nothing is tried
+    clock.now += timedelta(seconds=61)
+    assert delivery.retry_due(load) == 1  # still down: a second round, then a longer wait
+    assert services.delivery.store.get("contact", submission.id, "notification").retry_at == int(
+        (clock() + timedelta(seconds=120)).timestamp())
+    mailer.down = False
+    clock.now += timedelta(seconds=121)
+    assert delivery.retry_due(load) == 1
+    assert [m["To"] for m in sent(mailer)] == ["ann@example.com", "team@example.com"]
+    settled = services.delivery.store.for_submission("contact", submission.id)
+    assert {(d.kind, d.status, d.retry_at) for d in settled} == {
+        ("acknowledgement", "sent", None), ("notification", "sent", None)}
+    clock.now += timedelta(hours=1)
+    assert delivery.retry_due(load) == 0 and len(sent(mailer)) == 2  # settled emails left the retry index
+
+
+def test_emails_fail_once_the_retry_window_is_over(services, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock, mailer = Clock(), FlakyOutbox(tmp_path / "outbox")
+    delivery = make_delivery(services, mailer, clock)
+    submission = submit(services, topic="question")
+    delivery.deliver(submission)
+    clock.now += timedelta(hours=services.settings.mail.retry_hours)
+    assert delivery.retry_due(services.store.get) == 1
+    ack = services.delivery.store.get("contact", submission.id, "acknowledgement")
+    assert ack.status == "failed" and ack.retry_at is None
+    assert f"gave up after {2 * services.settings.mail.max_attempts} attempts over" in ack.last_error
+    assert services.store.get("contact", submission.id) == submission  # the submission itself is kept
+
+
+def test_waiting_emails_of_a_submission_no_longer_stored_are_closed(services, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock, mailer = Clock(), FlakyOutbox(tmp_path / "outbox")
+    delivery = make_delivery(services, mailer, clock)
+    submission = submit(services, topic="question")
+    delivery.deliver(submission)
+    services.store.submissions.get("contact", submission.id).delete()  # erased meanwhile
+    clock.now += timedelta(minutes=2)
+    assert delivery.retry_due(services.store.get) == 0
+    assert {d.status for d in services.delivery.store.for_submission("contact", submission.id)} == {"failed"}
+    assert sent(mailer) == []
+
+
+def test_the_scheduled_sweep_sends_what_is_due(services, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # What the 5-minute schedule (AWS) and the local worker (every 30 s) call.
+    from chalicelib.pipeline import retry_waiting_emails
+    clock, mailer = Clock(), FlakyOutbox(tmp_path / "outbox")
+    delivery = make_delivery(services, mailer, clock)
+    submission = submit(services, topic="praise")
+    delivery.deliver(submission)
+    scoped = dataclasses.replace(services, delivery=delivery)
+    mailer.down = False
+    assert retry_waiting_emails(scoped) == 0 and sent(mailer) == []  # the next round is a minute away
+    clock.now += timedelta(seconds=61)
+    assert retry_waiting_emails(scoped) == 1
+    assert len(sent(mailer)) == 2
+    assert retry_waiting_emails(scoped) == 0  # sent: nothing waits any more
 
 
 def test_crash_after_claim_is_sent_once_after_the_lease(services, outbox) -> None:  # type: ignore[no-untyped-def]
