@@ -179,20 +179,24 @@ class DeliveryService:
         Run by the schedule in AWS and by the local worker. `load` reads a submission back; one that is
         no longer stored (erased, or past its retention) owes nothing, and its waiting emails are closed.
         """
-        offered = 0
-        for form, submission_id in self.store.due(self.clock(), limit):
-            submission = load(form, submission_id)
-            if submission is None:
-                for delivery in self.store.for_submission(form, submission_id):
-                    if delivery.status == PENDING:
-                        self._settle(delivery, FAILED, error="the submission is no longer stored")
+        offered: set[tuple[str, str]] = set()
+        for due in self.store.due(self.clock(), limit):
+            if (due.form, due.submission_id) in offered:
                 continue
-            offered += 1
+            delivery = self.store.get(due.form, due.submission_id, due.kind)
+            if delivery is None or delivery.status != PENDING or delivery.retry_at != due.due:
+                self.store.forget(due)  # settled, moved to a later time, or deleted meanwhile
+                continue
+            submission = load(due.form, due.submission_id)
+            if submission is None:
+                self._settle(delivery, FAILED, error="the submission is no longer stored")
+                continue
+            offered.add((due.form, due.submission_id))
             try:
                 self.deliver(submission)
             except DeliveryPendingError:
-                pass  # another worker holds it; it stays due
-        return offered
+                pass  # another worker holds it; it stays on the waiting list
+        return len(offered)
 
     def _backoff(self, attempt: int) -> float:
         # Exponential, capped: 0.2 s, 0.4 s, 0.8 s ... at most 5 s with the default base.

@@ -104,11 +104,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running(log: Path | None = None, data_dir: Path | None = None) -> Iterator[str]:
-    """A DynamoDB Local on a free port for the duration of the block (in memory, or keeping its data in
-    data_dir); yields its endpoint."""
+def running(log: Path | None = None) -> Iterator[str]:
+    """An in-memory DynamoDB Local on a free port for the duration of the block; yields its endpoint."""
     port = free_port()
-    process = start(port, data_dir=data_dir, log=log)
+    process = start(port, data_dir=None, log=log)
     endpoint = f"http://127.0.0.1:{port}"
     try:
         wait_ready(endpoint, process)

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import functools
-import logging
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +13,6 @@ from pynamodb.models import Model
 
 from ..config import Settings
 from ..errors import FormloopError
-
-log = logging.getLogger("formloop.storage")
 
 
 @dataclass(frozen=True)
@@ -95,45 +91,14 @@ def error_code(exc: PynamoDBException) -> str | None:
 
 
 def create_tables(models: Iterable[type[Model]]) -> None:
-    """Create tables (and their TTL) that do not exist yet, and indexes a newer model added; safe to call again."""
+    """Create tables (and their TTL) that do not exist yet; safe to call again."""
     for model in models:
         if not model.exists():
             model.create_table(wait=True)
             if any(isinstance(a, TTLAttribute) for a in model.get_attributes().values()):
                 model.update_ttl(ignore_update_ttl_errors=True)
-        else:
-            _add_missing_indexes(model)
-
-
-INDEX_WAIT_SECONDS = 60
 
 
 def hash_first(key_schema: list[dict[str, str]]) -> list[dict[str, str]]:
     """A key schema as DynamoDB and CloudFormation want it: HASH, then RANGE (PynamoDB lists keys by name)."""
     return sorted(key_schema, key=lambda key: key["KeyType"] != "HASH")
-
-
-def _add_missing_indexes(model: type[Model]) -> None:
-    """Add the global secondary indexes a table made by an older Formloop lacks (e.g. DynamoDB Local data kept
-    by `make run`); in AWS the CloudFormation template does this."""
-    schema = model._get_schema()
-    client = botocore_client(model)
-    table = model.Meta.table_name
-    existing = {index["IndexName"] for index in
-                client.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])}
-    for index in schema["global_secondary_indexes"]:
-        if index["index_name"] in existing:
-            continue
-        client.update_table(
-            TableName=table, AttributeDefinitions=schema["attribute_definitions"],
-            GlobalSecondaryIndexUpdates=[{"Create": {
-                "IndexName": index["index_name"],
-                "KeySchema": hash_first(index["key_schema"]),
-                "Projection": index.get("projection", {"ProjectionType": "ALL"})}}])
-        for _ in range(INDEX_WAIT_SECONDS):
-            indexes = client.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
-            if all(i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in indexes):
-                break
-            time.sleep(1)
-        else:  # readers of the index fail (and are retried) until it is built
-            log.warning("index %s of table %s is still being built", index["index_name"], table)

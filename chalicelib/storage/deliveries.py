@@ -17,30 +17,20 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from ..config import Settings
-from .base import bind_model, create_tables, error_code
+from .base import bind_model, connection_for, create_tables, error_code
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 DELIVERY_RETENTION = timedelta(days=400)
-# The one partition of the retry index: only emails waiting for a later attempt are in it, so it stays small.
-WAITING = "waiting"
-
-
-class RetryIndex(GlobalSecondaryIndex["DeliveryRecord"]):
-    """Emails waiting for a later attempt, by when it is due (sparse: settled emails leave it)."""
-
-    class Meta:
-        index_name = "retry-due"
-        projection = KeysOnlyProjection()
-
-    retry_queue = UnicodeAttribute(hash_key=True)
-    retry_at = NumberAttribute(range_key=True)
+# The partition of the deliveries table that lists emails waiting for a later round, sorted by when it is due.
+WAITING = "~waiting"
 
 
 class DeliveryRecord(Model):
@@ -63,10 +53,37 @@ class DeliveryRecord(Model):
     # email waits for a later attempt, until that attempt is due.
     lease_until = NumberAttribute(default=0)
     expires_at = TTLAttribute(null=True)
-    # Set only while the email waits for a later attempt (the mail provider kept failing): the retry index.
-    retry_queue = UnicodeAttribute(null=True)
+    # Set while the email waits for a later round (the mail provider kept failing), with a WaitingRecord.
     retry_at = NumberAttribute(null=True)
-    retry_due = RetryIndex()
+
+
+class WaitingRecord(Model):
+    """An email waiting for a later round: one item in the deliveries table's WAITING partition.
+
+    Kept there until the email is settled (also through its later rounds), so a round that dies midway
+    is found again. The sort key starts with the due time, so one Query finds what is due, oldest first.
+    """
+
+    class Meta:
+        table_name = "unbound-deliveries"
+
+    submission = UnicodeAttribute(hash_key=True)  # always WAITING
+    kind = UnicodeAttribute(range_key=True)  # "<due epoch second, 12 digits>#<form>#<submission id>#<kind>"
+    expires_at = TTLAttribute(null=True)
+
+
+def _waiting_key(due: int, form: str, submission_id: str, kind: str) -> str:
+    return f"{due:012d}#{form}#{submission_id}#{kind}"
+
+
+@dataclass(frozen=True)
+class Due:
+    """One email whose later round is due, as its waiting item names it."""
+
+    form: str
+    submission_id: str
+    kind: str
+    due: int
 
 
 class AddressDayRecord(Model):
@@ -113,7 +130,10 @@ class DeliveryStore:
     """Creates, claims and settles delivery records with conditional writes."""
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.deliveries: type[DeliveryRecord] = bind_model(DeliveryRecord, settings, "deliveries")  # type: ignore[assignment]
+        # The same table: created with DeliveryRecord, so not in `models`.
+        self.waiting: type[WaitingRecord] = bind_model(WaitingRecord, settings, "deliveries")  # type: ignore[assignment]
         self.guard: type[AddressDayRecord] = bind_model(AddressDayRecord, settings, "ack-guard")  # type: ignore[assignment]
 
     @property
@@ -157,38 +177,60 @@ class DeliveryStore:
 
     def settle(self, delivery: Delivery, status: str, now: datetime, *, error: str | None = None,
                message_id: str | None = None, backend: str | None = None) -> None:
-        """Record the outcome of an attempt: sent, failed, skipped, or back to pending (a retry)."""
+        """Record the outcome of an attempt: sent, failed, skipped, or back to pending (a retry in this round).
+
+        A settled email that was waiting for later rounds leaves the waiting list in the same transaction.
+        """
         d = self.deliveries
-        actions: list[Action] = [d.status.set(status), d.updated_at.set(now), d.lease_until.set(0),
-                                 d.retry_queue.remove(), d.retry_at.remove()]
+        actions: list[Action] = [d.status.set(status), d.updated_at.set(now), d.lease_until.set(0)]
         if error is not None:
-            actions.append(self.deliveries.last_error.set(error[:1000]))
+            actions.append(d.last_error.set(error[:1000]))
         if message_id is not None:
-            actions.append(self.deliveries.message_id.set(message_id))
+            actions.append(d.message_id.set(message_id))
         if backend is not None:
-            actions.append(self.deliveries.backend.set(backend))
-        self.deliveries(delivery.key, delivery.kind).update(
-            actions=actions, condition=self.deliveries.status == PENDING)
+            actions.append(d.backend.set(backend))
+        record = d(delivery.key, delivery.kind)
+        if status == PENDING or delivery.retry_at is None:
+            record.update(actions=actions, condition=d.status == PENDING)
+            return
+        with TransactWrite(connection=self._connection()) as transaction:
+            transaction.update(record, actions=[*actions, d.retry_at.remove()], condition=d.status == PENDING)
+            transaction.delete(self._waiting(delivery, delivery.retry_at))
+        delivery.retry_at = None
 
     def postpone(self, delivery: Delivery, now: datetime, retry_at: datetime, error: str) -> None:
-        """Leave a pending email for a later attempt at `retry_at` (nobody claims it before then)."""
+        """Leave a pending email for a later round at `retry_at` (nobody claims it before then)."""
         d = self.deliveries
         due = int(retry_at.timestamp())
-        d(delivery.key, delivery.kind).update(
-            actions=[d.updated_at.set(now), d.lease_until.set(due), d.retry_queue.set(WAITING), d.retry_at.set(due),
-                     d.last_error.set(error[:1000])],
-            condition=d.status == PENDING)
+        with TransactWrite(connection=self._connection()) as transaction:
+            transaction.update(d(delivery.key, delivery.kind), condition=d.status == PENDING, actions=[
+                d.updated_at.set(now), d.lease_until.set(due), d.retry_at.set(due), d.last_error.set(error[:1000])])
+            if delivery.retry_at is not None and delivery.retry_at != due:
+                transaction.delete(self._waiting(delivery, delivery.retry_at))
+            waiting = self._waiting(delivery, due)
+            waiting.expires_at = retry_at + DELIVERY_RETENTION
+            transaction.save(waiting)
         delivery.retry_at = due
         delivery.last_error = error
 
-    def due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
-        """(form, submission id) of emails whose later attempt is due, oldest first, each submission once."""
-        found: dict[tuple[str, str], None] = {}
-        for record in self.deliveries.retry_due.query(WAITING, self.deliveries.retry_at <= int(now.timestamp()),
-                                                      limit=limit):
-            form, _, submission_id = record.submission.partition("#")
-            found[(form, submission_id)] = None
-        return list(found)
+    def due(self, now: datetime, limit: int) -> list[Due]:
+        """The emails whose later round is due, oldest first (one strongly consistent Query)."""
+        found = []
+        for item in self.waiting.query(WAITING, self.waiting.kind < f"{int(now.timestamp()) + 1:012d}",
+                                       limit=limit, consistent_read=True):
+            due, form, submission_id, kind = item.kind.split("#", 3)
+            found.append(Due(form, submission_id, kind, int(due)))
+        return found
+
+    def forget(self, due: Due) -> None:
+        """Drop a waiting item whose email was settled, moved to another time or deleted meanwhile."""
+        self.waiting(WAITING, _waiting_key(due.due, due.form, due.submission_id, due.kind)).delete()
+
+    def _waiting(self, delivery: Delivery, due: int) -> WaitingRecord:
+        return self.waiting(WAITING, _waiting_key(due, delivery.form, delivery.submission_id, delivery.kind))
+
+    def _connection(self) -> Connection:
+        return connection_for(self.settings)
 
     def get(self, form: str, submission_id: str, kind: str) -> Delivery | None:
         """One delivery record, or None."""

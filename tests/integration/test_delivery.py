@@ -242,7 +242,26 @@ def test_an_outage_longer_than_a_round_waits_for_a_later_round(services, tmp_pat
     assert {(d.kind, d.status, d.retry_at) for d in settled} == {
         ("acknowledgement", "sent", None), ("notification", "sent", None)}
     clock.now += timedelta(hours=1)
-    assert delivery.retry_due(load) == 0 and len(sent(mailer)) == 2  # settled emails left the retry index
+    assert delivery.retry_due(load) == 0 and len(sent(mailer)) == 2
+    assert services.delivery.store.due(clock() + timedelta(days=2), 10) == []  # settled: off the waiting list
+
+
+def test_a_later_round_that_dies_midway_is_found_again(services, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock, mailer = Clock(), FlakyOutbox(tmp_path / "outbox")
+    delivery = make_delivery(services, mailer, clock)
+    submission = submit(services, topic="idea")
+    delivery.deliver(submission)
+    clock.now += timedelta(seconds=61)
+    store = services.delivery.store
+    ack = store.get("contact", submission.id, "acknowledgement")
+    assert store.claim(ack, clock(), LEASE_SECONDS) is not None  # a sweep claims it ... and dies here
+    mailer.down = False
+    assert delivery.retry_due(services.store.get) == 1  # the notification goes; the claimed one is left alone
+    assert [m["To"] for m in sent(mailer)] == ["team@example.com"]
+    clock.now += timedelta(seconds=LEASE_SECONDS + 1)
+    assert delivery.retry_due(services.store.get) == 1  # still on the waiting list: its lease has lapsed
+    assert sorted(m["To"] for m in sent(mailer)) == ["ann@example.com", "team@example.com"]
+    assert delivery.retry_due(services.store.get) == 0
 
 
 def test_emails_fail_once_the_retry_window_is_over(services, tmp_path) -> None:  # type: ignore[no-untyped-def]
