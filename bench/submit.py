@@ -66,6 +66,10 @@ SURVEY: dict[str, Any] = {
 LIMITED_ID = "bench-survey-limited"
 LIMITED: dict[str, Any] = {**SURVEY, "$id": LIMITED_ID,
                            "x-form": {**SURVEY["x-form"], "spam": {"perIpPerHour": 10**9}}}
+# The same survey taking one response per address and at most a (never reached) number of responses.
+ADMITTED_ID = "bench-survey-admitted"
+ADMITTED: dict[str, Any] = {**SURVEY, "$id": ADMITTED_ID,
+                            "x-form": {**SURVEY["x-form"], "onePerEmail": True, "maxResponses": 10**9}}
 ANSWERS: list[tuple[str, str]] = [
     ("nps", "5"), ("rating", "3"), ("topic", "idea"), ("channels", "web"), ("channels", "shop"),
     ("reason", "The checkout asked for my address twice.\r\nOtherwise fine."), ("name", "Ann Lee"),
@@ -74,7 +78,8 @@ ANSWERS: list[tuple[str, str]] = [
 BODY = urlencode(ANSWERS)
 
 
-def proxy_event(extra_headers: dict[str, str] | None = None, form_id: str = FORM_ID) -> dict[str, Any]:
+def proxy_event(extra_headers: dict[str, str] | None = None, form_id: str = FORM_ID,
+                body: str = BODY) -> dict[str, Any]:
     """The API Gateway (REST, proxy integration) event Lambda hands the handler for a browser post."""
     headers = {"content-type": "application/x-www-form-urlencoded", "accept": "text/html,application/xhtml+xml",
                "user-agent": "Mozilla/5.0 (bench)", "host": "forms.example.com", **(extra_headers or {})}
@@ -85,7 +90,7 @@ def proxy_event(extra_headers: dict[str, str] | None = None, form_id: str = FORM
         "pathParameters": {"form_id": form_id}, "stageVariables": None,
         "requestContext": {"resourcePath": "/f/{form_id}", "httpMethod": "POST", "path": f"/api/f/{form_id}",
                            "stage": "api", "identity": {"sourceIp": "203.0.113.7"}},
-        "body": BODY, "isBase64Encoded": False,
+        "body": body, "isBase64Encoded": False,
     }
 
 
@@ -153,6 +158,8 @@ def bench_writes(app_module: Any, counter: RequestCounter, posts: int) -> dict[s
         "plain post": lambda: proxy_event(),
         "with Idempotency-Key": lambda: proxy_event({"idempotency-key": uuid.uuid4().hex}),
         "with perIpPerHour": lambda: proxy_event(form_id=LIMITED_ID),
+        "with survey limits": lambda: proxy_event(form_id=ADMITTED_ID, body=urlencode(
+            [(k, f"{uuid.uuid4().hex[:12]}@example.com" if k == "email" else v) for k, v in ANSWERS])),
     }
     out: dict[str, dict[str, Any]] = {}
     for label, make_event in cases.items():
@@ -180,7 +187,7 @@ def main() -> int:
     counter = RequestCounter()
     counter.install()
     with dynamodb_local_endpoint() as endpoint, tempfile.TemporaryDirectory(prefix="formloop-bench-forms-") as forms:
-        for definition in (SURVEY, LIMITED):
+        for definition in (SURVEY, LIMITED, ADMITTED):
             (Path(forms) / f"{definition['$id']}.json").write_text(json.dumps(definition), encoding="utf-8")
         # As `make package` does for Lambda: definitions checked once here, their SHA-256 recorded, so a cold
         # start trusts those exact bytes instead of checking them again.
