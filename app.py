@@ -277,6 +277,17 @@ def admin_submission(form_id: str, submission_id: str) -> Response:
     return _json(services().exports.one(form_id, submission_id))
 
 
+@app.route("/admin/forms/{form_id}/submissions/{submission_id}", methods=["DELETE"])
+@handles_errors
+def delete_submission(form_id: str, submission_id: str) -> Response:
+    require_admin()
+    from chalicelib.removal import SubmissionRemoval
+    built = services()
+    SubmissionRemoval(built.forms, built.store, built.surveys, built.results,
+                      built.delivery.store if built.delivery else None).delete(form_id, submission_id)
+    return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})
+
+
 # --- thank-you gifts (docs/gifts.md) ---------------------------------------------------------------------------
 
 # The link carries the token: keep it out of caches, other sites' logs and search engines.

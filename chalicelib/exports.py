@@ -24,7 +24,7 @@ CSV_PAGE = 200
 # A Lambda response carries at most 6 MB: a bigger export is cut at a page boundary, with a next link.
 CSV_MAX_BYTES = 5 * 1024 * 1024
 STATUSES = ("received", "spam", "all")
-_ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+SUBMISSION_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -108,7 +108,7 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         after, status = data["after"], data["status"]
     except (binascii.Error, ValueError, TypeError, KeyError):
         raise MalformedRequestError("The cursor is not valid; pass the nextCursor of the previous page.") from None
-    if not isinstance(after, str) or not _ULID.match(after) or status not in STATUSES:
+    if not isinstance(after, str) or not SUBMISSION_ID.match(after) or status not in STATUSES:
         raise MalformedRequestError("The cursor is not valid; pass the nextCursor of the previous page.")
     return after, status
 
@@ -146,7 +146,7 @@ class ExportService:
     def one(self, form_id: str, submission_id: str) -> dict[str, Any]:
         """One submission as JSON, or NotFoundError."""
         self._form(form_id)
-        found = self.pages.get(form_id, submission_id) if _ULID.match(submission_id) else None
+        found = self.pages.get(form_id, submission_id) if SUBMISSION_ID.match(submission_id) else None
         if found is None:
             raise NotFoundError("There is no submission with this id in this form.")
         return submission_json(found)

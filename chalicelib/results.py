@@ -112,6 +112,16 @@ class ResultsService:
         if added is not None:
             self.store.add(added)
 
+    def forget(self, submission: Submission) -> None:
+        """Take a submission that is being deleted out of the results (safe to call again)."""
+        definition = self.forms.get(submission.form)
+        if definition is None:
+            return
+        retention = int(definition.settings.get("retentionDays", self.default_retention_days))
+        removed = contribution(definition, submission, retention)
+        if removed is not None:
+            self.store.remove(removed)
+
     def summary(self, form_id: str, language: str | None = None) -> dict[str, Any]:
         """Every question's results, plus counts by kind of feedback and by day (JSON-ready)."""
         definition = self.forms.get(form_id)

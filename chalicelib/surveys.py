@@ -13,7 +13,7 @@ from typing import Any
 from .errors import ConflictError, FieldError, FormClosedError, InvalidSubmissionError
 from .forms import FormDefinition, parse_instant
 from .storage import Submission
-from .storage.base import Admission
+from .storage.base import Admission, Release
 from .storage.surveys import SurveyStore
 
 
@@ -80,6 +80,24 @@ class SurveyGuard:
         if limit is not None:
             admissions.append(self.store.count_response(definition.id, int(limit), SurveyFullError(_full_message())))
         return admissions
+
+    def releases(self, definition: FormDefinition, submission: Submission) -> list[Release]:
+        """What deleting a received response gives back: the address marker it placed, and its place."""
+        settings: dict[str, Any] = definition.settings
+        if submission.status != "received":
+            return []
+        releases: list[Release] = []
+        if settings.get("onePerEmail"):
+            try:
+                address_hash = self._address_hash(definition, submission)
+            except InvalidSubmissionError:  # stored before the survey took one response per address
+                address_hash = None
+            release = address_hash and self.store.release_respondent(definition.id, address_hash, submission.id)
+            if release:
+                releases.append(release)
+        if settings.get("maxResponses") is not None:
+            releases.append(self.store.release_response(definition.id))
+        return releases
 
     @staticmethod
     def _address_hash(definition: FormDefinition, submission: Submission) -> str:

@@ -27,6 +27,16 @@ class Admission:
     refusal: FormloopError
 
 
+@dataclass(frozen=True)
+class Release:
+    """The undoing of an admission when its submission is deleted, in the same transaction as the deletion: a
+    conditional update (e.g. one response fewer), or with no actions a conditional delete (an address marker)."""
+
+    record: Model
+    actions: list[Any] | None
+    condition: Any
+
+
 def bind_model(model: type[Model], settings: Settings, concept: str) -> type[Model]:
     """A subclass of `model` bound to this deployment's table, endpoint and retry policy."""
     meta_attrs: dict[str, Any] = {

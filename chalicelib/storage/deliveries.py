@@ -243,6 +243,15 @@ class DeliveryStore:
         """Every delivery record of a submission."""
         return [self._delivery(r) for r in self.deliveries.query(_key(form, submission_id), consistent_read=True)]
 
+    def delete_for(self, form: str, submission_id: str) -> int:
+        """Delete every delivery record of a submission (and its place on the waiting list); how many."""
+        deliveries = self.for_submission(form, submission_id)
+        for delivery in deliveries:
+            if delivery.retry_at is not None:
+                self._waiting(delivery, delivery.retry_at).delete()
+            self.deliveries(delivery.key, delivery.kind).delete()
+        return len(deliveries)
+
     def take_daily_slot(self, form: str, address: str, now: datetime, delivery_key: str, limit: int) -> bool:
         """Count this delivery against the address's daily allowance; False once `limit` others have it.
 

@@ -9,7 +9,7 @@ for a million (no Query over the form's partition, which grows with every submis
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -157,22 +157,76 @@ class ResultStore:
             raise _unavailable("updated") from exc
         return True
 
+    def remove(self, contribution: Contribution) -> bool:
+        """Take a deleted submission out of its form's results; False if it was never counted.
+
+        One transaction: the submission's marker is deleted (only if present) and its counts subtracted,
+        so a repeated removal subtracts nothing; then its free-text answers leave the latest lists.
+        """
+        form = {"S": contribution.form}
+        marker = {
+            "TableName": self.table_name, "Key": {"form": form, "key": {"S": f"m#{contribution.submission_id}"}},
+            "ConditionExpression": "attribute_exists(#k)", "ExpressionAttributeNames": {"#k": "key"},
+        }
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        clauses: list[str] = []
+        for index, (name, amount) in enumerate(sorted(contribution.counts.items())):
+            names[f"#c{index}"] = name
+            values[f":c{index}"] = {"N": str(-amount)}
+            clauses.append(f"#c{index} :c{index}")
+        updates = [{
+            "TableName": self.table_name, "Key": {"form": form, "key": {"S": COUNTERS}},
+            "UpdateExpression": "ADD " + ", ".join(clauses),
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+        }] if clauses else []
+        try:
+            self._connection().transact_write_items(
+                condition_check_items=[], delete_items=[marker], put_items=[], update_items=updates)
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons if error_code(exc) == "TransactionCanceledException" else []
+            if not (reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed"):
+                raise _unavailable("updated") from exc
+            counted = False
+        else:
+            counted = True
+        for question in contribution.texts:
+            self._remove_text(contribution.form, question, contribution.submission_id)
+        return counted
+
+    def _remove_text(self, form: str, question: str, submission_id: str) -> None:
+        """Take one submission's answer out of a question's latest-texts item."""
+        def without(entries: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+            kept = [e for e in entries if e["id"] != submission_id]
+            return kept if len(kept) < len(entries) else None
+
+        self._edit_texts(form, question, without)
+
     def _add_text(self, form: str, question: str, entry: dict[str, Any]) -> None:
-        """Put one answer into a question's latest-texts item (optimistic: conditioned on its version)."""
+        """Put one answer into a question's latest-texts item."""
+        def with_entry(entries: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+            if any(e["id"] == entry["id"] for e in entries):
+                return None  # already there: a redelivered record
+            # Submission ids sort by time, so the newest answers are the highest ids.
+            kept = sorted([*entries, entry], key=lambda e: str(e["id"]), reverse=True)[:self.latest]
+            return kept if entry in kept else None  # None: older than every answer kept
+
+        self._edit_texts(form, question, with_entry)
+
+    def _edit_texts(self, form: str, question: str,
+                    edit: Callable[[list[dict[str, Any]]], list[dict[str, Any]] | None]) -> None:
+        """Rewrite a question's latest-texts item with `edit` (None: leave it as it is), optimistic: conditioned
+        on the version read, and read again when another submission changed it first."""
         key = {"form": {"S": form}, "key": {"S": TEXTS + question}}
         for attempt in range(_ATTEMPTS):
             try:
                 item = self._call("GetItem", {"Key": key, "ConsistentRead": True}).get("Item", {})
                 version = int(item.get("version", {}).get("N", "0"))
-                entries = [_entry(e["M"]) for e in item.get("entries", {}).get("L", [])]
-                if any(e["id"] == entry["id"] for e in entries):
-                    return  # already there: a redelivered record
-                # Submission ids sort by time, so the newest answers are the highest ids.
-                kept = sorted([*entries, entry], key=lambda e: str(e["id"]), reverse=True)[:self.latest]
-                if entry not in kept:
-                    return  # older than every answer kept
+                edited = edit([_entry(e["M"]) for e in item.get("entries", {}).get("L", [])])
+                if edited is None:
+                    return
                 self._call("PutItem", {
-                    "Item": {**key, "entries": {"L": [_wire(e) for e in kept]}, "version": {"N": str(version + 1)}},
+                    "Item": {**key, "entries": {"L": [_wire(e) for e in edited]}, "version": {"N": str(version + 1)}},
                     "ConditionExpression": "attribute_not_exists(#v) OR #v = :v",
                     "ExpressionAttributeNames": {"#v": "version"},
                     "ExpressionAttributeValues": {":v": {"N": str(version)}},

@@ -20,7 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from ..config import Settings
 from ..errors import IdempotencyMismatchError, StorageUnavailableError
-from .base import Admission, bind_model, botocore_client, connection_for, create_tables, error_code
+from .base import Admission, Release, bind_model, botocore_client, connection_for, create_tables, error_code
 
 
 class SubmissionRecord(Model):
@@ -176,6 +176,29 @@ class SubmissionStore:
             raise _unavailable(exc) from exc
         except PynamoDBException as exc:
             raise _unavailable(exc) from exc
+
+    def delete(self, form: str, submission_id: str, releases: Sequence[Release] = ()) -> bool:
+        """Delete a submission and undo what admitted it, in one transaction; False if it was not there.
+
+        Conditioned on the submission existing, so the releases happen once even if a deletion is retried.
+        """
+        try:
+            with TransactWrite(connection=self._connection()) as transaction:
+                transaction.delete(self.submissions(form, submission_id),
+                                   condition=self.submissions.id.exists())
+                for release in releases:
+                    if release.actions is None:
+                        transaction.delete(release.record, condition=release.condition)
+                    else:
+                        transaction.update(release.record, actions=release.actions, condition=release.condition)
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons if error_code(exc) == "TransactionCanceledException" else []
+            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+                return False
+            raise StorageUnavailableError("The submission could not be deleted just now; please try again.") from exc
+        except PynamoDBException as exc:
+            raise StorageUnavailableError("The submission could not be deleted just now; please try again.") from exc
+        return True
 
     @staticmethod
     def _put_arguments(record: SubmissionRecord) -> tuple[str, dict[str, Any]]:

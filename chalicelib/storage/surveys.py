@@ -15,7 +15,7 @@ from pynamodb.models import Model
 
 from ..config import Settings
 from ..errors import FormloopError, StorageUnavailableError
-from .base import Admission, bind_model, create_tables
+from .base import Admission, Release, bind_model, create_tables
 
 RESPONSES = "responses"
 
@@ -62,6 +62,25 @@ class SurveyStore:
                          actions=[r.attempt.set(attempt), r.created_at.set(int(now.timestamp())),
                                   r.expires_at.set(expires)],
                          condition=r.key.does_not_exist(), refusal=refusal)
+
+    def release_response(self, form: str) -> Release:
+        """One response fewer (the submission counted is being deleted)."""
+        r = self.records
+        return Release(record=r(form, RESPONSES), actions=[r.taken.add(-1)], condition=r.taken > 0)
+
+    def release_respondent(self, form: str, address_hash: str, attempt: str) -> Release | None:
+        """The address marker removed if this very submission placed it (so the address may answer again);
+        None if it did not. Conditioned on that, in case the marker changes before the deletion."""
+        r = self.records
+        try:
+            marker = r.get(form, f"email#{address_hash}", consistent_read=True)
+        except DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise StorageUnavailableError("The submission could not be deleted just now; please try again.") from exc
+        if marker.attempt != attempt:
+            return None
+        return Release(record=r(form, f"email#{address_hash}"), actions=None, condition=r.attempt == attempt)
 
     def responses(self, form: str) -> int:
         """How many responses were counted (one GetItem)."""
