@@ -281,11 +281,34 @@ def admin_submission(form_id: str, submission_id: str) -> Response:
 @handles_errors
 def delete_submission(form_id: str, submission_id: str) -> Response:
     require_admin()
+    _address_requests().removal.delete(form_id, submission_id)
+    return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})
+
+
+def _address_requests() -> Any:
+    from chalicelib.erasure import AddressRequests
     from chalicelib.removal import SubmissionRemoval
     built = services()
-    SubmissionRemoval(built.forms, built.store, built.surveys, built.results,
-                      built.delivery.store if built.delivery else None).delete(form_id, submission_id)
-    return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})
+    removal = SubmissionRemoval(built.forms, built.store, built.surveys, built.results,
+                                built.delivery.store if built.delivery else None)
+    return AddressRequests(built.store, removal)
+
+
+ADMIN_POST_TYPES = ["application/x-www-form-urlencoded", "application/json"]
+
+
+@app.route("/admin/addresses/export", methods=["POST"], content_types=ADMIN_POST_TYPES)
+@handles_errors
+def export_address() -> Response:
+    require_admin()
+    return _json(_address_requests().export(_field("email"), _field("cursor") or None))
+
+
+@app.route("/admin/addresses/erase", methods=["POST"], content_types=ADMIN_POST_TYPES)
+@handles_errors
+def erase_address() -> Response:
+    require_admin()
+    return _json(_address_requests().erase(_field("email"), _field("cursor") or None))
 
 
 # --- thank-you gifts (docs/gifts.md) ---------------------------------------------------------------------------

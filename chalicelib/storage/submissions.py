@@ -252,6 +252,18 @@ class SubmissionStore:
                                              consistent_read=True):
             yield self._submission(record)
 
+    def scan(self, start: tuple[str, str] | None, limit: int) -> tuple[Sequence[Submission], tuple[str, str] | None]:
+        """Up to `limit` submissions of every form from `start` (form, id) on; the next start, None at the end."""
+        try:
+            found = self.submissions.scan(
+                limit=limit, consistent_read=True,
+                last_evaluated_key={"form": {"S": start[0]}, "id": {"S": start[1]}} if start else None)
+            page = [self._submission(record) for record in found]
+            last = found.last_evaluated_key
+        except PynamoDBException as exc:
+            raise StorageUnavailableError("The submissions could not be read just now; please try again.") from exc
+        return page, ((last["form"]["S"], last["id"]["S"]) if last else None)
+
     def count(self, form: str) -> int:
         """How many submissions a form has (a query, so for tests and small forms)."""
         return self.submissions.count(form, consistent_read=True)

@@ -85,3 +85,71 @@ def test_deleting_needs_the_key_and_an_existing_submission(client, services, adm
                     f"/admin/forms/{FORM}/submissions/not-an-id", f"/admin/forms/nope/submissions/{stored[0].id}"):
         assert client.http.delete(missing, headers=AUTH).status_code == 404, missing
     assert len(list(services.store.list(FORM))) == len(KNOWN)
+
+
+def _post_contact(client, email: str, reply_to: str | None = None):  # type: ignore[no-untyped-def]
+    body = {"name": "Ann", "email": email, "topic": "idea", "message": "Hello", "consent": True}
+    if reply_to:
+        body["_replyto"] = reply_to
+    response = client.http.post("/f/contact", body=json.dumps(body), headers={"Content-Type": "application/json"})
+    assert response.status_code == 201, response.body
+    return response.json_body["id"]
+
+
+def test_everything_about_an_address_is_exported_then_erased(client, services, admin):  # type: ignore[no-untyped-def]
+    stored = post_all(client, services)  # r1@ ... r5@example.com answered product-feedback
+    ann = [_post_contact(client, "ann@example.com"), _post_contact(client, " ANN@Example.com "),
+           _post_contact(client, "carol@example.com", reply_to="ann@example.com")]
+    other = _post_contact(client, "bob@example.com")
+    headers = {**AUTH, "Content-Type": "application/json"}
+
+    export = client.http.post("/admin/addresses/export", headers=headers,
+                              body=json.dumps({"email": "Ann@example.com"}))
+    assert export.status_code == 200, export.body
+    assert export.json_body["cursor"] is None
+    assert sorted(s["id"] for s in export.json_body["submissions"]) == sorted(ann)
+    assert all(s["answers"]["message"] == "Hello" for s in export.json_body["submissions"])
+
+    erase = client.http.post("/admin/addresses/erase", headers=headers, body=json.dumps({"email": "ann@example.com"}))
+    assert erase.status_code == 200, erase.body
+    assert sorted(erase.json_body["erased"]) == sorted(f"contact/{i}" for i in ann)
+    assert [s.id for s in services.store.list("contact")] == [other]
+    assert len(list(services.store.list(FORM))) == len(stored)
+    again = client.http.post("/admin/addresses/export", headers=headers, body=json.dumps({"email": "ann@example.com"}))
+    assert again.json_body["submissions"] == []
+
+
+def test_a_long_table_is_read_a_slice_per_call(client, services, admin):  # type: ignore[no-untyped-def]
+    from chalicelib import erasure
+    from chalicelib.erasure import AddressRequests
+    from chalicelib.removal import SubmissionRemoval
+
+    ids = {_post_contact(client, "ann@example.com") for _ in range(5)}
+    _post_contact(client, "bob@example.com")
+    requests = AddressRequests(services.store, SubmissionRemoval(services.forms, services.store, services.surveys),
+                               budget_seconds=0)  # every call stops after one page
+    original, erasure.PAGE = erasure.PAGE, 2
+    try:
+        erased: list[str] = []
+        cursor = None
+        calls = 0
+        while True:
+            answer = requests.erase("ann@example.com", cursor)
+            erased += answer["erased"]
+            calls += 1
+            cursor = answer["cursor"]
+            if cursor is None:
+                break
+    finally:
+        erasure.PAGE = original
+    assert sorted(erased) == sorted(f"contact/{i}" for i in ids) and calls >= 3
+    assert [s.answers["email"] for s in services.store.list("contact")] == ["bob@example.com"]
+
+
+def test_address_requests_refuse_what_they_cannot_use(client, services, admin):  # type: ignore[no-untyped-def]
+    headers = {**AUTH, "Content-Type": "application/json"}
+    for body in ({}, {"email": "not an address"}, {"email": "ann@example.com", "cursor": "bogus"}):
+        response = client.http.post("/admin/addresses/erase", headers=headers, body=json.dumps(body))
+        assert response.status_code == 400, (body, response.body)
+    assert client.http.post("/admin/addresses/erase", body=json.dumps({"email": "ann@example.com"}),
+                            headers={"Content-Type": "application/json"}).status_code == 401
