@@ -368,6 +368,14 @@ def redeem_gift_code() -> Response:
                   "redeemedAt": redemption.redeemed_at.isoformat(), "redeemedBy": redemption.redeemed_by})
 
 
+@app.route("/admin/gifts/revoke", methods=["POST"], content_types=GIFT_POST_TYPES)
+@handles_errors
+def revoke_gift() -> Response:
+    require_admin()
+    gift = _gifts().revoke(_field("gift"))
+    return _gift_json({"gift": gift.id, "state": gift.state, "campaign": gift.campaign})
+
+
 @app.route("/admin/gifts/{campaign}/codes", methods=["POST"], content_types=CODES_TYPES)
 @handles_errors
 def load_gift_codes(campaign: str) -> Response:

@@ -252,6 +252,22 @@ def test_revoked_gifts_show_nothing(app_client: Any, gifts: GiftService) -> None
     assert (stock["claimed"], stock["revoked"], stock["available"]) == (0, 1, 4)
 
 
+def test_admins_revoke_a_gift_over_http(app_client: Any, gifts: GiftService) -> None:
+    outcome = gifts.issue(submission("ann@example.com"))
+    assert outcome and outcome.gift and outcome.token
+    body = json.dumps({"gift": outcome.gift.id})
+    json_type = {"Content-Type": "application/json"}
+    assert app_client.http.post("/admin/gifts/revoke", headers=json_type, body=body).status_code == 401
+    response = app_client.http.post("/admin/gifts/revoke", headers={**AUTH, **json_type}, body=body)
+    assert response.status_code == 200, response.body
+    assert response.json_body == {"gift": outcome.gift.id, "state": "revoked", "campaign": "test-gift"}
+    assert app_client.http.get(path_of(gifts.link(outcome.gift.id))).status_code == 410
+    again = app_client.http.post("/admin/gifts/revoke", headers={**AUTH, **json_type}, body=body)
+    assert again.status_code == 409 and "revoked gift cannot be revoked" in again.body.decode()
+    missing = app_client.http.post("/admin/gifts/revoke", headers={**AUTH, **json_type}, body='{"gift": "nope"}')
+    assert missing.status_code == 404
+
+
 def test_ten_thousand_guessed_tokens_reveal_nothing(gifts: GiftService) -> None:
     outcome = gifts.issue(submission("ann@example.com"))
     assert outcome is not None and outcome.gift is not None and outcome.token
