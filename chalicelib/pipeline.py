@@ -44,5 +44,17 @@ def retry_waiting_emails(services: Services, limit: int = 50) -> int:
     return delivery.retry_due(services.store.get, limit)
 
 
+def expire_gifts(services: Services) -> int:
+    """Record the expiry of every gift past its date, in every campaign; how many expired now.
+
+    Expiry is enforced by the write conditions whether or not it is recorded; recording it keeps the stock
+    report (and the low-stock warning) true. An hourly schedule in AWS, every hour in the local worker.
+    """
+    gifts = services.gifts
+    if gifts is None:
+        return 0
+    return sum(gifts.expire_due(campaign.id) for campaign in gifts.campaigns.all())
+
+
 class ConsumerFailedError(Exception):
     """Some consumer failed on a record; raised so the stream offers the batch again (consumers are idempotent)."""

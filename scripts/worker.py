@@ -18,7 +18,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chalicelib.pipeline import handle_stream_record, retry_waiting_emails  # noqa: E402
+from chalicelib.pipeline import expire_gifts, handle_stream_record, retry_waiting_emails  # noqa: E402
 from chalicelib.services import Services  # noqa: E402
 
 log = logging.getLogger("formloop.worker")
@@ -159,10 +159,18 @@ class StreamWorker:
         except Exception:  # the mail provider or DynamoDB Local misbehaving: the next round tries again
             log.exception("retrying waiting emails failed; trying again later")
 
-    def run(self, poll_seconds: float = 1.0, retry_seconds: float = 30.0) -> None:
-        """Poll until stopped (Ctrl-C or SIGTERM); every `retry_seconds`, give waiting emails their next round."""
+    def record_gift_expiries(self) -> None:
+        """What the hourly schedule does in AWS: record the expiry of gifts past their date."""
+        try:
+            expire_gifts(self.services)
+        except Exception:  # DynamoDB Local misbehaving: the next hour tries again
+            log.exception("recording gift expiries failed; trying again later")
+
+    def run(self, poll_seconds: float = 1.0, retry_seconds: float = 30.0, expire_seconds: float = 3600.0) -> None:
+        """Poll until stopped (Ctrl-C or SIGTERM); every `retry_seconds`, give waiting emails their next round,
+        and every `expire_seconds` record gift expiries."""
         stop = False
-        next_retry = 0.0
+        next_retry = next_expiry = 0.0
 
         def request_stop(*_: Any) -> None:
             nonlocal stop
@@ -175,6 +183,9 @@ class StreamWorker:
                 if time.monotonic() >= next_retry:
                     next_retry = time.monotonic() + retry_seconds
                     self.retry_waiting()
+                if time.monotonic() >= next_expiry:
+                    next_expiry = time.monotonic() + expire_seconds
+                    self.record_gift_expiries()
                 if self.poll_once() == 0:
                     time.sleep(poll_seconds)
             except KeyboardInterrupt:

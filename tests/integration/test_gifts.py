@@ -236,6 +236,20 @@ def test_expire_due_records_every_gift_past_its_date(gifts: GiftService) -> None
     assert (stock["issued"], stock["expired"]) == (0, 3)
 
 
+def test_the_hourly_schedule_records_expiries_in_every_campaign(services: Any, gifts: GiftService) -> None:
+    import dataclasses
+
+    from chalicelib.pipeline import expire_gifts
+    outcomes = [gifts.issue(submission(f"e{n}@example.com")) for n in range(2)]
+    scoped = dataclasses.replace(services, gifts=gifts)
+    assert expire_gifts(scoped) == 0
+    assert isinstance(gifts.clock, Clock)
+    gifts.clock.advance(days=30, seconds=1)
+    assert expire_gifts(scoped) == 2
+    assert gifts.stock("test-gift")["expired"] == 2
+    assert all(gifts.store.gift(o.gift.id).state == "expired" for o in outcomes if o and o.gift)  # type: ignore[union-attr]
+
+
 def test_revoked_gifts_show_nothing(app_client: Any, gifts: GiftService) -> None:
     outcome = gifts.issue(submission("ann@example.com"))
     assert outcome and outcome.gift and outcome.token
