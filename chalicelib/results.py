@@ -104,23 +104,22 @@ class ResultsService:
 
     def consume(self, submission: Submission) -> None:
         """The post-write consumer: count a stored submission once, however often it is delivered."""
-        definition = self.forms.get(submission.form)
-        if definition is None:
-            return
-        retention = int(definition.settings.get("retentionDays", self.default_retention_days))
-        added = contribution(definition, submission, retention)
+        added = self._contribution(submission)
         if added is not None:
             self.store.add(added)
 
     def forget(self, submission: Submission) -> None:
         """Take a submission that is being deleted out of the results (safe to call again)."""
-        definition = self.forms.get(submission.form)
-        if definition is None:
-            return
-        retention = int(definition.settings.get("retentionDays", self.default_retention_days))
-        removed = contribution(definition, submission, retention)
+        removed = self._contribution(submission)
         if removed is not None:
             self.store.remove(removed)
+
+    def _contribution(self, submission: Submission) -> Contribution | None:
+        definition = self.forms.get(submission.form)
+        if definition is None:
+            return None
+        return contribution(definition, submission,
+                            int(definition.settings.get("retentionDays", self.default_retention_days)))
 
     def summary(self, form_id: str, language: str | None = None) -> dict[str, Any]:
         """Every question's results, plus counts by kind of feedback and by day (JSON-ready)."""

@@ -135,27 +135,32 @@ class ResultStore:
             "ConditionExpression": "attribute_not_exists(#k)",
             "ExpressionAttributeNames": {"#k": "key"},
         }
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        clauses: list[str] = []
-        for index, (name, amount) in enumerate(sorted(contribution.counts.items())):
-            names[f"#c{index}"] = name
-            values[f":c{index}"] = {"N": str(amount)}
-            clauses.append(f"#c{index} :c{index}")
-        updates = [{
-            "TableName": self.table_name, "Key": {"form": form, "key": {"S": COUNTERS}},
-            "UpdateExpression": "ADD " + ", ".join(clauses),
-            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
-        }] if clauses else []
         try:
-            self._connection().transact_write_items(
-                condition_check_items=[], delete_items=[], put_items=[marker], update_items=updates)
+            self._connection().transact_write_items(condition_check_items=[], delete_items=[], put_items=[marker],
+                                                    update_items=self._counter_updates(contribution, 1))
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons if error_code(exc) == "TransactionCanceledException" else []
             if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
                 return False
             raise _unavailable("updated") from exc
         return True
+
+    def _counter_updates(self, contribution: Contribution, sign: int) -> list[dict[str, Any]]:
+        """The one ADD to the form's counter item that adds (sign 1) or subtracts (-1) a submission's counts."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        clauses: list[str] = []
+        for index, (name, amount) in enumerate(sorted(contribution.counts.items())):
+            names[f"#c{index}"] = name
+            values[f":c{index}"] = {"N": str(sign * amount)}
+            clauses.append(f"#c{index} :c{index}")
+        if not clauses:
+            return []
+        return [{
+            "TableName": self.table_name, "Key": {"form": {"S": contribution.form}, "key": {"S": COUNTERS}},
+            "UpdateExpression": "ADD " + ", ".join(clauses),
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+        }]
 
     def remove(self, contribution: Contribution) -> bool:
         """Take a deleted submission out of its form's results; False if it was never counted.
@@ -168,21 +173,9 @@ class ResultStore:
             "TableName": self.table_name, "Key": {"form": form, "key": {"S": f"m#{contribution.submission_id}"}},
             "ConditionExpression": "attribute_exists(#k)", "ExpressionAttributeNames": {"#k": "key"},
         }
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        clauses: list[str] = []
-        for index, (name, amount) in enumerate(sorted(contribution.counts.items())):
-            names[f"#c{index}"] = name
-            values[f":c{index}"] = {"N": str(-amount)}
-            clauses.append(f"#c{index} :c{index}")
-        updates = [{
-            "TableName": self.table_name, "Key": {"form": form, "key": {"S": COUNTERS}},
-            "UpdateExpression": "ADD " + ", ".join(clauses),
-            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
-        }] if clauses else []
         try:
-            self._connection().transact_write_items(
-                condition_check_items=[], delete_items=[marker], put_items=[], update_items=updates)
+            self._connection().transact_write_items(condition_check_items=[], delete_items=[marker], put_items=[],
+                                                    update_items=self._counter_updates(contribution, -1))
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons if error_code(exc) == "TransactionCanceledException" else []
             if not (reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed"):
