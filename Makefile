@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: setup run test lint check-forms package infra bench bench-results bench-email bench-gifts clean
+.PHONY: setup browser run test lint check-forms package infra bench bench-results bench-email bench-gifts clean
 
 setup: $(STAMP_PY) $(STAMP_NODE)
 
@@ -18,10 +18,14 @@ $(STAMP_NODE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Chromium and ChromeDriver for tests/browser, from Debian's packages when missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then sh scripts/install_browser.sh; fi
+
 run: setup
 	$(PY) scripts/run_local.py
 
-test: setup
+test: setup browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
