@@ -239,8 +239,9 @@ def submission_link(admin_base_url: str, submission: Submission) -> str:
 
 def render_notification(templates: EmailTemplates, definition: FormDefinition, submission: Submission,
                         admin_base_url: str) -> Email:
-    """The team's notification: kind in the subject, Reply-To the respondent, a link to the submission."""
-    language = definition.locales[0]
+    """The team's notification: kind in the subject, Reply-To the respondent, a link to the submission; in
+    `notify.language`, else the form's first language."""
+    language = str(definition.settings.get("notify", {}).get("language") or definition.locales[0])
     kind = submission.feedback_kind or definition.kind
     title = definition.title(language)
     wording = localized(definition.settings.get("notify", {}).get("subject"), language,

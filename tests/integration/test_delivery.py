@@ -372,6 +372,23 @@ def test_team_notification_reply_to_kind_and_link(services, outbox) -> None:  # 
     assert (outbox.folder / f"{sorted(p.stem for p in outbox.folder.glob('*.eml'))[0]}.html").is_file()
 
 
+def test_team_notification_in_the_language_the_form_names(services, outbox, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from chalicelib.forms import FormRegistry
+    definition = json.loads((ROOT / "forms" / "contact.json").read_text())
+    definition["x-form"]["notify"]["language"] = "ru"
+    (tmp_path / "contact.json").write_text(json.dumps(definition))
+    delivery = make_delivery(services, outbox)
+    delivery.forms = FormRegistry(tmp_path)
+    submission = submit(services, topic="question")
+    delivery.deliver(submission)
+    [team] = [m for m in sent(outbox) if m["To"] == "team@example.com"]
+    body = team.get_body(("plain",)).get_content()
+    assert "Открыть заявку" in body and "Open the submission" not in body
+    assert team["Subject"].startswith("[question] ") and "новая заявка" in team["Subject"]
+
+
 @pytest.mark.parametrize("field", ["_replyto", "_subject"])
 def test_line_breaks_in_single_line_values_are_refused_at_submission(client, services, field) -> None:  # type: ignore[no-untyped-def]
     value = "ann@example.com\r\nBcc: victims@example.org" if field == "_replyto" else "Hi\nBcc: v@example.org"

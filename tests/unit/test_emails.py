@@ -121,7 +121,7 @@ def test_language_variant_and_fallback(forms, templates) -> None:  # type: ignor
     assert "Копия вашего сообщения" in russian.text
     # A language the form does not offer falls back to its default; a missing file variant to the plain one.
     assert templates.resolve("contact-thanks", "ru-RU", "mjml") == "contact-thanks.ru.mjml"
-    assert templates.resolve("team-notification", "ru", "mjml") == "team-notification.mjml"
+    assert templates.resolve("team-notification", "de", "mjml") == "team-notification.mjml"
     german = render_acknowledgement(templates, forms.get("contact"), contact(language="de"), {})
     assert "Here is a copy of what you sent us" in german.html
 
