@@ -23,6 +23,8 @@ from .submissions import SubmissionService
 from .surveys import SurveyGuard
 
 if TYPE_CHECKING:
+    from pynamodb.models import Model
+
     from .delivery import DeliveryService
     from .exports import ExportService
     from .gifts import GiftService
@@ -31,9 +33,10 @@ if TYPE_CHECKING:
 
 
 class TableOwner(Protocol):
-    """A store that owns DynamoDB tables."""
+    """A store that owns DynamoDB tables: the PynamoDB models bound to them."""
 
-    def create_tables(self) -> None: ...
+    @property
+    def models(self) -> list[type[Model]]: ...
 
 
 # Runs after a submission is durably stored (DynamoDB Streams in AWS, the local worker in `make run`).
@@ -118,9 +121,10 @@ class Services:
         return mailer
 
     def create_tables(self) -> None:
-        """Create every table Formloop uses (idempotent)."""
+        """Create every table Formloop uses, with its TTL (idempotent)."""
+        from .storage.base import create_tables
         for store in self.stores:
-            store.create_tables()
+            create_tables(store.models)
 
 
 _WIRING_LOCK = threading.RLock()

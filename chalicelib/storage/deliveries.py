@@ -25,7 +25,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ..config import Settings
-from .base import bind_model, connection_for, create_tables, error_code
+from .base import bind_model, connection_for, error_code
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 DELIVERY_RETENTION = timedelta(days=400)
@@ -140,9 +140,6 @@ class DeliveryStore:
     def models(self) -> list[type[Model]]:
         return [self.deliveries, self.guard]
 
-    def create_tables(self) -> None:
-        """Create the tables (and TTL) if they do not exist; safe to call again."""
-        create_tables(self.models)
 
     def ensure(self, form: str, submission_id: str, kind: str, recipients: list[str], now: datetime) -> Delivery:
         """The delivery record, created as pending unless it already exists (then returned as stored)."""

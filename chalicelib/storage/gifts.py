@@ -23,7 +23,7 @@ from ulid import ULID
 
 from ..config import Settings
 from ..errors import StorageUnavailableError
-from .base import bind_model, connection_for, create_tables, error_code
+from .base import bind_model, connection_for, error_code
 
 # Codes are spread over shards so that concurrent issuers rarely pick, or count on, the same item.
 SHARDS = 16
@@ -253,9 +253,6 @@ class GiftStore:
     def models(self) -> list[type[Model]]:
         return [self.codes, self.respondents, self.gifts, self.events, self.stock_rows, self.attempts]
 
-    def create_tables(self) -> None:
-        """Create the gift tables (and TTL) if they do not exist; safe to call again."""
-        create_tables(self.models)
 
     # --- loading codes -------------------------------------------------------------------------
 

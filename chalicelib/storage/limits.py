@@ -9,7 +9,7 @@ from pynamodb.models import Model
 
 from ..config import Settings
 from ..errors import FormloopError
-from .base import Admission, bind_model, create_tables
+from .base import Admission, bind_model
 
 
 class RateCounterRecord(Model):
@@ -33,9 +33,6 @@ class RateLimitStore:
     def models(self) -> list[type[Model]]:
         return [self.counters]
 
-    def create_tables(self) -> None:
-        """Create the counters table if needed."""
-        create_tables(self.models)
 
     def increment(self, key: str, limit: int, window_end: datetime, refusal: FormloopError) -> Admission:
         """The conditional counter update for `key`, to be written together with a submission."""

@@ -23,7 +23,7 @@ from pynamodb.models import Model
 
 from ..config import Settings
 from ..errors import StorageUnavailableError
-from .base import bind_model, connection_for, create_tables, error_code
+from .base import bind_model, connection_for, error_code
 
 COUNTERS = "counters"
 TEXTS = "texts#"  # + question name
@@ -102,9 +102,6 @@ class ResultStore:
     def models(self) -> list[type[Model]]:
         return [self.results]
 
-    def create_tables(self) -> None:
-        """Create the results table (and its TTL) if it does not exist; safe to call again."""
-        create_tables(self.models)
 
     @property
     def table_name(self) -> str:

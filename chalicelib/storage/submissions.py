@@ -20,7 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from ..config import Settings
 from ..errors import IdempotencyMismatchError, StorageUnavailableError
-from .base import Admission, Release, bind_model, botocore_client, connection_for, create_tables, error_code
+from .base import Admission, Release, bind_model, botocore_client, connection_for, error_code
 
 
 class SubmissionRecord(Model):
@@ -119,9 +119,6 @@ class SubmissionStore:
     def models(self) -> list[type[Model]]:
         return [self.submissions, self.idempotency]
 
-    def create_tables(self) -> None:
-        """Create the tables (and TTL) if they do not exist; safe to call again."""
-        create_tables(self.models)
 
     def _record(self, submission: Submission) -> SubmissionRecord:
         record = self.submissions(

@@ -15,7 +15,7 @@ from pynamodb.models import Model
 
 from ..config import Settings
 from ..errors import FormloopError, StorageUnavailableError
-from .base import Admission, Release, bind_model, create_tables
+from .base import Admission, Release, bind_model
 
 RESPONSES = "responses"
 
@@ -35,7 +35,8 @@ class SurveyRecord(Model):
 
 
 class SurveyStore:
-    """Conditional writes that admit a response to a survey, and their undoing if the store fails."""
+    """The conditional updates that admit a response to a survey (written with it) or give back its admission
+    (written with its deletion)."""
 
     def __init__(self, settings: Settings) -> None:
         self.records: type[SurveyRecord] = bind_model(SurveyRecord, settings, "surveys")  # type: ignore[assignment]
@@ -44,9 +45,6 @@ class SurveyStore:
     def models(self) -> list[type[Model]]:
         return [self.records]
 
-    def create_tables(self) -> None:
-        """Create the table (and its TTL) if it does not exist; safe to call again."""
-        create_tables(self.models)
 
     def count_response(self, form: str, limit: int, refusal: FormloopError) -> Admission:
         """One more response counted, only while fewer than `limit` were."""
