@@ -33,7 +33,7 @@ lint: setup
 	$(PY) -m mypy
 
 check-forms: setup
-	$(PY) -m chalicelib.forms forms
+	$(PY) -m chalicelib.forms.definitions forms
 
 # `chalice package` ships only app.py and chalicelib/: scripts/package.py bundles forms/ in first.
 package: setup

@@ -28,15 +28,15 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chalicelib.emails import (  # noqa: E402
+from chalicelib.core.submission import Submission  # noqa: E402
+from chalicelib.forms.definitions import FormRegistry  # noqa: E402
+from chalicelib.mail.content import (  # noqa: E402
     EmailTemplates,
     mjml_to_html,
     recap,
     render_acknowledgement,
     to_message,
 )
-from chalicelib.forms import FormRegistry  # noqa: E402
-from chalicelib.storage import Submission  # noqa: E402
 
 TEMPLATE = ROOT / "forms" / "templates" / "contact-thanks.mjml"
 

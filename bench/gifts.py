@@ -67,10 +67,10 @@ def main() -> int:
         campaign = json.loads((forms_dir / "gifts" / "spring-coupon.json").read_text(encoding="utf-8"))
         campaign["codes"]["count"] = args.count
         (forms_dir / "gifts" / "spring-coupon.json").write_text(json.dumps(campaign), encoding="utf-8")
-        from chalicelib.config import Settings
-        from chalicelib.services import build_services
-        from chalicelib.storage import Submission
-        from chalicelib.submissions import SubmitRequest
+        from chalicelib.core.config import Settings
+        from chalicelib.core.submission import Submission
+        from chalicelib.intake.service import SubmitRequest
+        from chalicelib.wiring import build_services
         settings = Settings.from_environ({
             "FORMLOOP_DYNAMODB_ENDPOINT": endpoint, "FORMLOOP_TABLE_PREFIX": f"bench-{uuid.uuid4().hex[:6]}",
             "FORMLOOP_FORMS_DIR": str(forms_dir), "FORMLOOP_STAGE": "local"})

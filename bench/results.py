@@ -65,8 +65,8 @@ def seed(services: Any, count: int, rng: random.Random) -> float:
     """Write `count` submissions and everything the results consumer would have written for them."""
     from ulid import ULID
 
-    from chalicelib.results import contribution
-    from chalicelib.storage import Submission
+    from chalicelib.core.submission import Submission
+    from chalicelib.reporting.results import contribution
     definition = services.forms.get(FORM_ID)
     records = services.store.submissions
     results = services.results.store.results
@@ -124,9 +124,9 @@ def measure(endpoint: str, count: int, iterations: int, warmup: int, full_rounds
     from chalice.test import Client
 
     import app as app_module
-    from chalicelib.admin import AdminAuth, hash_key
-    from chalicelib.config import Settings
-    from chalicelib.services import build_services
+    from chalicelib.core.config import Settings
+    from chalicelib.core.keys import AdminAuth, hash_key
+    from chalicelib.wiring import build_services
     settings = Settings.from_environ({"FORMLOOP_DYNAMODB_ENDPOINT": endpoint,
                                       "FORMLOOP_TABLE_PREFIX": f"bench-{count}-{uuid.uuid4().hex[:6]}",
                                       "FORMLOOP_FORMS_DIR": str(ROOT / "forms"),

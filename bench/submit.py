@@ -191,7 +191,7 @@ def main() -> int:
             (Path(forms) / f"{definition['$id']}.json").write_text(json.dumps(definition), encoding="utf-8")
         # As `make package` does for Lambda: definitions checked once here, their SHA-256 recorded, so a cold
         # start trusts those exact bytes instead of checking them again.
-        from chalicelib.forms import CHECKED_MANIFEST, seal_folder
+        from chalicelib.forms.definitions import CHECKED_MANIFEST, seal_folder
         if seal_folder(Path(forms)):
             raise RuntimeError("the bench's form definitions do not pass the checks")
         # Production-like settings: mail through SES (never sent here: a post only stores; mail goes out later).

@@ -60,8 +60,8 @@ def build_template() -> dict[str, Any]:
     """The merge template: every table, an SES configuration set, and their names as outputs."""
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "unused")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "unused")
-    from chalicelib.config import Settings
-    from chalicelib.services import build_services
+    from chalicelib.core.config import Settings
+    from chalicelib.wiring import build_services
 
     services = build_services(Settings.from_environ({"FORMLOOP_TABLE_PREFIX": PROD_PREFIX}))
     resources: dict[str, Any] = {}

@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chalicelib.config import BUNDLED_FORMS_DIR  # noqa: E402
-from chalicelib.forms import CHECKED_MANIFEST, check_folder, seal_folder  # noqa: E402
+from chalicelib.core.config import BUNDLED_FORMS_DIR  # noqa: E402
+from chalicelib.forms.definitions import CHECKED_MANIFEST, check_folder, seal_folder  # noqa: E402
 
 # Only there so `chalice package` registers the stream handler; infra/resources.json replaces it.
 STREAM_ARN_PLACEHOLDER = "arn:aws:dynamodb:us-east-1:000000000000:table/formloop-prod-submissions/stream/merged"
@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
         return 1
     count = bundle_forms()
     print(f"bundled {count} form definitions into {BUNDLED_FORMS_DIR.relative_to(ROOT)}")
-    from chalicelib.emails import BUNDLED_EMAILS_DIR, build_bundle
+    from chalicelib.mail.content import BUNDLED_EMAILS_DIR, build_bundle
     emails = build_bundle(ROOT / "forms" / "templates")
     print(f"compiled {len(emails)} MJML email templates into {BUNDLED_EMAILS_DIR.relative_to(ROOT)}")
     chalice = Path(sys.executable).parent / "chalice"

@@ -52,8 +52,8 @@ def main() -> int:
     children.append(database)
     try:
         dynamodb_local.wait_ready(endpoint, database)
-        from chalicelib.config import Settings
-        from chalicelib.services import build_services
+        from chalicelib.core.config import Settings
+        from chalicelib.wiring import build_services
         built = build_services(Settings.from_environ(os.environ))
         built.create_tables()
         # Campaigns of generated codes (the shipped customer-survey's) get their codes once; restarts add none.

@@ -18,8 +18,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chalicelib.pipeline import expire_gifts, handle_stream_record, retry_waiting_emails  # noqa: E402
-from chalicelib.services import Services  # noqa: E402
+from chalicelib.jobs import expire_gifts, handle_stream_record, retry_waiting_emails  # noqa: E402
+from chalicelib.wiring import Services  # noqa: E402
 
 log = logging.getLogger("formloop.worker")
 
@@ -204,8 +204,8 @@ def main() -> int:
                         help="how often emails waiting for a later round are given one (every 5 minutes in AWS)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="worker: %(levelname)s %(message)s")
-    from chalicelib.config import Settings
-    from chalicelib.services import build_services
+    from chalicelib.core.config import Settings
+    from chalicelib.wiring import build_services
     services = build_services(Settings.from_environ(os.environ))
     try:
         StreamWorker(services, args.checkpoint).run(args.poll_seconds, args.retry_seconds)

@@ -33,7 +33,7 @@ def dynamodb_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 @pytest.fixture(scope="session")
 def settings(dynamodb_endpoint: str):  # type: ignore[no-untyped-def]
-    from chalicelib.config import Settings
+    from chalicelib.core.config import Settings
     return Settings.from_environ({
         "FORMLOOP_DYNAMODB_ENDPOINT": dynamodb_endpoint,
         "FORMLOOP_TABLE_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
@@ -44,7 +44,7 @@ def settings(dynamodb_endpoint: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def session_services(settings):  # type: ignore[no-untyped-def]
-    from chalicelib.services import build_services
+    from chalicelib.wiring import build_services
     built = build_services(settings)
     built.create_tables()
     return built
@@ -80,7 +80,7 @@ def client(services):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def admin(services):  # type: ignore[no-untyped-def]
     """Configure the test admin key (tests.integration.admin_support.KEY) for the test's duration."""
-    from chalicelib.admin import AdminAuth, hash_key
+    from chalicelib.core.keys import AdminAuth, hash_key
     from tests.integration.admin_support import KEY
     original = services.admin
     services.admin = AdminAuth([hash_key(KEY)])
@@ -93,7 +93,7 @@ def shop_only_contact(services, tmp_path):  # type: ignore[no-untyped-def]
     """The contact form, accepting posts only from https://shop.example.com (allowedOrigins)."""
     import json
 
-    from chalicelib.forms import FormRegistry
+    from chalicelib.forms.definitions import FormRegistry
     definition = json.loads((services.settings.forms_dir / "contact.json").read_text())
     definition["x-form"]["allowedOrigins"] = ["https://shop.example.com"]
     (tmp_path / "contact.json").write_text(json.dumps(definition))

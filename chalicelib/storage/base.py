@@ -11,8 +11,8 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 
-from ..config import Settings
-from ..errors import FormloopError
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import FormloopError
 
 
 @dataclass(frozen=True)

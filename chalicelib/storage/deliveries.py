@@ -24,7 +24,8 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from ..config import Settings
+from chalicelib.core.config import Settings
+
 from .base import bind_model, connection_for, error_code
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"

@@ -21,8 +21,9 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 from ulid import ULID
 
-from ..config import Settings
-from ..errors import StorageUnavailableError
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import StorageUnavailableError
+
 from .base import bind_model, connection_for, error_code
 
 # Codes are spread over shards so that concurrent issuers rarely pick, or count on, the same item.

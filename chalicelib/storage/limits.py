@@ -7,8 +7,9 @@ from datetime import datetime, timedelta, timezone
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from ..config import Settings
-from ..errors import FormloopError
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import FormloopError
+
 from .base import Admission, bind_model
 
 

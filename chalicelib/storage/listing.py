@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
-from ..config import Settings
-from ..errors import StorageUnavailableError
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import StorageUnavailableError
+
 from .base import bind_model
 from .submissions import Submission, SubmissionRecord, SubmissionStore
 

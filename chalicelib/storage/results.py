@@ -21,8 +21,9 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 
-from ..config import Settings
-from ..errors import StorageUnavailableError
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import StorageUnavailableError
+
 from .base import bind_model, connection_for, error_code
 
 COUNTERS = "counters"

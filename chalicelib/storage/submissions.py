@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,8 +17,10 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteEr
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from ..config import Settings
-from ..errors import IdempotencyMismatchError, StorageUnavailableError
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import IdempotencyMismatchError, StorageUnavailableError
+from chalicelib.core.submission import IdempotencyClaim, StoreResult, Submission
+
 from .base import Admission, Release, bind_model, botocore_client, connection_for, error_code
 
 
@@ -58,43 +59,6 @@ class IdempotencyRecord(Model):
     body_hash = UnicodeAttribute()
     created_at = NumberAttribute()
     expires_at = TTLAttribute()
-
-
-@dataclass
-class Submission:
-    """A submission as the rest of Formloop sees it."""
-
-    form: str
-    id: str
-    created_at: datetime
-    status: str
-    answers: dict[str, Any]
-    feedback_kind: str | None = None
-    language: str | None = None
-    origin: str | None = None
-    user_agent: str | None = None
-    ip_hash: str | None = None
-    respondent_email: str | None = None
-    reply_to: str | None = None
-    subject: str | None = None
-    retention_days: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class IdempotencyClaim:
-    """An idempotency key (already hashed with its form) and the hash of the body that used it."""
-
-    key: str
-    body_hash: str
-
-
-@dataclass(frozen=True)
-class StoreResult:
-    """What a store call did: a new item, or the earlier item a repeated key points to."""
-
-    submission_id: str
-    created: bool
 
 
 def _unavailable(exc: PynamoDBException) -> StorageUnavailableError:

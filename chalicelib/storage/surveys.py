@@ -13,8 +13,9 @@ from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 from pynamodb.models import Model
 
-from ..config import Settings
-from ..errors import FormloopError, StorageUnavailableError
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import FormloopError, StorageUnavailableError
+
 from .base import Admission, Release, bind_model
 
 RESPONSES = "responses"

@@ -9,9 +9,9 @@ from typing import Any
 
 from ulid import ULID
 
-from chalicelib.forms import FormRegistry
-from chalicelib.gifts import GiftService
-from chalicelib.storage import Submission
+from chalicelib.core.submission import Submission
+from chalicelib.forms.definitions import FormRegistry
+from chalicelib.gifts.service import GiftService
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.forms import CHECKED_MANIFEST, seal_folder
+from chalicelib.forms.definitions import CHECKED_MANIFEST, seal_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 

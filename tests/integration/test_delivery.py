@@ -18,11 +18,11 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from chalicelib.delivery import LEASE_SECONDS, DeliveryPendingError, DeliveryService
-from chalicelib.emails import EmailTemplates
-from chalicelib.mail import OutboxMailer, SesMailer, TransientMailError
-from chalicelib.pipeline import handle_stream_record
-from chalicelib.submissions import SubmitRequest
+from chalicelib.intake.service import SubmitRequest
+from chalicelib.jobs import handle_stream_record
+from chalicelib.mail.content import EmailTemplates
+from chalicelib.mail.delivery import LEASE_SECONDS, DeliveryPendingError, DeliveryService
+from chalicelib.mail.transport import OutboxMailer, SesMailer, TransientMailError
 
 from .test_submit import CONTACT, post_form, post_json
 
@@ -291,7 +291,7 @@ def test_waiting_emails_of_a_submission_no_longer_stored_are_closed(services, tm
 
 def test_the_scheduled_sweep_sends_what_is_due(services, tmp_path) -> None:  # type: ignore[no-untyped-def]
     # What the 5-minute schedule (AWS) and the local worker (every 30 s) call.
-    from chalicelib.pipeline import retry_waiting_emails
+    from chalicelib.jobs import retry_waiting_emails
     clock, mailer = Clock(), FlakyOutbox(tmp_path / "outbox")
     delivery = make_delivery(services, mailer, clock)
     submission = submit(services, topic="praise")
@@ -342,8 +342,8 @@ def test_per_address_limit_is_configurable_per_form(services, outbox, tmp_path) 
     definition["$id"] = "limited"
     definition["x-form"]["acknowledgement"]["perAddressPerDay"] = 3
     (forms_dir / "limited.json").write_text(json.dumps(definition))
-    from chalicelib.forms import FormRegistry
-    from chalicelib.storage import Submission
+    from chalicelib.core.submission import Submission
+    from chalicelib.forms.definitions import FormRegistry
     delivery = make_delivery(services, outbox)
     delivery.forms = FormRegistry(forms_dir)
     base = submit(services)
@@ -375,7 +375,7 @@ def test_team_notification_reply_to_kind_and_link(services, outbox) -> None:  # 
 def test_team_notification_in_the_language_the_form_names(services, outbox, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from chalicelib.forms import FormRegistry
+    from chalicelib.forms.definitions import FormRegistry
     definition = json.loads((ROOT / "forms" / "contact.json").read_text())
     definition["x-form"]["notify"]["language"] = "ru"
     (tmp_path / "contact.json").write_text(json.dumps(definition))

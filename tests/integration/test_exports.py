@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chalicelib.exports import neutralise
+from chalicelib.reporting.exports import neutralise
 
 from .admin_support import AUTH
 
@@ -113,7 +113,7 @@ def test_neutralise_leaves_ordinary_text_alone() -> None:
 def test_numbers_are_not_mistaken_for_formulas() -> None:
     from decimal import Decimal
 
-    from chalicelib.exports import _cell
+    from chalicelib.reporting.exports import _cell
     assert _cell(-5) == "-5" and _cell(Decimal("-2")) == "-2" and _cell(Decimal("2.5")) == "2.5"
     assert _cell(["=a", "b"]) == "'=a; b" and _cell(True) == "yes" and _cell(None) == ""
 

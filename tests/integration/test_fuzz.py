@@ -147,8 +147,8 @@ def test_random_posts_never_fail_and_refusals_store_nothing(  # type: ignore[no-
 ), body=st.one_of(st.binary(max_size=400), multipart_bodies, json_bodies, urlencoded_bodies))
 def test_parsers_only_ever_raise_client_errors(content_type: str, body: bytes) -> None:
     # Cheap and thorough: the parsers alone, without HTTP or storage, on many more inputs.
-    from chalicelib.errors import FormloopError
-    from chalicelib.parsing import Limits, parse_body
+    from chalicelib.core.errors import FormloopError
+    from chalicelib.intake.parsing import Limits, parse_body
     try:
         parsed = parse_body(content_type, body, Limits(4096, 50, 8, 1000))
     except FormloopError as error:

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 from ulid import ULID
 
-from chalicelib.errors import AlreadyRedeemedError
-from chalicelib.gifts import GiftService
+from chalicelib.core.errors import AlreadyRedeemedError
+from chalicelib.gifts.service import GiftService
 
 from .gift_support import codes_csv, gift_service, submission
 

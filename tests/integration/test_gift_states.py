@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from chalicelib.errors import AlreadyRedeemedError, ConflictError, GiftGoneError, GiftLinkError, RateLimitedError
-from chalicelib.gift_campaigns import normalise_email
-from chalicelib.gifts import WRONG_TOKENS_PER_HOUR, GiftService
+from chalicelib.core.errors import AlreadyRedeemedError, ConflictError, GiftGoneError, GiftLinkError, RateLimitedError
+from chalicelib.gifts.campaigns import normalise_email
+from chalicelib.gifts.service import WRONG_TOKENS_PER_HOUR, GiftService
 
 from .gift_support import Clock, codes_csv, gift_service, submission
 

@@ -10,9 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chalicelib import gifts as gifts_module
-from chalicelib.admin import AdminAuth, hash_key
-from chalicelib.errors import (
+from chalicelib.gifts import service as gifts_module
+from chalicelib.core.errors import (
     AlreadyRedeemedError,
     CodesRejectedError,
     GiftGoneError,
@@ -20,8 +19,9 @@ from chalicelib.errors import (
     NotFoundError,
     RateLimitedError,
 )
-from chalicelib.gift_campaigns import ALPHABET, generate_code, normalise_code, normalise_email
-from chalicelib.gifts import GiftService
+from chalicelib.core.keys import AdminAuth, hash_key
+from chalicelib.gifts.campaigns import ALPHABET, generate_code, normalise_code, normalise_email
+from chalicelib.gifts.service import GiftService
 
 from .gift_support import Clock, codes_csv, gift_service, submission
 
@@ -239,7 +239,7 @@ def test_expire_due_records_every_gift_past_its_date(gifts: GiftService) -> None
 def test_the_hourly_schedule_records_expiries_in_every_campaign(services: Any, gifts: GiftService) -> None:
     import dataclasses
 
-    from chalicelib.pipeline import expire_gifts
+    from chalicelib.jobs import expire_gifts
     outcomes = [gifts.issue(submission(f"e{n}@example.com")) for n in range(2)]
     scoped = dataclasses.replace(services, gifts=gifts)
     assert expire_gifts(scoped) == 0
@@ -402,7 +402,7 @@ def test_oversized_code_uploads_are_refused_before_parsing(app_client: Any, gift
     body = codes_csv(1) + "X" * (5 * 1024 * 1024)
     response = app_client.http.post("/admin/gifts/test-gift/codes", body=body,
                                     headers={**AUTH, "Content-Type": "text/csv", "Accept": "application/json"})
-    assert response.status_code == 413 and "python -m chalicelib.gifts load" in response.json_body["detail"]
+    assert response.status_code == 413 and "python -m chalicelib.gifts.service load" in response.json_body["detail"]
     assert gifts.stock("test-gift")["loaded"] == 5
 
 
@@ -457,7 +457,7 @@ def test_email_normalisation(address: str, key: str) -> None:
 def test_missing_gift_secret_outside_local_is_a_named_setting_error(services: Any) -> None:
     from dataclasses import replace
 
-    from chalicelib.config import SettingError, Settings
+    from chalicelib.core.config import SettingError, Settings
     assert Settings.from_environ({"FORMLOOP_STAGE": "prod"}).gift_secret is None
     broken = GiftService(replace(services.settings, gift_secret=None), services.forms, services.gifts.store)
     with pytest.raises(SettingError, match="FORMLOOP_GIFT_SECRET"):
@@ -481,9 +481,9 @@ def test_survey_post_to_email_link_to_claimed_code(app_client: Any, services: An
     from dataclasses import replace
     from email import message_from_bytes, policy
 
-    from chalicelib.delivery import DeliveryService
-    from chalicelib.emails import EmailTemplates
-    from chalicelib.mail import OutboxMailer
+    from chalicelib.mail.content import EmailTemplates
+    from chalicelib.mail.delivery import DeliveryService
+    from chalicelib.mail.transport import OutboxMailer
 
     posted = app_client.http.post("/f/customer-survey", headers={**FORM, "Accept": "application/json"},
                                   body="nps=9&csat=5&email=Zoe.Q%2Bsurvey%40gmail.com")

@@ -27,7 +27,7 @@ def test_bundle_contains_every_form_definition(package: Path) -> None:
         names = set(bundle.namelist())
     for definition in (ROOT / "forms").glob("*.json"):
         assert f"chalicelib/bundled/forms/{definition.name}" in names
-    assert "app.py" in names and "chalicelib/forms.py" in names
+    assert "app.py" in names and "chalicelib/forms/definitions.py" in names
 
 
 def test_bundle_vouches_for_exactly_the_definitions_it_checked(package: Path) -> None:
@@ -50,7 +50,7 @@ def test_bundle_is_lean(package: Path) -> None:
 
 
 def test_packaging_leaves_local_runs_reading_forms_folder(package: Path) -> None:
-    from chalicelib.config import BUNDLED_FORMS_DIR, default_forms_dir
+    from chalicelib.core.config import BUNDLED_FORMS_DIR, default_forms_dir
     assert not BUNDLED_FORMS_DIR.exists()
     assert default_forms_dir() == ROOT / "forms"
 
@@ -58,7 +58,8 @@ def test_packaging_leaves_local_runs_reading_forms_folder(package: Path) -> None
 def test_bundled_app_serves_forms_from_the_bundle(package: Path, tmp_path: Path) -> None:
     with zipfile.ZipFile(package / "deployment.zip") as bundle:
         bundle.extractall(tmp_path)
-    probe = ("from chalicelib.config import default_forms_dir; from chalicelib.forms import FormRegistry; "
+    probe = ("from chalicelib.core.config import default_forms_dir; "
+             "from chalicelib.forms.definitions import FormRegistry; "
              "print(default_forms_dir().as_posix(), FormRegistry(default_forms_dir()).get('contact').id)")
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from ulid import ULID
 
-from chalicelib.errors import RateLimitedError
-from chalicelib.storage import Submission
+from chalicelib.core.errors import RateLimitedError
+from chalicelib.core.submission import Submission
 
 CONTACT = {"name": "Ann", "email": "ann@example.com", "topic": "question", "message": "Hi", "consent": True}
 

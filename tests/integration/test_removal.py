@@ -51,9 +51,9 @@ def test_deleting_a_response_frees_its_place_in_a_full_survey(services):  # type
 
     import pytest
 
-    from chalicelib.removal import SubmissionRemoval
-    from chalicelib.submissions import SubmitRequest
-    from chalicelib.surveys import SurveyFullError
+    from chalicelib.intake.service import SubmitRequest
+    from chalicelib.intake.surveys import SurveyFullError
+    from chalicelib.privacy.removal import SubmissionRemoval
 
     definition = services.forms.get(FORM)
     one_place = dataclasses.replace(definition, settings={**definition.settings, "maxResponses": 1})
@@ -120,9 +120,9 @@ def test_everything_about_an_address_is_exported_then_erased(client, services, a
 
 
 def test_a_long_table_is_read_a_slice_per_call(client, services, admin):  # type: ignore[no-untyped-def]
-    from chalicelib import erasure
-    from chalicelib.erasure import AddressRequests
-    from chalicelib.removal import SubmissionRemoval
+    from chalicelib.privacy import erasure
+    from chalicelib.privacy.erasure import AddressRequests
+    from chalicelib.privacy.removal import SubmissionRemoval
 
     ids = {_post_contact(client, "ann@example.com") for _ in range(5)}
     _post_contact(client, "bob@example.com")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.storage import Submission
+from chalicelib.core.submission import Submission
 
 from .admin_support import AUTH, KEY
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from chalicelib.config import MailSettings
-from chalicelib.delivery import DeliveryService
-from chalicelib.emails import EmailTemplates
-from chalicelib.mail import PermanentMailError, SmtpMailer, TransientMailError
+from chalicelib.core.config import MailSettings
+from chalicelib.mail.content import EmailTemplates
+from chalicelib.mail.delivery import DeliveryService
+from chalicelib.mail.transport import PermanentMailError, SmtpMailer, TransientMailError
 
 from .test_delivery import submit
 

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chalicelib.errors import FormloopError
+from chalicelib.core.errors import FormloopError
 
 FORM = "application/x-www-form-urlencoded"
 # What a browser posts from the product-feedback page (a matrix row is `question.row`).
@@ -113,7 +113,7 @@ def survey(services, tmp_path) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     from chalice.test import Client
 
     import app as app_module
-    from chalicelib.services import build_services
+    from chalicelib.wiring import build_services
     opened: list[Any] = []
 
     def make(**settings: Any) -> Any:
@@ -229,7 +229,7 @@ def test_an_admitted_response_is_one_write_request(survey, services):  # type: i
 
 
 def test_respondents_racing_for_the_last_place(survey, services):  # type: ignore[no-untyped-def]
-    from chalicelib.submissions import SubmitRequest
+    from chalicelib.intake.service import SubmitRequest
     survey(maxResponses=3, onePerEmail=True)
     import app as app_module
     submit = app_module.services().submissions.submit
@@ -264,8 +264,8 @@ def test_spam_neither_counts_nor_blocks_the_address(survey, services):  # type: 
     ({"opens": "2026-02-01T00:00:00Z", "closes": "2026-01-01T00:00:00Z"}, "later than opens"),
 ])
 def test_bad_survey_settings_are_definition_errors(settings, message) -> None:  # type: ignore[no-untyped-def]
-    from chalicelib.errors import DefinitionError
-    from chalicelib.forms import compile_definition
+    from chalicelib.core.errors import DefinitionError
+    from chalicelib.forms.definitions import compile_definition
     definition = json.loads((Path(__file__).parents[2] / "forms" / "product-feedback.json").read_text())
     definition["x-form"].update(settings)
     with pytest.raises(DefinitionError, match=message):
@@ -273,8 +273,8 @@ def test_bad_survey_settings_are_definition_errors(settings, message) -> None:  
 
 
 def test_one_per_email_needs_the_address_question() -> None:
-    from chalicelib.errors import DefinitionError
-    from chalicelib.forms import compile_definition
+    from chalicelib.core.errors import DefinitionError
+    from chalicelib.forms.definitions import compile_definition
     definition = json.loads((Path(__file__).parents[2] / "forms" / "product-feedback.json").read_text())
     del definition["x-form"]["respondentEmail"]
     with pytest.raises(DefinitionError, match="respondentEmail"):

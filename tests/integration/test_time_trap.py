@@ -5,7 +5,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
-from chalicelib.spam import page_token, posted_too_fast
+from chalicelib.intake.spam import page_token, posted_too_fast
 
 FORM = {"name": "Ann", "email": "ann@example.com", "topic": "idea", "message": "Hi", "consent": "on"}
 
@@ -47,7 +47,7 @@ def test_post_sooner_than_min_seconds_is_kept_as_spam(client, services) -> None:
 
 
 def test_forged_or_missing_tokens() -> None:
-    from chalicelib.forms import FormRegistry
+    from chalicelib.forms.definitions import FormRegistry
     from tests.conftest import ROOT
     definition = FormRegistry(ROOT / "forms").get("contact")
     served = datetime(2030, 1, 1, tzinfo=timezone.utc)

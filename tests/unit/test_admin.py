@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.admin import AdminAuth, hash_key
-from chalicelib.config import SettingError, Settings
-from chalicelib.errors import AdminAuthError
+from chalicelib.core.config import SettingError, Settings
+from chalicelib.core.errors import AdminAuthError
+from chalicelib.core.keys import AdminAuth, hash_key
 
 
 def test_valid_bearer_key_passes() -> None:

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.emails import (
+from chalicelib.core.submission import Submission
+from chalicelib.forms.definitions import FormRegistry
+from chalicelib.mail.content import (
     EmailTemplates,
     TemplateError,
     build_bundle,
@@ -22,8 +24,6 @@ from chalicelib.emails import (
     render_notification,
     to_message,
 )
-from chalicelib.forms import FormRegistry
-from chalicelib.storage import Submission
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "forms" / "templates"
@@ -210,7 +210,7 @@ def test_recap_skips_unanswered_questions(forms) -> None:  # type: ignore[no-unt
 
 
 def test_mail_settings_name_what_is_missing() -> None:
-    from chalicelib.config import MailSettings, SettingError
+    from chalicelib.core.config import MailSettings, SettingError
     assert MailSettings.from_environ({"FORMLOOP_MAIL_BACKEND": "ses"}).sender == ""  # each email fails, see below
     with pytest.raises(SettingError, match="FORMLOOP_MAIL_BACKEND='sendmail' must be one of outbox, smtp, ses"):
         MailSettings.from_environ({"FORMLOOP_MAIL_BACKEND": "sendmail"})

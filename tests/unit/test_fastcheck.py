@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.fastcheck import compile_check, portable_schema
-from chalicelib.forms import FormDefinition, compile_definition, form_validator, load_definition
-from chalicelib.patterns import PATTERN_MAX_CHARS
+from chalicelib.forms.definitions import FormDefinition, compile_definition, form_validator, load_definition
+from chalicelib.forms.fastcheck import compile_check, portable_schema
+from chalicelib.forms.patterns import PATTERN_MAX_CHARS
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
 SHIPPED = {path.stem: load_definition(path) for path in sorted(FORMS_DIR.glob("*.json"))}

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.errors import DefinitionError
-from chalicelib.forms import (
+from chalicelib.core.errors import DefinitionError
+from chalicelib.forms.definitions import (
     CHECKED_MANIFEST,
     FormRegistry,
     check_folder,
@@ -181,7 +181,7 @@ def test_patterns_never_run_on_text_longer_than_allowed(max_length: int | None, 
     errors = list(definition.validator.iter_errors({"name": "Ann", "code": "1" * 20_000 + "x"}))
     assert time.perf_counter() - started < 0.1
     assert [(e.validator, e.validator_value) for e in errors] == [("maxLength", max_length or 1000)]
-    from chalicelib.validation import validate
+    from chalicelib.forms.answers import validate
     assert [(e.field, e.message) for e in validate(definition, {"name": "Ann", "code": "1" * 20_000})] == [
         ("code", message)]
     assert validate(definition, {"name": "Ann", "code": "12x"})[0].message == (
@@ -262,9 +262,9 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_cli_runs_as_a_module() -> None:
-    good = subprocess.run([sys.executable, "-m", "chalicelib.forms", str(FORMS_DIR)], cwd=ROOT,
+    good = subprocess.run([sys.executable, "-m", "chalicelib.forms.definitions", str(FORMS_DIR)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
-    bad = subprocess.run([sys.executable, "-m", "chalicelib.forms", str(BAD_DIR)], cwd=ROOT,
+    bad = subprocess.run([sys.executable, "-m", "chalicelib.forms.definitions", str(BAD_DIR)], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert (good.returncode, bad.returncode) == (0, 1)
     assert "wrong-id.json" in bad.stderr
@@ -274,7 +274,7 @@ def test_makefile_has_check_forms_target() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert "\ncheck-forms:" in makefile
     recipe = makefile.split("\ncheck-forms:", 1)[1].split("\n\n", 1)[0]
-    assert "-m chalicelib.forms forms" in recipe
+    assert "-m chalicelib.forms.definitions forms" in recipe
 
 
 @pytest.mark.parametrize("change, json_path, fragment", [

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.errors import MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
-from chalicelib.parsing import Limits, media_type, parse_body, storable_number
+from chalicelib.core.errors import MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+from chalicelib.intake.parsing import Limits, media_type, parse_body, storable_number
 
 LIMITS = Limits(max_body_bytes=4096, max_fields=20, max_depth=4, max_field_chars=100)
 FORM = "application/x-www-form-urlencoded"

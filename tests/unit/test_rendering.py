@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from chalicelib import rendering
-from chalicelib.errors import FieldError
-from chalicelib.forms import FormDefinition, load_definition
-from chalicelib.validation import coerce
+from chalicelib.pages import rendering
+from chalicelib.core.errors import FieldError
+from chalicelib.forms.answers import coerce
+from chalicelib.forms.definitions import FormDefinition, load_definition
 
 FORMS = sorted((Path(__file__).resolve().parents[2] / "forms").glob("*.json"))
 
@@ -213,7 +213,7 @@ def test_kept_answers_after_an_error_include_matrix_rows_and_checkboxes() -> Non
 
 
 def test_markup_in_a_definition_is_escaped() -> None:
-    from chalicelib.forms import compile_definition
+    from chalicelib.forms.definitions import compile_definition
     definition = compile_definition("x", {
         "type": "object", "x-form": {"kind": "survey"},
         "properties": {"q": {"type": "string", "x-ui": {"label": "<script>alert(1)</script>"}}}}, "x.json")
@@ -232,8 +232,8 @@ def test_markup_in_a_definition_is_escaped() -> None:
     ({"type": "string", "x-ui": {"widget": "nps"}}, "integer"),
 ])
 def test_a_choice_widget_without_choices_is_a_definition_error(prop: dict[str, Any], message: str) -> None:
-    from chalicelib.errors import DefinitionError
-    from chalicelib.forms import compile_definition
+    from chalicelib.core.errors import DefinitionError
+    from chalicelib.forms.definitions import compile_definition
     with pytest.raises(DefinitionError, match=message) as caught:
         compile_definition("x", {"type": "object", "x-form": {"kind": "survey"}, "properties": {"q": prop}}, "x.json")
     assert caught.value.json_path == "$.properties.q"

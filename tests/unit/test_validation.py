@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.forms import FormDefinition, compile_definition, load_definition
-from chalicelib.validation import coerce, split_control, validate
+from chalicelib.forms.answers import coerce, split_control, validate
+from chalicelib.forms.definitions import FormDefinition, compile_definition, load_definition
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
 CONTACT = load_definition(FORMS_DIR / "contact.json")

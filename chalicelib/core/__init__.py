@@ -1,0 +1,1 @@
+"""The domain's common ground: configuration, errors, clock, ids, the Submission entity, the cursor codec."""

@@ -1,0 +1,233 @@
+"""Raw answers -> typed answers checked against the form's schema, with every error per field."""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.errors import FieldError
+from chalicelib.forms.definitions import FormDefinition
+from chalicelib.intake.parsing import storable_number
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+
+# Formspree-style control fields; any other `_` field is dropped rather than stored.
+CONTROL_FIELDS = ("_replyto", "_subject", "_next", "_language", "_idempotency", "_gotcha", "_ts")
+_SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_MULTI_LINE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_INTEGER = re.compile(r"^[+-]?\d{1,30}$")
+_TRUE = {"on", "true", "1", "yes"}
+_FALSE = {"off", "false", "0", "no"}
+# A row of a matrix question as a plain form posts it: `agreement.easy` or `agreement[easy]`.
+_ROW_KEY = re.compile(r"^([^.\[\]]+)(?:\.([^.\[\]]+)|\[([^.\[\]]+)\])$")
+
+
+@dataclass(frozen=True)
+class ControlFields:
+    """What the hidden `_` fields asked for."""
+
+    reply_to: str | None = None
+    subject: str | None = None
+    next_url: str | None = None
+    language: str | None = None
+    idempotency_key: str | None = None
+    page_token: str | None = None
+    honeypot_hit: bool = False
+
+
+def _last_text(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    if value is None:
+        return None
+    return str(value).strip() if not isinstance(value, (dict, list)) else None
+
+
+def split_control(
+    values: Mapping[str, Any], definition: FormDefinition,
+) -> tuple[dict[str, Any], ControlFields, list[FieldError]]:
+    """Separate answers from control fields; errors for control values that cannot go in a header."""
+    answers = {k: v for k, v in values.items() if not k.startswith("_")}
+    honeypot = values.get(definition.honeypot)
+    honeypot_text = _last_text(honeypot) if honeypot is not None else None
+    errors: list[FieldError] = []
+    texts: dict[str, str | None] = {}
+    for name in ("_replyto", "_subject", "_next", "_language", "_idempotency", "_ts"):
+        text = _last_text(values.get(name))
+        if text is not None and _SINGLE_LINE_BAD.search(text):
+            errors.append(FieldError(name, "must be a single line without control characters."))
+            text = None
+        if text is not None and len(text) > 2000:
+            errors.append(FieldError(name, "is too long (at most 2000 characters)."))
+            text = None
+        texts[name] = text or None
+    control = ControlFields(
+        reply_to=texts["_replyto"], subject=texts["_subject"], next_url=texts["_next"],
+        language=texts["_language"], idempotency_key=texts["_idempotency"], page_token=texts["_ts"],
+        honeypot_hit=bool(honeypot_text) or (honeypot is not None and not isinstance(honeypot, (str, list))),
+    )
+    return answers, control, errors
+
+
+def _coerce_scalar(value: Any, schema: Mapping[str, Any]) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    kind = schema.get("type")
+    if kind == "integer" and _INTEGER.match(text):
+        return int(text)
+    if kind == "number":
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        if math.isfinite(number) and storable_number(number):
+            return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+        return text
+    if kind == "boolean":
+        lowered = text.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    return text
+
+
+def _unflatten(raw: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
+    """Group `matrix.row` / `matrix[row]` posts (a Likert matrix's rows) into one object per question."""
+    grouped: dict[str, Any] = {}
+    for key, value in raw.items():
+        match = _ROW_KEY.match(key)
+        if match and properties.get(match[1], {}).get("type") == "object" and match[1] not in raw:
+            rows = grouped.setdefault(match[1], {})
+            if isinstance(rows, dict):
+                rows[match[2] or match[3]] = value
+            continue
+        grouped[key] = value
+    return grouped
+
+
+def _coerce_object(value: dict[str, Any], schema: Mapping[str, Any], from_form: bool) -> dict[str, Any]:
+    rows: Mapping[str, Any] = schema.get("properties", {})
+    out: dict[str, Any] = {}
+    for row, answer in value.items():
+        if from_form and isinstance(answer, list):
+            answer = answer[-1] if answer else ""
+        answer = _coerce_scalar(answer, rows.get(row, {}))
+        if answer != "" and answer is not None:
+            out[row] = answer
+    return out
+
+
+def coerce(definition: FormDefinition, raw: Mapping[str, Any], *, from_form: bool) -> dict[str, Any]:
+    """Turn posted strings into the types the schema asks for; drop blank optional answers."""
+    properties: Mapping[str, Any] = definition.schema.get("properties", {})
+    answers: dict[str, Any] = {}
+    for name, value in _unflatten(raw, properties).items():
+        schema = properties.get(name, {})
+        if schema.get("type") == "object" and isinstance(value, dict):
+            rows = _coerce_object(value, schema, from_form)
+            if rows or not from_form:
+                answers[name] = rows
+            continue
+        if schema.get("type") == "array":
+            items = value if isinstance(value, list) else [value]
+            item_schema = schema.get("items", {}) if isinstance(schema.get("items"), dict) else {}
+            coerced = [_coerce_scalar(item, item_schema) for item in items]
+            coerced = [item for item in coerced if item != ""]
+            if coerced or not from_form:
+                answers[name] = coerced
+            continue
+        if from_form and isinstance(value, list):
+            # A hidden "off" before a checkbox, or a repeated field: the last value wins.
+            value = value[-1] if value else ""
+        value = _coerce_scalar(value, schema)
+        if value == "" or value is None:
+            continue
+        answers[name] = value
+    return answers
+
+
+def _describe_type(expected: Any) -> str:
+    names = {"integer": "a whole number", "number": "a number", "string": "text", "boolean": "yes or no",
+             "array": "a list of choices", "object": "a group of answers", "null": "empty"}
+    if isinstance(expected, list):
+        return " or ".join(names.get(str(e), str(e)) for e in expected)
+    return names.get(expected, str(expected))
+
+
+def _message(error: ValidationError) -> str:
+    validator, value = error.validator, error.validator_value
+    if validator == "type":
+        return f"must be {_describe_type(value)}."
+    if validator == "format" and value == "email":
+        return "must be an email address, like name@example.com."
+    if validator == "format":
+        return f"must be a valid {value}."
+    if validator == "minLength":
+        return "must not be empty." if value == 1 else f"must be at least {value} characters."
+    if validator == "maxLength":
+        return f"must be at most {value} characters."
+    if validator == "minimum":
+        return f"must be at least {value}."
+    if validator == "maximum":
+        return f"must be at most {value}."
+    if validator in ("exclusiveMinimum", "exclusiveMaximum"):
+        return f"must be {'more' if validator == 'exclusiveMinimum' else 'less'} than {value}."
+    if validator == "enum":
+        return "must be one of: " + ", ".join(str(v) for v in value) + "."
+    if validator == "const":
+        return "must be checked." if value is True else f"must be {value!r}."
+    if validator == "pattern":
+        return "contains characters that are not allowed here."
+    if validator == "minItems":
+        return f"choose at least {value}."
+    if validator == "maxItems":
+        return f"choose at most {value}."
+    if validator == "uniqueItems":
+        return "lists the same choice twice."
+    return error.message
+
+
+def _field_errors(error: ValidationError, definition: FormDefinition) -> list[FieldError]:
+    parts = tuple(error.absolute_path)
+    path = [str(p) for p in parts]
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [n for n in error.validator_value if n not in error.instance]
+        return [FieldError("/".join(path + [n]), "is required.", (*parts, n)) for n in missing]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        # The properties of the object that failed (a matrix question's rows, or the form itself).
+        known = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
+        return [FieldError("/".join(path + [n]), "is not a field of this form.", (*parts, n))
+                for n in error.instance if n not in known]
+    if error.validator in ("allOf", "anyOf", "oneOf") and error.context:
+        return [fe for sub in error.context for fe in _field_errors(sub, definition)]
+    return [FieldError("/".join(path), _message(error), parts)]
+
+
+def _text_errors(definition: FormDefinition, answers: Mapping[str, Any]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for name, value in answers.items():
+        question = definition.question(name)
+        multiline = question is not None and question.ui.get("widget") == "textarea"
+        pattern = _MULTI_LINE_BAD if multiline else _SINGLE_LINE_BAD
+        strings = value if isinstance(value, list) else [value]
+        if any(isinstance(s, str) and pattern.search(s) for s in strings):
+            errors.append(FieldError(name, "contains control characters" + ("." if multiline else " or line breaks.")))
+    return errors
+
+
+def validate(definition: FormDefinition, answers: Mapping[str, Any]) -> list[FieldError]:
+    """Every problem with the answers, one FieldError each, in the form's question order."""
+    errors = _text_errors(definition, answers)
+    check = definition.fast_check
+    # The compiled check answers "valid" for most posts; jsonschema only runs to list what is wrong.
+    if check is None or check(answers) is not True:
+        for error in definition.validator.iter_errors(dict(answers)):
+            errors.extend(_field_errors(error, definition))
+    order = {q.name: i for i, q in enumerate(definition.questions)}
+    unique: dict[tuple[str, str], FieldError] = {(e.field, e.message): e for e in errors}
+    return sorted(unique.values(), key=lambda e: (order.get(e.field.split("/")[0], len(order)), e.field))

@@ -1,0 +1,1 @@
+"""Thank-you gifts: campaigns, issuing, the respondent's pages, claim and redemption."""

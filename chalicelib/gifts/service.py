@@ -1,0 +1,474 @@
+"""Thank-you gifts: issuing, showing, claiming and redeeming them; their pages and command line.
+
+A campaign lives in `forms/gifts/{campaign}.json`. One gift per respondent per campaign is issued after an
+earning submission; the respondent reaches it only through the emailed link `/g/{gift}?t=TOKEN`.
+States: issued -> claimed -> redeemed, or expired / revoked; every change is one storage transaction.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from chalicelib.core.config import SettingError, Settings
+from chalicelib.core.errors import (
+    AlreadyRedeemedError,
+    CodesRejectedError,
+    ConflictError,
+    DefinitionError,
+    FormloopError,
+    GiftGoneError,
+    GiftLinkError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitedError,
+)
+from chalicelib.core.submission import Submission
+from chalicelib.forms.definitions import FormRegistry
+from chalicelib.gifts.campaigns import (
+    MAX_CODE_CHARS,
+    Campaign,
+    CampaignRegistry,
+    generate_code,
+    normalise_code,
+    parse_codes_csv,
+    respondent_key,
+    token_hash,
+)
+from chalicelib.storage.gifts import Gift, GiftStore, NewGift, TransitionRefusedError
+
+log = logging.getLogger("formloop.gifts")
+Clock = Callable[[], datetime]
+Progress = Callable[[int, int], None]
+GIFT_ID = re.compile(r"^[A-Za-z0-9_-]{16}$")
+MAX_TOKEN_CHARS = 128
+WRONG_TOKENS_PER_HOUR = 10
+# The admin API takes files up to this size; larger pools go through `python -m chalicelib.gifts.service load`.
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class GiftPage:
+    """What the gift page shows; `code` only after a POST with the right token."""
+
+    gift: Gift
+    campaign: Campaign | None
+    language: str
+    token: str
+    code: str | None = None
+    just_redeemed: bool = False
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """A code redeemed just now."""
+
+    code: str
+    campaign: str
+    redeemed_at: datetime
+    redeemed_by: str
+
+
+@dataclass(frozen=True)
+class IssueOutcome:
+    """A respondent's gift, or out of stock (the submission is accepted either way)."""
+
+    campaign: Campaign
+    gift: Gift | None
+    created: bool
+    token: str | None = None
+
+    @property
+    def out_of_stock(self) -> bool:
+        return self.gift is None
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What a codes import did."""
+
+    campaign: str
+    added: int
+    already_present: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"campaign": self.campaign, "added": self.added, "alreadyPresent": len(self.already_present)}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def when(moment: datetime) -> str:
+    """A moment as people read it in pages and messages (UTC)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class GiftService:
+    """Issues, shows, claims and redeems gifts; every state change is one conditional transaction."""
+
+    def __init__(self, settings: Settings, forms: FormRegistry, store: GiftStore, clock: Clock = _utcnow) -> None:
+        self.settings = settings
+        self.forms = forms
+        self.store = store
+        self.clock = clock
+        self.campaigns = CampaignRegistry(settings.forms_dir / "gifts")
+        self._token_hashes: dict[str, str] = {}
+        self._limited: set[tuple[str, str]] = set()
+
+    def campaign(self, campaign_id: str) -> Campaign:
+        """A campaign's definition, or NotFoundError."""
+        campaign = self.campaigns.get(campaign_id)
+        if campaign is None:
+            raise NotFoundError(f"There is no gift campaign {campaign_id!r}; its file belongs in forms/gifts/.")
+        return campaign
+
+    def token(self, gift_id: str) -> str:
+        """The link token of a gift: derived, so a retried email carries the same link; 192 bits."""
+        if not self.settings.gift_secret:
+            raise SettingError("FORMLOOP_GIFT_SECRET is missing, and has no default outside the local stage")
+        digest = hmac.new(self.settings.gift_secret.encode("utf-8"), b"formloop-gift-link\0" + gift_id.encode(),
+                          hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:24]).decode("ascii")
+
+    def link(self, gift_id: str) -> str:
+        """The gift's link for the respondent's email (absolute when Formloop knows its public address)."""
+        # FORMLOOP_ADMIN_BASE_URL is Formloop's own public address (the API, with its stage prefix).
+        base = self.settings.mail.admin_base_url
+        return f"{base.rstrip('/')}/g/{gift_id}?t={self.token(gift_id)}"
+
+    # --- issuing -----------------------------------------------------------------------------------------
+
+    def campaign_for(self, submission: Submission) -> Campaign | None:
+        """The campaign a submission's form rewards, if any."""
+        definition = self.forms.get(submission.form)
+        wanted = (definition.settings.get("gift") or {}).get("campaign") if definition else None
+        return self.campaigns.get(str(wanted)) if wanted else None
+
+    @staticmethod
+    def earns(submission: Submission) -> bool:
+        """A stored (so valid), non-spam submission with the respondent's address earns a gift."""
+        email = submission.respondent_email or ""
+        return submission.status == "received" and "@" in email and len(email) <= 254
+
+    def issue(self, submission: Submission) -> IssueOutcome | None:
+        """The respondent's gift for this submission (the same one on every retry), or None if it earns none."""
+        campaign = self.campaign_for(submission)
+        if campaign is None or not self.earns(submission):
+            return None
+        now = self.clock()
+        ends = campaign.ends_at()
+        respondent = respondent_key(submission.respondent_email or "")
+        if ends is not None and ends <= now:
+            earlier = self.store.respondent_gift(campaign.id, respondent)
+            return IssueOutcome(campaign, earlier, created=False, token=self.token(earlier.id) if earlier else None)
+        gift_id = secrets.token_urlsafe(12)
+        new = NewGift(id=gift_id, campaign=campaign.id, respondent=respondent,
+                      token_hash=token_hash(self.token(gift_id)), issued_at=now,
+                      expires_at=campaign.expiry_for(now), form=submission.form,
+                      submission_id=submission.id, language=submission.language)
+        result = self.store.issue(new)
+        gift = result.gift
+        return IssueOutcome(campaign, gift, result.created, token=self.token(gift.id) if gift else None)
+
+    def acknowledgement_extra(self, submission: Submission) -> dict[str, Any]:
+        """The `gift` block of the acknowledgement email (issuing the gift if not done yet), or nothing."""
+        try:
+            outcome = self.issue(submission)
+        except DefinitionError as exc:
+            # A broken campaign file must not hold back the acknowledgement itself; `check` reports it in CI.
+            log.error("gift campaign unusable, acknowledgement sent without a gift: %s", exc)
+            return {}
+        if outcome is None:
+            return {}
+        language = submission.language
+        campaign = outcome.campaign
+        return {"gift": {
+            "url": self.link(outcome.gift.id) if outcome.gift else None,
+            "title": campaign.text("title", language), "value": campaign.text("value", language),
+            "description": campaign.text("description", language), "out_of_stock": outcome.out_of_stock,
+            "expires_at": when(outcome.gift.expires_at) if outcome.gift and outcome.gift.expires_at else None,
+        }}
+
+    # --- the respondent's link ---------------------------------------------------------------------------
+
+    def _open(self, gift_id: str, token: str) -> Gift:
+        """The gift behind a link, after the token check and the wrong-token limit."""
+        gift = None
+        known = self._token_hashes.get(gift_id)
+        if known is None:
+            gift = self.store.gift(gift_id) if GIFT_ID.match(gift_id) else None
+            if gift is None:
+                raise NotFoundError("There is no gift at this address. Please open the link from your email again.")
+            # A gift's token hash never changes: remembering it makes each guess cost one counter write only.
+            if len(self._token_hashes) > 50_000:
+                self._token_hashes.clear()
+            known = self._token_hashes[gift_id] = gift.token_hash
+        now = self.clock()
+        window = now.strftime("%Y%m%d%H")
+        retry_after = 3600 - (now.minute * 60 + now.second)
+        limited = RateLimitedError("Too many wrong links for this gift; please try again later.",
+                                   retry_after=retry_after)
+        # A window's count only grows, so a limit seen once holds until the hour ends: no need to ask again.
+        if (gift_id, window) in self._limited:
+            raise limited
+        presented = token if len(token) <= MAX_TOKEN_CHARS else ""
+        if not hmac.compare_digest(token_hash(presented), known):
+            if not self.store.count_wrong_token(gift_id, window, WRONG_TOKENS_PER_HOUR, now + timedelta(hours=2)):
+                self._remember_limit(gift_id, window)
+                raise limited
+            raise GiftLinkError("This link does not open this gift. Please open it from your email, "
+                                "copying the whole address.")
+        # Once limited, the right token waits too, so a guesser cannot tell it apart from a wrong one.
+        if self.store.wrong_tokens(gift_id, window) >= WRONG_TOKENS_PER_HOUR:
+            self._remember_limit(gift_id, window)
+            raise limited
+        fresh = gift or self.store.gift(gift_id)
+        assert fresh is not None, "a gift is never deleted"
+        return fresh
+
+    def _remember_limit(self, gift_id: str, window: str) -> None:
+        if len(self._limited) > 50_000:
+            self._limited.clear()
+        self._limited.add((gift_id, window))
+
+    def _past_expiry(self, gift: Gift) -> bool:
+        return gift.expires_at is not None and gift.expires_at <= self.clock()
+
+    def _refuse_gone(self, gift: Gift, *, record: bool) -> None:
+        """Raise GiftGoneError for a revoked or expired gift; with `record`, store the expiry (POST only)."""
+        if gift.state == "revoked":
+            raise GiftGoneError("This gift was withdrawn and its code can no longer be used. "
+                                "If you think this is a mistake, please reply to the email that brought it.")
+        if gift.state == "expired" or (gift.state in ("issued", "claimed") and self._past_expiry(gift)):
+            if record and gift.state != "expired":
+                try:
+                    self.store.transition(gift, "expired", self.clock(), "formloop", expiry="expired")
+                except TransitionRefusedError:
+                    pass  # changed meanwhile (claimed, revoked or already expired): it is gone either way
+            date = f" on {when(gift.expires_at)}" if gift.expires_at else ""
+            raise GiftGoneError(f"This gift expired{date}, so its code can no longer be used. Thank you for "
+                                "your answers all the same!")
+
+    def _page(self, gift: Gift, token: str, *, show_code: bool = False, just_redeemed: bool = False) -> GiftPage:
+        campaign = self.campaigns.get(gift.campaign)
+        return GiftPage(gift=gift, campaign=campaign, language=gift.language or "en", token=token,
+                        code=gift.display if show_code else None, just_redeemed=just_redeemed)
+
+    def view(self, gift_id: str, token: str) -> GiftPage:
+        """The gift page for a GET: what the gift is and a claim button; never changes the gift."""
+        gift = self._open(gift_id, token)
+        self._refuse_gone(gift, record=False)
+        return self._page(gift, token)
+
+    def claim(self, gift_id: str, token: str) -> GiftPage:
+        """Claim the gift (issued -> claimed) and show its code; claiming again shows the same code."""
+        gift = self._open(gift_id, token)
+        for _ in range(5):
+            self._refuse_gone(gift, record=True)
+            if gift.state != "issued":
+                return self._page(gift, token, show_code=True)
+            try:
+                gift = self.store.transition(gift, "claimed", self.clock(), "respondent", expiry="unexpired")
+            except TransitionRefusedError:
+                gift = self.store.gift(gift_id) or gift  # claimed, expired or revoked meanwhile: look again
+        return self._page(gift, token, show_code=gift.state in ("claimed", "redeemed"))
+
+    def redeem_own(self, gift_id: str, token: str) -> GiftPage:
+        """The respondent marks a digital gift as used (claimed -> redeemed)."""
+        gift = self._open(gift_id, token)
+        campaign = self.campaigns.get(gift.campaign)
+        if campaign is None or not campaign.digital:
+            raise ConflictError("This gift is redeemed at the shop: show the code there.")
+        if gift.state == "issued":
+            raise ConflictError("Please reveal your code first, then mark it as used.")
+        gift = self._redeem(gift, "respondent")
+        return self._page(gift, token, show_code=True, just_redeemed=True)
+
+    # --- the shop's side ---------------------------------------------------------------------------------
+
+    def redeem_code(self, typed: str, actor: str = "admin") -> Redemption:
+        """Mark a code redeemed, exactly once; AlreadyRedeemedError (with when) on every later attempt."""
+        code = normalise_code(typed or "")
+        if not code or len(code) > MAX_CODE_CHARS:
+            raise CodesRejectedError(f"Send the code to redeem as the field 'code' (1-{MAX_CODE_CHARS} characters).")
+        found = self.store.gift_of_code(code)
+        if found is None:
+            raise NotFoundError("No gift campaign has this code. Check it was typed correctly.")
+        _, gift_id = found
+        gift = self.store.gift(gift_id) if gift_id else None
+        if gift is None:
+            raise ConflictError("This code has not been given to anyone yet, so it cannot be redeemed.")
+        gift = self._redeem(gift, actor)
+        assert gift.redeemed_at is not None, "a redeemed gift records when"
+        return Redemption(code=gift.display, campaign=gift.campaign, redeemed_at=gift.redeemed_at,
+                          redeemed_by=gift.redeemed_by or actor)
+
+    def _redeem(self, gift: Gift, actor: str) -> Gift:
+        for _ in range(5):
+            if gift.state == "redeemed":
+                assert gift.redeemed_at is not None, "a redeemed gift records when"
+                raise AlreadyRedeemedError(f"This code was already redeemed on {when(gift.redeemed_at)}.",
+                                           redeemed_at=gift.redeemed_at.isoformat())
+            self._refuse_gone(gift, record=True)
+            if gift.state == "issued":
+                raise ConflictError("This gift has not been claimed by its respondent yet, so it cannot be redeemed.")
+            try:
+                return self.store.transition(gift, "redeemed", self.clock(), actor, expiry="unexpired")
+            except TransitionRefusedError:
+                gift = self.store.gift(gift.id) or gift
+        raise ConflictError("This gift is changing right now; please try again.")
+
+    def revoke(self, gift_id: str, actor: str = "admin") -> Gift:
+        """Withdraw an unredeemed gift (issued or claimed -> revoked); its code is not handed out again."""
+        gift = self.store.gift(gift_id) if GIFT_ID.match(gift_id) else None
+        if gift is None:
+            raise NotFoundError("There is no such gift.")
+        for _ in range(5):
+            if gift.state not in ("issued", "claimed"):
+                raise ConflictError(f"A {gift.state} gift cannot be revoked.")
+            try:
+                return self.store.transition(gift, "revoked", self.clock(), actor)
+            except TransitionRefusedError:
+                gift = self.store.gift(gift_id) or gift
+        raise ConflictError("This gift is changing right now; please try again.")
+
+    def expire_due(self, campaign_id: str) -> int:
+        """Record the expiry of every gift past its date (a scan: run from the CLI or a schedule)."""
+        self.campaign(campaign_id)
+        count = 0
+        for gift in self.store.gifts_of(campaign_id):
+            if gift.state in ("issued", "claimed") and self._past_expiry(gift):
+                try:
+                    self.store.transition(gift, "expired", self.clock(), "formloop", expiry="expired")
+                    count += 1
+                except TransitionRefusedError:
+                    pass
+        return count
+
+    # --- stock ---------------------------------------------------------------------------------------------
+
+    def load_codes(self, campaign_id: str, text: str, progress: Progress | None = None) -> LoadReport:
+        """Import a CSV of codes into a pool campaign; codes already present are skipped (re-import is safe)."""
+        campaign = self.campaign(campaign_id)
+        rows = parse_codes_csv(text)
+        return self._add(campaign, rows, progress)
+
+    def load_upload(self, campaign_id: str, body: bytes) -> dict[str, Any]:
+        """Load a CSV sent to the admin API: the import report and the stock after it."""
+        if len(body) > MAX_UPLOAD_BYTES:
+            raise PayloadTooLargeError(f"Send at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB of codes at a time; "
+                                       "load larger files with `python -m chalicelib.gifts.service load`.")
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise CodesRejectedError("No codes were loaded: the file must be UTF-8 text (CSV).") from None
+        report = self.load_codes(campaign_id, text)
+        return {**report.as_json(), "stock": self.stock(campaign_id)}
+
+    def _add(self, campaign: Campaign, rows: list[tuple[str, str]], progress: Progress | None) -> LoadReport:
+        added, present = 0, []
+        for start in range(0, len(rows), 1000):
+            count, existing = self.store.add_codes(campaign.id, rows[start:start + 1000], self.clock())
+            added += count
+            present += existing
+            if progress:
+                progress(min(start + 1000, len(rows)), len(rows))
+        return LoadReport(campaign.id, added, present)
+
+    def generate(self, campaign_id: str, count: int, progress: Progress | None = None) -> LoadReport:
+        """Add `count` new generated codes to a campaign."""
+        campaign = self.campaign(campaign_id)
+        codes: dict[str, str] = {}
+        while len(codes) < count:
+            display = generate_code()
+            codes[normalise_code(display)] = display
+        return self._add(campaign, list(codes.items()), progress)
+
+    def ensure_generated(self, campaign_id: str) -> int:
+        """Top a generated campaign up to its `codes.count` (idempotent: run at every start); codes added."""
+        campaign = self.campaign(campaign_id)
+        missing = campaign.generate_count - self.store.stock(campaign_id)["loaded"] if campaign.generated else 0
+        return self.generate(campaign_id, missing).added if missing > 0 else 0
+
+    def ensure_all_generated(self) -> dict[str, int]:
+        """Top up every campaign of generated codes (run at each local start): codes added per campaign."""
+        return {campaign.id: self.ensure_generated(campaign.id) for campaign in self.campaigns.all()
+                if campaign.generated}
+
+    def stock(self, campaign_id: str) -> dict[str, Any]:
+        """Available / issued / claimed / redeemed / expired / revoked counts, with a low-stock flag."""
+        campaign = self.campaign(campaign_id)
+        counts = self.store.stock(campaign_id)
+        threshold = campaign.low_stock_threshold(counts["loaded"])
+        return {"campaign": campaign_id, **counts, "lowStock": counts["available"] <= threshold,
+                "lowStockThreshold": threshold}
+
+
+# --- command line -------------------------------------------------------------------------------------------
+
+def _progress_bar(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} codes")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def main(argv: list[str], environ: Mapping[str, str] | None = None) -> int:
+    """`python -m chalicelib.gifts.service load|generate|stock|expire|revoke|check ...`."""
+    import os
+
+    from chalicelib.wiring import build_services
+    usage = ("usage: python -m chalicelib.gifts.service load CAMPAIGN file.csv | generate CAMPAIGN [COUNT] | "
+             "stock CAMPAIGN | expire CAMPAIGN | revoke GIFT | check")
+    if not argv or argv[0] not in ("load", "generate", "stock", "expire", "revoke", "check"):
+        print(usage, file=sys.stderr)
+        return 2
+    services = build_services(Settings.from_environ(environ if environ is not None else os.environ))
+    gifts = services.gifts
+    assert gifts is not None, "build_services wires the gift service"
+    command, args = argv[0], argv[1:]
+    try:
+        if command == "check":
+            errors = gifts.campaigns.check(services.forms)
+            for error in errors:
+                print(f"error: {error}", file=sys.stderr)
+            return 1 if errors else 0
+        if not args or (command == "load" and len(args) != 2):
+            print(usage, file=sys.stderr)
+            return 2
+        if services.settings.stage == "local":  # elsewhere the tables come from the deployment's template
+            services.create_tables()
+        if command == "load":
+            text = Path(args[1]).read_text(encoding="utf-8-sig")
+            report = gifts.load_codes(args[0], text, progress=_progress_bar if len(text) > 20_000 else None)
+            print(json.dumps(report.as_json()))
+        elif command == "generate":
+            count = int(args[1]) if len(args) > 1 else gifts.campaign(args[0]).generate_count
+            print(json.dumps(gifts.generate(args[0], count, progress=_progress_bar).as_json()))
+        elif command == "stock":
+            print(json.dumps(gifts.stock(args[0])))
+        elif command == "expire":
+            print(json.dumps({"campaign": args[0], "expired": gifts.expire_due(args[0])}))
+        else:
+            print(json.dumps({"gift": args[0], "state": gifts.revoke(args[0], actor="cli").state}))
+    except (FormloopError, SettingError, DefinitionError, OSError, ValueError) as exc:
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,260 @@
+"""Request bodies -> raw answers: urlencoded, multipart (text parts) and JSON, within limits."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from chalicelib.core.errors import MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+JSON_TYPE = "application/json"
+ACCEPTED_TYPES = ", ".join((*FORM_TYPES, JSON_TYPE))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on what one request may carry."""
+
+    max_body_bytes: int
+    max_fields: int
+    max_depth: int
+    max_field_chars: int
+
+
+@dataclass(frozen=True)
+class ParsedBody:
+    """A request body read into values: lists of strings for form posts, any JSON for JSON."""
+
+    values: dict[str, Any]
+    is_json: bool
+
+
+def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
+    """The lower-cased media type and its parameters."""
+    if not content_type:
+        return "", {}
+    mime, params = parse_options_header(content_type)
+    return (mime.decode("latin-1").lower(),
+            {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in params.items()})
+
+
+def parse_body(content_type: str | None, body: bytes, limits: Limits) -> ParsedBody:
+    """Read a body by its content type; raise a specific 4xx error when it cannot be read."""
+    if len(body) > limits.max_body_bytes:
+        raise PayloadTooLargeError(
+            f"The request body is {len(body):,} bytes; this form accepts at most {limits.max_body_bytes:,}.")
+    mime, params = media_type(content_type)
+    charset = params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8", "us-ascii"):
+        raise UnsupportedMediaTypeError(f"Charset {charset!r} is not supported; send UTF-8.")
+    if mime == JSON_TYPE or (mime.startswith("application/") and mime.endswith("+json")):
+        return ParsedBody(_parse_json(body, limits), is_json=True)
+    if mime == "application/x-www-form-urlencoded":
+        return ParsedBody(_parse_urlencoded(body, limits), is_json=False)
+    if mime == "multipart/form-data":
+        return ParsedBody(_parse_multipart(body, params.get("boundary"), limits), is_json=False)
+    if mime == "text/plain" and body.lstrip()[:1] in (b"{", b"["):
+        raise UnsupportedMediaTypeError(
+            "The body looks like JSON but was sent as text/plain; send it with Content-Type: application/json.")
+    shown = mime or "no content type"
+    raise UnsupportedMediaTypeError(f"{shown} is not supported; send one of {ACCEPTED_TYPES}.")
+
+
+def _decode(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedRequestError(f"{what} is not valid UTF-8.") from None
+
+
+def _field_name(key: str) -> str:
+    # PHP-style `features[]` posts the same field as plain repeated `features`.
+    return key[:-2] if key.endswith("[]") else key
+
+
+def _add(values: dict[str, list[str]], key: str, value: str, limits: Limits) -> None:
+    name = _field_name(key)
+    if not name:
+        raise MalformedRequestError("A field without a name was posted.")
+    if len(value) > limits.max_field_chars:
+        raise PayloadTooLargeError(
+            f"Field {name!r} is {len(value):,} characters; at most {limits.max_field_chars:,} are accepted.")
+    values.setdefault(name, []).append(value)
+
+
+def _parse_urlencoded(body: bytes, limits: Limits) -> dict[str, list[str]]:
+    text = _decode(body, "The form body")
+    values: dict[str, list[str]] = {}
+    if not text.strip():
+        return values
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, encoding="utf-8",
+                          errors="strict", max_num_fields=limits.max_fields)
+    except UnicodeDecodeError:
+        raise MalformedRequestError("A form field is not valid UTF-8 after %-decoding.") from None
+    except ValueError:
+        raise PayloadTooLargeError(f"More than {limits.max_fields} fields were posted.") from None
+    for key, value in pairs:
+        _add(values, key, value, limits)
+    return values
+
+
+def _parse_multipart(body: bytes, boundary: str | None, limits: Limits) -> dict[str, list[str]]:
+    if not boundary:
+        raise MalformedRequestError("multipart/form-data needs a boundary parameter in Content-Type.")
+    parts: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    header_field = bytearray()
+    header_value = bytearray()
+
+    def on_part_begin() -> None:
+        nonlocal current
+        current = {"headers": {}, "data": bytearray()}
+        parts.append(current)
+        if len(parts) > limits.max_fields:
+            raise PayloadTooLargeError(f"More than {limits.max_fields} fields were posted.")
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header_field.extend(data[start:end])
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header_value.extend(data[start:end])
+
+    def on_header_end() -> None:
+        current["headers"][bytes(header_field).decode("latin-1").lower()] = bytes(header_value)
+        header_field.clear()
+        header_value.clear()
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        current["data"].extend(data[start:end])
+
+    parser = MultipartParser(boundary, {
+        "on_part_begin": on_part_begin, "on_header_field": on_header_field,
+        "on_header_value": on_header_value, "on_header_end": on_header_end,
+        "on_part_data": on_part_data,
+    })
+    try:
+        parser.write(body)
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise MalformedRequestError(f"The multipart body cannot be read: {exc}.") from None
+    values: dict[str, list[str]] = {}
+    for part in parts:
+        disposition = part["headers"].get("content-disposition")
+        if disposition is None:
+            raise MalformedRequestError("A multipart part has no Content-Disposition header.")
+        _, options = parse_options_header(disposition)
+        name = _decode(options.get(b"name", b""), "A multipart field name")
+        if b"filename" in options:
+            raise UnsupportedMediaTypeError(
+                f"File uploads are not accepted (field {name!r}); remove the file input from the form.")
+        _add(values, name, _decode(bytes(part["data"]), f"Field {name!r}"), limits)
+    return values
+
+
+def _json_depth(body: bytes) -> int:
+    """The deepest nesting of objects and arrays, found without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x7B, 0x5B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x7D, 0x5D):
+            depth -= 1
+    return deepest
+
+
+# DynamoDB numbers hold 38 significant digits between 1E-130 and 1E+126.
+_MAX_DIGITS = 38
+_MAX_MAGNITUDE = 1e125
+_MIN_MAGNITUDE = 1e-129
+
+
+def storable_number(value: float | int) -> bool:
+    """Whether DynamoDB can store a number exactly as sent."""
+    if isinstance(value, int):
+        return len(str(abs(value))) <= _MAX_DIGITS
+    return value == 0 or _MIN_MAGNITUDE <= abs(value) <= _MAX_MAGNITUDE
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_DIGITS:
+        raise MalformedRequestError(f"The number {text[:20]}… has more than {_MAX_DIGITS} digits.")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not storable_number(value):
+        raise MalformedRequestError(f"The number {text[:40]} is out of range.")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise MalformedRequestError(f"{name} is not valid JSON; send numbers only.")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if not key:
+            raise MalformedRequestError("The JSON body has an empty key; every field needs a name.")
+        if key in obj:
+            raise MalformedRequestError(f"The JSON body has the key {key!r} twice; send each field once.")
+        obj[key] = value
+    return obj
+
+
+def _check_strings(value: Any, limits: Limits, counter: list[int]) -> None:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedRequestError("The JSON body contains an unpaired surrogate (\\ud800-\\udfff).") from None
+        if len(value) > limits.max_field_chars:
+            raise PayloadTooLargeError(f"A string of {len(value):,} characters was posted; "
+                                       f"at most {limits.max_field_chars:,} are accepted.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            counter[0] += 1
+            if counter[0] > limits.max_fields:
+                raise PayloadTooLargeError(f"More than {limits.max_fields} fields were posted.")
+            _check_strings(key, limits, counter)
+            _check_strings(item, limits, counter)
+    elif isinstance(value, list):
+        for item in value:
+            counter[0] += 1
+            if counter[0] > limits.max_fields:
+                raise PayloadTooLargeError(f"More than {limits.max_fields} values were posted.")
+            _check_strings(item, limits, counter)
+
+
+def _parse_json(body: bytes, limits: Limits) -> dict[str, Any]:
+    # RFC 8259 lets a parser ignore a byte order mark; some Windows tools send one.
+    text = _decode(body, "The JSON body").removeprefix("\ufeff")
+    if _json_depth(body) > limits.max_depth:
+        raise PayloadTooLargeError(f"The JSON body is nested more than {limits.max_depth} levels deep.")
+    try:
+        value = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant,
+                           parse_int=_parse_int, parse_float=_parse_float)
+    except ValueError as exc:
+        raise MalformedRequestError(f"The body is not valid JSON: {exc}.") from None
+    if not isinstance(value, dict):
+        raise MalformedRequestError("The JSON body must be an object of answers, e.g. {\"email\": \"…\"}.")
+    _check_strings(value, limits, [0])
+    return value

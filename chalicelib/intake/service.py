@@ -1,0 +1,262 @@
+"""The submit service: parse, check, store — the whole path of one form post."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
+
+from ulid import ULID
+
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import (
+    FieldError,
+    InvalidSubmissionError,
+    NotFoundError,
+    OriginNotAllowedError,
+)
+from chalicelib.core.submission import IdempotencyClaim, Submission
+from chalicelib.forms.answers import ControlFields, coerce, split_control, validate
+from chalicelib.forms.definitions import FormDefinition, FormRegistry
+from chalicelib.forms.formats import is_email
+from chalicelib.intake.parsing import Limits, parse_body
+from chalicelib.intake.spam import RateLimiter, page_token, posted_too_fast
+from chalicelib.intake.surveys import SurveyGuard
+from chalicelib.storage import SubmissionStore
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    """One POST to /f/{form}, as the edge hands it over (header names lower-case)."""
+
+    form_id: str
+    body: bytes
+    headers: Mapping[str, str]
+    source_ip: str | None = None
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+    @property
+    def origin(self) -> str | None:
+        return self.headers.get("origin")
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    """What happened to a post: where a browser goes next, what a script is told."""
+
+    form: FormDefinition
+    submission_id: str
+    status: str
+    created: bool
+    redirect_to: str
+    language: str
+    wants_json: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The 201 body for JSON clients; a spam hit looks like any other success."""
+        return {"id": self.submission_id, "form": self.form.id, "status": "received"}
+
+
+def wants_json(headers: Mapping[str, str], body_is_json: bool = False) -> bool:
+    """JSON clients ask with Accept (or send JSON); browsers get HTML."""
+    accept = headers.get("accept", "")
+    if "application/json" in accept or "application/problem+json" in accept:
+        return "text/html" not in accept.split(",")[0]
+    return body_is_json
+
+
+def choose_language(definition: FormDefinition, requested: str | None, accept_language: str | None) -> str:
+    """`_language`, then Accept-Language, then the form's first locale."""
+    locales = definition.locales
+    candidates: list[str] = []
+    if requested:
+        candidates.append(requested)
+    if accept_language:
+        weighted = []
+        for index, part in enumerate(accept_language.split(",")[:20]):
+            tag, _, q = part.strip().partition(";q=")
+            try:
+                weight = float(q) if q else 1.0
+            except ValueError:
+                weight = 0.0
+            weighted.append((-weight, index, tag.strip()))
+        candidates += [tag for _, _, tag in sorted(weighted) if tag and tag != "*"]
+    for candidate in candidates:
+        lowered = candidate.lower()
+        for locale in locales:
+            if lowered == locale.lower() or lowered.split("-")[0] == locale.lower():
+                return locale
+    return locales[0]
+
+
+def _split(url: str) -> SplitResult | None:
+    try:
+        return urlsplit(url)
+    except ValueError:  # e.g. "http://[oops": an unbalanced IPv6 bracket
+        return None
+
+
+def origin_of(url: str) -> str | None:
+    """The lower-cased scheme://host[:port] of an http(s) URL, or None for anything else."""
+    parts = _split(url)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class SubmissionService:
+    """Receives posts for every form in the registry and stores them."""
+
+    def __init__(self, settings: Settings, forms: FormRegistry, store: SubmissionStore,
+                 clock: Clock = _utcnow, limiter: RateLimiter | None = None,
+                 surveys: SurveyGuard | None = None) -> None:
+        self.settings = settings
+        self.forms = forms
+        self.store = store
+        self.clock = clock
+        self.limiter = limiter
+        self.surveys = surveys
+        self.limits = Limits(settings.max_body_bytes, settings.max_fields, settings.max_depth,
+                             settings.max_field_chars)
+
+    def form(self, form_id: str) -> FormDefinition:
+        """A form's definition, or NotFoundError."""
+        definition = self.forms.get(form_id)
+        if definition is None:
+            raise NotFoundError("There is no form with this address; check the form's action URL.")
+        return definition
+
+    def page_token(self) -> str:
+        """The signed `_ts` for a form page served now (the `spam.minSeconds` time trap)."""
+        return page_token(self.settings.ip_hash_salt, self.clock())
+
+    def origin_allowed(self, definition: FormDefinition, origin: str | None, host: str | None) -> bool:
+        """Posts without Origin (servers, old browsers), from the form's own page, or from a listed site."""
+        if not origin or origin == "null" and not definition.allowed_origins:
+            return True
+        normalised = origin.rstrip("/").lower()
+        parts = _split(normalised)
+        if host and parts is not None and parts.netloc == host.lower():
+            return True
+        if not definition.allowed_origins:
+            return True
+        return normalised in {o.rstrip("/").lower() for o in definition.allowed_origins}
+
+    def cors_headers(self, definition: FormDefinition, origin: str | None) -> dict[str, str]:
+        """CORS headers, only for an origin the form lists."""
+        if not origin or origin.rstrip("/").lower() not in {o.lower() for o in definition.allowed_origins}:
+            return {}
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
+                "Access-Control-Expose-Headers": "Location, Retry-After"}
+
+    def check_origin(self, definition: FormDefinition, headers: Mapping[str, str]) -> None:
+        """Refuse a browser post from a site the form does not list."""
+        if not self.origin_allowed(definition, headers.get("origin"), headers.get("host")):
+            raise OriginNotAllowedError(
+                f"This form does not accept posts from {headers.get('origin')}; "
+                "its owner can add the site to allowedOrigins.")
+
+    def redirect_for(self, definition: FormDefinition, next_url: str | None, origin: str | None) -> str:
+        """`_next` if it stays on an allowed site, else the form's redirect, else its thanks page."""
+        allowed = {o.rstrip("/").lower() for o in definition.allowed_origins}
+        if next_url:
+            if next_url.startswith("/") and not next_url.startswith("//") and "\\" not in next_url:
+                if origin and origin.rstrip("/").lower() in allowed:
+                    return origin.rstrip("/") + next_url
+                return next_url
+            target = origin_of(next_url)
+            if target and target in allowed:
+                return next_url
+        redirect = definition.settings.get("redirect")
+        if redirect:
+            return str(redirect)
+        # Relative, so it resolves under any API Gateway stage prefix: /api/f/x -> /api/f/x/thanks.
+        return f"{definition.id}/thanks"
+
+    def submit(self, request: SubmitRequest) -> SubmitOutcome:
+        """Parse, validate and store one post; raise a FormloopError for anything a client must fix."""
+        definition = self.form(request.form_id)
+        self.check_origin(definition, request.headers)
+        if self.surveys is not None:
+            self.surveys.check_open(definition, self.clock())
+        parsed = parse_body(request.content_type, request.body, self.limits)
+        raw, control, control_errors = split_control(parsed.values, definition)
+        language = choose_language(definition, control.language, request.headers.get("accept-language"))
+        json_client = wants_json(request.headers, parsed.is_json)
+        answers = coerce(definition, raw, from_form=not parsed.is_json)
+        too_fast = posted_too_fast(definition, control.page_token, self.settings.ip_hash_salt, self.clock())
+        status = "spam" if control.honeypot_hit or too_fast else "received"
+        if status == "received":
+            answers = definition.visible_answers(answers)
+            errors = control_errors + validate(definition, answers)
+            errors += self._reply_to_errors(control)
+            if errors:
+                raise InvalidSubmissionError(errors, form_id=definition.id, values=parsed.values,
+                                             language=language)
+        submission = self._submission(definition, request, answers, control, status, language)
+        claim = self._claim(definition, request, control)
+        # Worked out before the write: once stored, nothing may fail.
+        redirect_to = self.redirect_for(definition, control.next_url, request.origin)
+        # The survey's limits and the client's hourly counter go into the same write as the submission: one
+        # request, and a refused post stores (and counts) nothing.
+        admissions = self.surveys.admissions(definition, submission) if self.surveys is not None else []
+        increment = self.limiter.reserve(definition, submission.ip_hash, submission.created_at) \
+            if self.limiter is not None else None
+        if increment is not None:
+            admissions.append(increment)
+        result = self.store.put(submission, claim, admissions)
+        return SubmitOutcome(
+            form=definition, submission_id=result.submission_id, status=status, created=result.created,
+            redirect_to=redirect_to, language=language, wants_json=json_client,
+        )
+
+    @staticmethod
+    def _reply_to_errors(control: ControlFields) -> list[FieldError]:
+        if control.reply_to is None:
+            return []
+        if not is_email(control.reply_to):
+            return [FieldError("_replyto", "must be an email address, like name@example.com.")]
+        return []
+
+    def _submission(self, definition: FormDefinition, request: SubmitRequest, answers: dict[str, Any],
+                    control: ControlFields, status: str, language: str) -> Submission:
+        email_field = definition.respondent_email_field
+        respondent = answers.get(email_field) if email_field else None
+        if not isinstance(respondent, str):
+            respondent = control.reply_to if status == "received" else None
+        retention = (self.settings.spam_retention_days if status == "spam"
+                     else int(definition.settings.get("retentionDays", self.settings.default_retention_days)))
+        return Submission(
+            form=definition.id, id=str(ULID()), created_at=self.clock(), status=status, answers=answers,
+            feedback_kind=definition.feedback_kind(answers) if status == "received" else None,
+            language=language, origin=(request.origin or None) and request.origin[:300],
+            user_agent=(request.headers.get("user-agent") or "")[:500] or None,
+            ip_hash=self._ip_hash(request.source_ip), respondent_email=respondent,
+            reply_to=control.reply_to, subject=control.subject, retention_days=retention,
+        )
+
+    def _ip_hash(self, ip: str | None) -> str | None:
+        if not ip:
+            return None
+        return hashlib.sha256(f"{self.settings.ip_hash_salt}\0{ip}".encode()).hexdigest()[:32]
+
+    @staticmethod
+    def _claim(definition: FormDefinition, request: SubmitRequest, control: ControlFields) -> IdempotencyClaim | None:
+        key = (request.headers.get("idempotency-key") or control.idempotency_key or "").strip()
+        if not key:
+            return None
+        hashed = hashlib.sha256(f"{definition.id}\0{key}".encode()).hexdigest()
+        body_hash = hashlib.sha256((request.content_type or "").encode() + b"\0" + request.body).hexdigest()
+        return IdempotencyClaim(hashed, body_hash)

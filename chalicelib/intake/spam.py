@@ -1,0 +1,58 @@
+"""Spam defences beyond the honeypot: a per-client hourly limit per form, and a time trap for its own page."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+from datetime import datetime
+
+from chalicelib.core.errors import RateLimitedError
+from chalicelib.forms.definitions import FormDefinition
+from chalicelib.storage.base import Admission
+from chalicelib.storage.limits import RateLimitStore, hour_window
+
+
+class RateLimiter:
+    """Enforces a form's `x-form.spam.perIpPerHour`: a conditional counter update inside the submission's write."""
+
+    def __init__(self, store: RateLimitStore) -> None:
+        self.store = store
+
+    def reserve(self, definition: FormDefinition, ip_hash: str | None, now: datetime) -> Admission | None:
+        """The counter update that admits one more post from this client, written with the submission itself."""
+        limit = definition.settings.get("spam", {}).get("perIpPerHour")
+        if not limit or not ip_hash:
+            return None
+        window, window_end = hour_window(now)
+        return self.store.increment(f"{definition.id}#{ip_hash}#{window}", int(limit), window_end,
+                                    _refusal(now, window_end))
+
+
+def _refusal(now: datetime, window_end: datetime) -> RateLimitedError:
+    retry_after = max(1, math.ceil((window_end - now).total_seconds()))
+    return RateLimitedError(f"Too many submissions from your network to this form in the last hour; "
+                            f"please try again in {math.ceil(retry_after / 60)} minutes.", retry_after=retry_after)
+
+
+def page_token(secret: str, now: datetime) -> str:
+    """The `_ts` hidden field of a rendered form: when the page was served, signed so bots cannot forge it."""
+    stamp = str(int(now.timestamp()))
+    return f"{stamp}.{_signature(secret, stamp)}"
+
+
+def posted_too_fast(definition: FormDefinition, token: str | None, secret: str, now: datetime) -> bool:
+    """Whether a post came back sooner than the form's `x-form.spam.minSeconds` after its page was served.
+
+    Only posts carrying the `_ts` of Formloop's own page can be timed; a forged or malformed one counts as too fast.
+    """
+    min_seconds = definition.settings.get("spam", {}).get("minSeconds")
+    if not min_seconds or not token:
+        return False
+    stamp, _, signature = token.partition(".")
+    if not stamp.isdigit() or len(stamp) > 12 or not hmac.compare_digest(signature, _signature(secret, stamp)):
+        return True
+    return now.timestamp() - int(stamp) < int(min_seconds)
+
+
+def _signature(secret: str, stamp: str) -> str:
+    return hmac.new(secret.encode("utf-8"), f"formloop-page:{stamp}".encode(), hashlib.sha256).hexdigest()[:32]

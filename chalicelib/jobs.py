@@ -1,0 +1,60 @@
+"""After the write: hand each stored submission to every post-write consumer.
+
+The one path shared by the Chalice DynamoDB Streams handler (AWS) and `scripts/worker.py`
+(DynamoDB Local's stream): both call `handle_stream_record` for each record, and
+`retry_waiting_emails` now and then (a schedule in AWS).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from chalicelib.core.submission import Submission
+from chalicelib.storage.streams import submission_from_image
+from chalicelib.wiring import Services
+
+log = logging.getLogger("formloop.pipeline")
+
+
+def dispatch(consumers: Iterable[Callable[[Submission], None]], submission: Submission) -> list[Exception]:
+    """Run every consumer on one submission; one failing never stops the others. The failures."""
+    failures: list[Exception] = []
+    for consumer in consumers:
+        try:
+            consumer(submission)
+        except Exception as exc:  # isolated: logged, returned, and the next consumer still runs
+            log.exception("consumer %r failed on %s/%s", consumer, submission.form, submission.id)
+            failures.append(exc)
+    return failures
+
+
+def handle_stream_record(services: Services, event_name: str, new_image: dict[str, Any] | None) -> list[Exception]:
+    """One stream record of the submissions table: new items go to every consumer; the failures."""
+    if event_name != "INSERT" or not new_image:
+        return []  # updates and deletions (erasure, TTL expiry) owe no email
+    return dispatch(services.consumers, submission_from_image(services.store, new_image))
+
+
+def retry_waiting_emails(services: Services, limit: int = 50) -> int:
+    """The next round for emails whose mail provider kept failing; how many submissions were offered again."""
+    delivery = services.delivery
+    if delivery is None:
+        return 0
+    return delivery.retry_due(services.store.get, limit)
+
+
+def expire_gifts(services: Services) -> int:
+    """Record the expiry of every gift past its date, in every campaign; how many expired now.
+
+    Expiry is enforced by the write conditions whether or not it is recorded; recording it keeps the stock
+    report (and the low-stock warning) true. An hourly schedule in AWS, every hour in the local worker.
+    """
+    gifts = services.gifts
+    if gifts is None:
+        return 0
+    return sum(gifts.expire_due(campaign.id) for campaign in gifts.campaigns.all())
+
+
+class ConsumerFailedError(Exception):
+    """Some consumer failed on a record; raised so the stream offers the batch again (consumers are idempotent)."""

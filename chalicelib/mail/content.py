@@ -1,0 +1,311 @@
+"""Email content: MJML templates compiled once, filled with autoescaped answers, built as MIME messages.
+
+Templates live in `forms/templates/` as `<name>.mjml` (HTML part) and `<name>.txt` (text part),
+with per-language variants `<name>.<lang>.mjml`. MJML is compiled to HTML once — by
+`scripts/build_emails.py` into `chalicelib/bundled/emails/`, or on first use in this process —
+never per email. Headers are built only from the definition, settings and values already
+validated at submission; the MIME library refuses any line break in a header on top of that.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from chalicelib.core.submission import Submission
+from chalicelib.forms.definitions import FormDefinition, localized
+
+BUNDLED_EMAILS_DIR = Path(__file__).resolve().parents[1] / "bundled" / "emails"
+# The first line of a precompiled template: the hash of the MJML it came from, to spot stale copies.
+STAMP = "<!-- formloop-mjml sha256={} -->\n"
+_JINJA_TAG = re.compile(r"\{%-?\s*(.*?)\s*-?%\}", re.S)
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {"yes": "Yes", "no": "No", "ack_subject": "We received your message: {title}",
+           "survey_subject": "Thank you for your answers: {title}", "new": "new submission"},
+    "ru": {"yes": "Да", "no": "Нет", "ack_subject": "Мы получили ваше сообщение: {title}",
+           "survey_subject": "Спасибо за ответы: {title}", "new": "новая заявка"},
+}
+
+
+def text(language: str, key: str) -> str:
+    """A line of email wording in a language, English where a translation is missing."""
+    return TEXTS.get(language.split("-")[0], {}).get(key) or TEXTS["en"][key]
+
+
+class TemplateError(Exception):
+    """An email template is missing or did not compile."""
+
+
+def mjml_to_html(source: str) -> str:
+    """Compile MJML to HTML with mrml, refusing output where a Jinja tag was lost or reordered."""
+    try:
+        import mrml  # a build tool (requirements-dev.txt): a packaged deployment reads precompiled HTML
+    except ImportError:
+        raise TemplateError("this template has no precompiled HTML and mrml is not installed: "
+                            "package with scripts/package.py, which compiles the templates") from None
+    html = str(mrml.to_html(source).content)
+    check_template_tags(source, html)
+    return html
+
+
+def check_template_tags(source: str, html: str) -> None:
+    """Refuse compiled HTML whose Jinja tags differ from the source's, or whose table loops left their table.
+
+    An HTML parser "foster-parents" text found directly inside <table> to before the table, which
+    would repeat the recap outside it; mrml keeps `mj-table` content verbatim, and this proves it.
+    """
+    if _JINJA_TAG.findall(source) != _JINJA_TAG.findall(html):
+        raise TemplateError("the MJML compiler moved or dropped template tags; put block tags in <mj-raw>")
+    depth = 0
+    for match in re.finditer(r"<(/?)table\b|\{%-?\s*(for|endfor)\b", html):
+        if match.group(1) is not None:  # <table> or </table>
+            depth += -1 if match.group(1) else 1
+        elif match.group(2) == "for" and depth == 0 and _loop_in_table(source, match.start(), html):
+            raise TemplateError("a loop inside <mj-table> was moved out of its table by the MJML compiler")
+
+
+def _loop_in_table(source: str, position: int, html: str) -> bool:
+    tag = html[position:html.index("%}", position) + 2]
+    index = source.find(tag)
+    opened = source.rfind("<mj-table", 0, index)
+    return opened != -1 and source.find("</mj-table>", opened) > index
+
+
+def _digest(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def compiled_html(source_path: Path, bundled_dir: Path = BUNDLED_EMAILS_DIR) -> str:
+    """The HTML of one MJML template: the precompiled copy if it matches the source, else compiled now."""
+    source = source_path.read_text(encoding="utf-8")
+    stamp = STAMP.format(_digest(source))
+    bundled = bundled_dir / f"{source_path.stem}.html"
+    if bundled.is_file():
+        cached = bundled.read_text(encoding="utf-8")
+        if cached.startswith(stamp):
+            return cached[len(stamp):]
+    return mjml_to_html(source)
+
+
+def build_bundle(templates_dir: Path, bundled_dir: Path = BUNDLED_EMAILS_DIR) -> list[Path]:
+    """Compile every MJML template into the bundle folder (the build step); the files written."""
+    bundled_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in sorted(templates_dir.glob("*.mjml")):
+        source = path.read_text(encoding="utf-8")
+        target = bundled_dir / f"{path.stem}.html"
+        target.write_text(STAMP.format(_digest(source)) + mjml_to_html(source), encoding="utf-8")
+        written.append(target)
+    return written
+
+
+class EmailTemplates:
+    """Finds a template in the best language and renders it; each is compiled once per process."""
+
+    def __init__(self, templates_dir: Path, bundled_dir: Path = BUNDLED_EMAILS_DIR) -> None:
+        self.templates_dir = templates_dir
+        self.bundled_dir = bundled_dir
+
+    @property
+    def environment(self) -> Any:
+        return _environment(self.templates_dir, self.bundled_dir)
+
+    def resolve(self, name: str, language: str, extension: str) -> str:
+        """`name.ru-RU.ext`, then `name.ru.ext`, then `name.ext`: a missing translation falls back."""
+        for candidate in (f"{name}.{language}", f"{name}.{language.split('-')[0]}", name):
+            if (self.templates_dir / f"{candidate}.{extension}").is_file():
+                return f"{candidate}.{extension}"
+        raise TemplateError(f"no template {name}.{extension} in {self.templates_dir}")
+
+    def render(self, name: str, language: str, context: Mapping[str, Any]) -> tuple[str, str]:
+        """The HTML and text parts of one email."""
+        html = self.environment.get_template(self.resolve(name, language, "mjml")).render(context)
+        plain = self.environment.get_template(self.resolve(name, language, "txt")).render(context)
+        return str(html), str(plain)
+
+
+@lru_cache(maxsize=8)
+def _environment(templates_dir: Path, bundled_dir: Path) -> Any:
+    from jinja2 import Environment, FunctionLoader
+
+    def load(name: str) -> tuple[str, str, Any]:
+        path = templates_dir / name
+        if not path.is_file():
+            raise TemplateError(f"no template {path}")
+        mtime = path.stat().st_mtime
+        source = compiled_html(path, bundled_dir) if name.endswith(".mjml") else path.read_text(encoding="utf-8")
+        # Compiled once; recompiled only if the file changes (a local edit), never per email.
+        return source, str(path), lambda: path.is_file() and path.stat().st_mtime == mtime
+
+    return Environment(loader=FunctionLoader(load), autoescape=lambda name: bool(name and name.endswith(".mjml")),
+                       keep_trailing_newline=True, auto_reload=True)
+
+
+@dataclass(frozen=True)
+class RecapRow:
+    """One answer as the respondent sees it: the question's label and a readable value."""
+
+    label: str
+    value: str
+
+
+def _readable(definition: FormDefinition, name: str, value: Any, language: str) -> str:
+    question = definition.question(name)
+    choices: Mapping[str, Any] = question.ui.get("choices", {}) if question else {}
+    if isinstance(value, bool):
+        return text(language, "yes" if value else "no")
+    if isinstance(value, list):
+        return ", ".join(_readable(definition, name, item, language) for item in value)
+    if isinstance(value, str) and value in choices:
+        return localized(choices[value], language, value)
+    return str(value)
+
+
+def recap(definition: FormDefinition, answers: Mapping[str, Any], language: str) -> list[RecapRow]:
+    """The answers in the form's order, labelled with the questions' own wording."""
+    rows = []
+    for question in definition.questions:
+        if question.name in answers and answers[question.name] not in (None, "", []):
+            rows.append(RecapRow(question.label(language), _readable(definition, question.name,
+                                                                        answers[question.name], language)))
+    return rows
+
+
+@dataclass
+class Email:
+    """One email ready to become a MIME message."""
+
+    to: list[str]
+    subject: str
+    html: str
+    text: str
+    reply_to: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def language_of(definition: FormDefinition, submission: Submission) -> str:
+    """The language chosen at submission (`_language`, Accept-Language, default), if the form has it."""
+    if submission.language and submission.language in definition.locales:
+        return submission.language
+    return definition.locales[0]
+
+
+def acknowledgement_template(definition: FormDefinition) -> str:
+    """The template name: the definition's, else one per form kind."""
+    settings = definition.settings.get("acknowledgement", {})
+    return str(settings.get("template") or f"{definition.kind}-thanks")
+
+
+def render_acknowledgement(templates: EmailTemplates, definition: FormDefinition, submission: Submission,
+                           extras: Mapping[str, Any]) -> Email:
+    """The respondent's acknowledgement, in their language, with the recap and any extra blocks."""
+    language = language_of(definition, submission)
+    settings = definition.settings.get("acknowledgement", {})
+    title = definition.title(language)
+    default_subject = text(language, "survey_subject" if definition.kind == "survey" else "ack_subject")
+    context = {
+        "gift": None, **extras,
+        "language": language, "form_title": title, "kind": submission.feedback_kind,
+        "intro": localized(settings.get("intro"), language, localized(definition.settings.get("thanks"), language)),
+        "recap": recap(definition, submission.answers, language), "submission_id": submission.id,
+    }
+    html, plain = templates.render(acknowledgement_template(definition), language, context)
+    subject = localized(settings.get("subject"), language, default_subject.format(title=title))
+    # RFC 3834: tells autoresponders not to answer an automatic reply (no mail loops).
+    return Email(to=[str(submission.respondent_email)], subject=subject, html=html, text=plain,
+                 headers={"Auto-Submitted": "auto-replied"})
+
+
+def notification_recipients(definition: FormDefinition, kind: str | None) -> list[str]:
+    """The team addresses for a kind of feedback: `notify.byKind[kind]`, else `notify.to`."""
+    notify = definition.settings.get("notify", {})
+    by_kind = notify.get("byKind", {})
+    return list(by_kind.get(kind) or notify.get("to") or []) if kind else list(notify.get("to") or [])
+
+
+def submission_link(admin_base_url: str, submission: Submission) -> str:
+    """Where the team reads the submission in the admin API."""
+    return f"{admin_base_url}/admin/forms/{submission.form}/submissions/{submission.id}"
+
+
+def render_notification(templates: EmailTemplates, definition: FormDefinition, submission: Submission,
+                        admin_base_url: str) -> Email:
+    """The team's notification: kind in the subject, Reply-To the respondent, a link to the submission; in
+    `notify.language`, else the form's first language."""
+    language = str(definition.settings.get("notify", {}).get("language") or definition.locales[0])
+    kind = submission.feedback_kind or definition.kind
+    title = definition.title(language)
+    wording = localized(definition.settings.get("notify", {}).get("subject"), language,
+                        submission.subject or f"{title}: {text(language, 'new')}")
+    context = {
+        "language": language, "form_title": title, "kind": kind, "form": definition.id,
+        "recap": recap(definition, submission.answers, language), "submission_id": submission.id,
+        "received_at": submission.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "link": submission_link(admin_base_url, submission),
+        "respondent": submission.reply_to or submission.respondent_email,
+    }
+    html, plain = templates.render("team-notification", language, context)
+    return Email(to=notification_recipients(definition, submission.feedback_kind), subject=f"[{kind}] {wording}",
+                 html=html, text=plain, reply_to=submission.reply_to or submission.respondent_email)
+
+
+def _address(value: str) -> Address:
+    # Parsing as an addr-spec refuses display names, line breaks and anything but one address.
+    return Address(addr_spec=value)
+
+
+def to_message(email: Email, sender: str, message_id: str) -> EmailMessage:
+    """A MIME message (text and HTML alternatives); ValueError for a header that is not one clean line."""
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = sender
+    message["To"] = [_address(to) for to in email.to]
+    if email.reply_to:
+        message["Reply-To"] = _address(email.reply_to)
+    message["Subject"] = " ".join(email.subject.split())  # any whitespace run, line breaks included, to a space
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = message_id
+    for name, value in email.headers.items():
+        message[name] = value
+    message.set_content(email.text)
+    message.add_alternative(email.html, subtype="html")
+    return message
+
+
+def message_id_for(sender: str, key: str) -> str:
+    """A Message-ID stable per delivery, so a repeated send is recognisably the same email."""
+    from email.headerregistry import HeaderRegistry
+    parsed = HeaderRegistry()("From", sender)
+    domain = parsed.addresses[0].domain if parsed.addresses else "localhost"  # type: ignore[attr-defined]
+    local = re.sub(r"[^A-Za-z0-9.-]", ".", key)
+    return f"<{local}@{domain or 'localhost'}>"
+
+
+_OUTBOX_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Formloop outbox</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.4rem;border-bottom:1px solid #ddd}</style>
+</head><body><h1>Outbox</h1>
+<p>Emails Formloop sent while running locally (newest first), also in {{ folder }}.</p>
+{% if entries %}<table><thead><tr><th>Written (UTC)</th><th>To</th><th>Subject</th></tr></thead><tbody>
+{% for e in entries %}<tr><td>{{ e.written_at.strftime("%Y-%m-%d %H:%M:%S") }}</td><td>{{ e.to }}</td>
+<td><a href="outbox/{{ e.name }}">{{ e.subject }}</a></td></tr>
+{% endfor %}</tbody></table>
+{% else %}<p>No email yet: send a form (e.g. <a href="f/contact">the contact form</a>) and reload.</p>{% endif %}
+</body></html>
+"""
+
+
+def render_outbox_page(entries: list[Any], folder: str = ".local/outbox") -> str:
+    """The local-only page listing the outbox."""
+    from jinja2 import Environment
+    return str(Environment(autoescape=True).from_string(_OUTBOX_PAGE).render(entries=entries, folder=folder))

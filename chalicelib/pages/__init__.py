@@ -1,0 +1,1 @@
+"""HTML pages rendered from Jinja2 templates with autoescaping."""

@@ -1,0 +1,233 @@
+"""HTML pages rendered from form definitions: the form itself, its thanks page, error pages."""
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from chalicelib.core.errors import FieldError
+from chalicelib.forms.definitions import FormDefinition, Question, localized
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {"summary": "Please fix the following", "required": "required", "choose": "Choose…",
+           "submit": "Send", "honeypot": "Leave this empty", "thanks_title": "Thank you",
+           "thanks": "Your answers were received.", "back": "Back to the form",
+           "choose_between": "Choose {low} to {high}.", "choose_up_to": "Choose up to {high}.",
+           "choose_at_least": "Choose at least {low}."},
+    "ru": {"summary": "Пожалуйста, исправьте", "required": "обязательно", "choose": "Выберите…",
+           "submit": "Отправить", "honeypot": "Оставьте пустым", "thanks_title": "Спасибо",
+           "thanks": "Ваши ответы получены.", "back": "Вернуться к форме",
+           "choose_between": "Выберите от {low} до {high}.", "choose_up_to": "Выберите не больше {high}.",
+           "choose_at_least": "Выберите не меньше {low}."},
+}
+
+
+def texts(language: str) -> dict[str, str]:
+    """Interface wording in a language, English where a translation is missing."""
+    return {**TEXTS["en"], **TEXTS.get(language.split("-")[0], {})}
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Any:
+    # Imported on first page render only: a plain form post never pays for Jinja2.
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def render(template: str, **context: Any) -> str:
+    """Render one of chalicelib/templates with autoescaping."""
+    return str(_environment().get_template(template).render(**context))
+
+
+def widget_of(question: Question) -> str:
+    """The widget a question is shown with: its `x-ui.widget`, else one its schema implies."""
+    schema = question.schema
+    widget = question.ui.get("widget")
+    if widget:
+        return str(widget)
+    if schema.get("type") == "array":
+        return "checkboxes"
+    if schema.get("type") == "object":
+        return "likert"
+    if "enum" in schema:
+        return "radio" if len(schema["enum"]) <= 5 else "select"
+    if schema.get("type") == "boolean":
+        return "consent"
+    if schema.get("type") in ("integer", "number"):
+        return "number"
+    fmt = schema.get("format")
+    if fmt in ("email", "date"):
+        return str(fmt)
+    if schema.get("maxLength", 0) > 300:
+        return "textarea"
+    return "text"
+
+
+def choice_values(question: Question) -> list[Any]:
+    """The values a choice question offers, in order (an NPS or rating scale, an enum, a matrix's scale)."""
+    schema = question.schema
+    widget = widget_of(question)
+    if widget in ("nps", "rating"):
+        low = int(schema.get("minimum", 0 if widget == "nps" else 1))
+        high = int(schema.get("maximum", 10 if widget == "nps" else 5))
+        return list(range(low, high + 1))
+    if widget == "likert":
+        rows = list(schema.get("properties", {}).values())
+        return list(rows[0].get("enum", [])) if rows else []
+    if schema.get("type") == "array":
+        items = schema.get("items", {})
+        return list(items.get("enum", [])) if isinstance(items, dict) else []
+    return list(schema.get("enum", []))
+
+
+def matrix_rows(question: Question, language: str) -> list[tuple[str, str]]:
+    """A Likert matrix's rows as (key, label)."""
+    labels = question.ui.get("rows", {})
+    rows: Mapping[str, Any] = question.schema.get("properties", {})
+    return [(key, localized(labels.get(key), language, str(row.get("title", key)) if isinstance(row, dict) else key))
+            for key, row in rows.items()]
+
+
+def choice_label(question: Question, value: Any, language: str) -> str:
+    """How one choice is labelled: `x-ui.choices` (or a matrix's `x-ui.scale`), else the value itself."""
+    labels = question.ui.get("scale" if widget_of(question) == "likert" else "choices", {})
+    return localized(labels.get(str(value)), language, str(value))
+
+
+def _choices(question: Question, widget: str, language: str, selected: list[str]) -> list[dict[str, Any]]:
+    captions = question.ui.get("choices", {})
+    views = []
+    for value in choice_values(question):
+        view = {"value": str(value), "label": choice_label(question, value, language), "caption": None,
+                "checked": str(value) in selected}
+        if widget in ("nps", "rating"):
+            # Scales show the number; a per-value label (e.g. "Excellent") is shown under it.
+            view["label"] = str(value)
+            view["caption"] = localized(captions.get(str(value)), language) or None
+        views.append(view)
+    return views
+
+
+def _as_strings(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return ["on" if v is True else str(v) for v in value]
+    if value is True:
+        return ["on"]
+    return [str(value)]
+
+
+def _row_value(values: Mapping[str, Any], name: str, row: str) -> list[str]:
+    nested = values.get(name)
+    if isinstance(nested, Mapping):
+        return _as_strings(nested.get(row))
+    for key in (f"{name}.{row}", f"{name}[{row}]"):
+        if key in values:
+            return _as_strings(values[key])
+    return []
+
+
+def _hint(schema: Mapping[str, Any], language: str) -> str | None:
+    low, high = schema.get("minItems"), schema.get("maxItems")
+    t = texts(language)
+    if low and high:
+        return t["choose_between"].format(low=low, high=high)
+    if high:
+        return t["choose_up_to"].format(high=high)
+    if low and low > 1:
+        return t["choose_at_least"].format(low=low)
+    return None
+
+
+def question_view(question: Question, language: str, value: Any, error: str | None,
+                  values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What the form template needs to show one question."""
+    widget = widget_of(question)
+    schema, ui = question.schema, question.ui
+    selected = _as_strings(value)
+    scale = ui.get("scale", {})
+    view: dict[str, Any] = {
+        "name": question.name, "id": f"q-{question.name}", "input_id": f"f-{question.name}",
+        "label": question.label(language), "help": localized(ui.get("help"), language) or None,
+        "hint": _hint(schema, language) if widget == "checkboxes" else None,
+        "placeholder": localized(ui.get("placeholder"), language) or None,
+        "required": question.required, "widget": widget, "error": error,
+        "group": widget in ("radio", "checkboxes", "nps", "rating", "likert"),
+        "value": selected[-1] if selected else "",
+        "max_length": schema.get("maxLength"), "minimum": schema.get("minimum"), "maximum": schema.get("maximum"),
+        "step": "any" if schema.get("type") == "number" else None,
+        "input_type": {"email": "email", "number": "number", "date": "date", "tel": "tel", "url": "url",
+                       "hidden": "hidden"}.get(widget, "text"),
+        "autocomplete": {"email": "email", "tel": "tel"}.get(widget),
+        "visible_if": json.dumps(question.visible_if) if question.visible_if else None,
+        "choices": _choices(question, widget, language, selected),
+        "scale_ends": None, "rows": [],
+    }
+    if widget in ("nps", "rating") and scale:
+        first, last = view["choices"][0]["value"], view["choices"][-1]["value"]
+        view["scale_ends"] = (localized(scale.get(first), language), localized(scale.get(last), language))
+    if widget == "likert":
+        view["rows"] = [{"key": key, "label": label, "checked": _row_value(values or {}, question.name, key)}
+                        for key, label in matrix_rows(question, language)]
+    described = [f"{view['id']}-{part}" for part, present in
+                 (("help", view["help"]), ("hint", view["hint"]), ("scale", view["scale_ends"]),
+                  ("error", error)) if present]
+    view["described"] = " ".join(described)
+    if view["group"]:
+        view["input_id"] = f"{view['id']}-1" if widget != "likert" else f"{view['id']}-{view['rows'][0]['key']}-1"
+    return view
+
+
+def render_form(definition: FormDefinition, language: str, *, action: str,
+                values: Mapping[str, Any] | None = None, errors: list[FieldError] | None = None,
+                issued: str | None = None) -> str:
+    """The accessible HTML page of a form; after a 422, with the visitor's input and the errors.
+
+    `issued` is the signed time the page was served (`_ts`); a re-rendered page keeps the posted one.
+    """
+    values = values or {}
+    posted = values.get("_ts")
+    issued = issued or (str(posted[-1] if isinstance(posted, list) and posted else posted or "") or None)
+    errors = errors or []
+    by_field: dict[str, str] = {}
+    others: list[str] = []
+    names = {q.name for q in definition.questions}
+    for error in errors:
+        top = error.field.split("/")[0]
+        if top in names:
+            by_field.setdefault(top, error.message)
+        else:
+            others.append(f"{error.field or 'form'}: {error.message}")
+    t = texts(language)
+    questions = [question_view(q, language, values.get(q.name), by_field.get(q.name), values)
+                 for q in definition.questions]
+    settings = definition.settings
+    return render(
+        "form.html", language=language, page_title=definition.title(language), form_title=definition.title(language),
+        description=localized(settings.get("description"), language) or None,
+        questions=questions, errors=bool(errors), other_errors=others, action=action,
+        honeypot=definition.honeypot, idempotency_key=secrets.token_urlsafe(16), issued=issued, t=t,
+        submit_label=localized(settings.get("submitLabel"), language, t["submit"]),
+        has_conditions=any(q.visible_if for q in definition.questions),
+    )
+
+
+def render_thanks(definition: FormDefinition, language: str) -> str:
+    """The default thank-you page."""
+    t = texts(language)
+    return render("message.html", language=language, page_title=t["thanks_title"], heading=t["thanks_title"],
+                  message=localized(definition.settings.get("thanks"), language, t["thanks"]),
+                  back_url=None, back_label="")
+
+
+def render_message(heading: str, message: str, language: str = "en") -> str:
+    """A plain page with a heading and one message (errors for browsers)."""
+    return render("message.html", language=language, page_title=heading, heading=heading, message=message,
+                  back_url=None, back_label="")

@@ -1,0 +1,93 @@
+"""Everything Formloop holds about one email address, exported or erased (POST /admin/addresses/…).
+
+Submissions are found by their respondent address or `_replyto`, compared as the survey's
+one-per-address rule compares them (case and surrounding spaces ignored), by reading the
+submissions table page by page. One call works for a few seconds at most and answers with a
+`cursor` to continue from, until the cursor is null. Erasing deletes each submission with what was
+derived from it (SubmissionRemoval). What stays: gift records, which hold only a hash of the
+address, and the per-day acknowledgement guard (a hash, gone within two days).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core.errors import MalformedRequestError
+from chalicelib.core.submission import Submission
+from chalicelib.forms.definitions import FORM_ID
+from chalicelib.forms.formats import is_email
+from chalicelib.intake.surveys import normalise_address
+from chalicelib.privacy.removal import SubmissionRemoval
+from chalicelib.reporting.exports import SUBMISSION_ID, submission_json
+from chalicelib.storage import SubmissionStore
+
+PAGE = 200
+
+
+def _encode(start: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(start)).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[str, str]:
+    try:
+        form, submission_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError, binascii.Error):
+        form = submission_id = None
+    if not (isinstance(form, str) and FORM_ID.match(form) and isinstance(submission_id, str)
+            and SUBMISSION_ID.match(submission_id)):
+        raise MalformedRequestError("This cursor is not one Formloop gave out; start again without it.")
+    return form, submission_id
+
+
+@dataclass
+class AddressRequests:
+    """Export or erase what is stored about one address, a time-bounded slice of the table per call."""
+
+    store: SubmissionStore
+    removal: SubmissionRemoval
+    budget_seconds: float = 8.0
+    clock: Callable[[], float] = time.monotonic
+
+    def export(self, email: str, cursor: str | None) -> dict[str, Any]:
+        """The submissions from this address in the slice read, and where to continue."""
+        address = self._address(email)
+        found: list[dict[str, Any]] = []
+        next_cursor = self._walk(address, cursor, lambda submission: found.append(submission_json(submission)))
+        return {"email": address, "submissions": found, "cursor": next_cursor}
+
+    def erase(self, email: str, cursor: str | None) -> dict[str, Any]:
+        """Delete the submissions from this address in the slice read (each with what was derived from it)."""
+        address = self._address(email)
+        erased: list[str] = []
+
+        def remove(submission: Submission) -> None:
+            self.removal.delete(submission.form, submission.id)
+            erased.append(f"{submission.form}/{submission.id}")
+
+        next_cursor = self._walk(address, cursor, remove)
+        return {"email": address, "erased": erased, "cursor": next_cursor}
+
+    @staticmethod
+    def _address(email: str) -> str:
+        address = normalise_address(email or "")
+        if not address or not is_email(address):
+            raise MalformedRequestError("Give the email address to look for, like name@example.com, as `email`.")
+        return address
+
+    def _walk(self, address: str, cursor: str | None, act: Callable[[Submission], None]) -> str | None:
+        deadline = self.clock() + self.budget_seconds
+        start = _decode(cursor) if cursor else None
+        while True:
+            page, start = self.store.scan(start, PAGE)
+            for submission in page:
+                if address in {normalise_address(a) for a in (submission.respondent_email, submission.reply_to) if a}:
+                    act(submission)
+            if start is None:
+                return None
+            if self.clock() >= deadline:
+                return _encode(start)

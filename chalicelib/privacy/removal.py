@@ -1,0 +1,43 @@
+"""Deleting one submission, and what was derived from it: its share of the results, its survey place
+and address marker, and the emails it was still owed.
+
+The steps are each safe to repeat, and the submission itself goes last, in one transaction with
+the survey's give-backs (conditioned on it still existing), so a deletion that fails midway is
+simply sent again. A gift already issued for the submission stays issued (revoke it with the CLI).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.core.errors import NotFoundError
+from chalicelib.forms.definitions import FormRegistry
+from chalicelib.intake.surveys import SurveyGuard
+from chalicelib.reporting.exports import SUBMISSION_ID
+from chalicelib.reporting.results import ResultsService
+from chalicelib.storage import SubmissionStore
+from chalicelib.storage.deliveries import DeliveryStore
+
+
+@dataclass
+class SubmissionRemoval:
+    """Deletes submissions for admins (DELETE /admin/forms/{form}/submissions/{id})."""
+
+    forms: FormRegistry
+    store: SubmissionStore
+    surveys: SurveyGuard
+    results: ResultsService | None = None
+    deliveries: DeliveryStore | None = None
+
+    def delete(self, form_id: str, submission_id: str) -> None:
+        """Delete one submission and what was derived from it; NotFoundError if there is no such submission."""
+        definition = self.forms.get(form_id)
+        known = definition is not None and SUBMISSION_ID.match(submission_id)
+        submission = self.store.get(form_id, submission_id) if known else None
+        if definition is None or submission is None:
+            raise NotFoundError("There is no submission with this id in this form.")
+        if self.results is not None:
+            self.results.forget(submission)
+        if self.deliveries is not None:
+            self.deliveries.delete_for(form_id, submission_id)
+        if not self.store.delete(form_id, submission_id, self.surveys.releases(definition, submission)):
+            raise NotFoundError("There is no submission with this id in this form.")

@@ -1,0 +1,1 @@
+"""What owners read: survey results and submission exports."""

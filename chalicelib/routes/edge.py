@@ -1,0 +1,165 @@
+"""What every route shares: the services, the current request, errors -> responses, negotiation, CORS,
+reading small bodies, admin authentication."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from chalice import Response
+
+from chalicelib.core.errors import DefinitionError, FormloopError, FormUnavailableError, InvalidSubmissionError
+
+if TYPE_CHECKING:
+    from chalice import Chalice
+
+    from chalicelib.wiring import Services
+
+HTML = "text/html; charset=utf-8"
+log = logging.getLogger("formloop")
+
+_services: Services | None = None
+_app: Chalice | None = None
+
+
+def attach(app: Chalice) -> None:
+    """Tell the edge which app serves the requests (app.py calls this once)."""
+    global _app
+    _app = app
+
+
+def services() -> Services:
+    """The services, built from the environment on first use (never at import)."""
+    global _services
+    if _services is None:
+        from chalicelib.core.config import Settings
+        from chalicelib.wiring import build_services
+        _services = build_services(Settings.from_environ(os.environ))
+    return _services
+
+
+def use_services(replacement: Services | None) -> None:
+    """Swap the services (tests build their own against DynamoDB Local)."""
+    global _services
+    _services = replacement
+
+
+def request() -> Any:
+    """The request being served."""
+    current = _app.current_request if _app is not None else None
+    assert current is not None, "only called inside a route"
+    return current
+
+
+def headers() -> dict[str, str]:
+    """The request's headers, names lower-cased."""
+    return {k.lower(): v for k, v in request().headers.items()}
+
+
+def params() -> dict[str, str]:
+    """The query string's parameters (empty when there is none)."""
+    return dict(request().query_params or {})
+
+
+def html(body: str, status: int = 200, extra: dict[str, str] | None = None) -> Response:
+    """An HTML page."""
+    return Response(body=body, status_code=status, headers={"Content-Type": HTML, **(extra or {})})
+
+
+def json_response(body: Any, status: int = 200, extra: dict[str, str] | None = None) -> Response:
+    """A JSON document that no cache keeps (admin and gift answers)."""
+    return Response(body=json.dumps(body), status_code=status,
+                    headers={"Content-Type": "application/json", "Cache-Control": "no-store", **(extra or {})})
+
+
+def wants_json(body_is_json: bool = False) -> bool:
+    """JSON clients ask with Accept (or send JSON); browsers get HTML."""
+    from chalicelib.intake.service import wants_json as negotiate
+    return negotiate(headers(), body_is_json)
+
+
+def wants(kind: str) -> bool:
+    """`?format=html|csv|json`, else the first type the client's Accept header lists."""
+    chosen = params().get("format")
+    if chosen:
+        return chosen.lower() == kind
+    first = headers().get("accept", "").split(",")[0].split(";")[0].strip().lower()
+    return first == {"html": "text/html", "csv": "text/csv", "json": "application/json"}[kind]
+
+
+def cors(form_id: str | None) -> dict[str, str]:
+    """CORS headers for a form's route, only for an origin the form lists."""
+    if not form_id:
+        return {}
+    definition = services().forms.get(form_id)
+    origin = headers().get("origin")
+    return services().submissions.cors_headers(definition, origin) if definition else {}
+
+
+def _safe_cors(form_id: str | None) -> dict[str, str]:
+    try:
+        return cors(form_id)
+    except DefinitionError:
+        return {}
+
+
+def _problem(error: FormloopError, extra: dict[str, str]) -> Response:
+    return Response(body=json.dumps(error.problem()), status_code=error.STATUS_CODE,
+                    headers={"Content-Type": "application/problem+json", **error.headers, **extra})
+
+
+def error_response(error: FormloopError, form_id: str | None) -> Response:
+    """A domain error as problem+json for scripts, or as a page (the form again, for its own errors) for people."""
+    from chalicelib.pages import rendering
+    current = request()
+    extra = _safe_cors(form_id)
+    body_is_json = "json" in headers().get("content-type", "")
+    if wants_json(body_is_json) or current.method not in ("GET", "POST"):
+        return _problem(error, extra)
+    if isinstance(error, InvalidSubmissionError) and error.form_id:
+        definition = services().forms.get(error.form_id)
+        if definition is not None:
+            page = rendering.render_form(definition, error.language or definition.locales[0],
+                                         action=error.form_id, values=error.values, errors=error.errors)
+            return html(page, error.STATUS_CODE, {**error.headers, **extra})
+    return html(rendering.render_message(error.TITLE, error.message), error.STATUS_CODE, {**error.headers, **extra})
+
+
+def handles_errors(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Turn domain errors into responses for every route (Chalice catches them before middleware)."""
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        form_id = kwargs.get("form_id")
+        try:
+            return view(*args, **kwargs)
+        except FormloopError as error:
+            return error_response(error, form_id)
+        except DefinitionError as error:
+            log.error("broken form definition: %s", error)
+            return error_response(
+                FormUnavailableError("This form is temporarily unavailable; its owner has been told."), form_id)
+    return wrapper
+
+
+def require_admin() -> None:
+    """Raise AdminAuthError (401) unless the request carries a valid admin key."""
+    services().admin.check(headers())
+
+
+def field(name: str) -> str:
+    """One field of a small urlencoded or JSON body (a gift token, a code, an address); empty when absent."""
+    from urllib.parse import parse_qs
+    body = request().raw_body or b""
+    if len(body) > 4096:
+        return ""
+    text = body.decode("utf-8", "replace")
+    if "json" in headers().get("content-type", ""):
+        try:
+            value = json.loads(text).get(name, "")
+        except (ValueError, AttributeError, RecursionError):
+            return ""
+        return value if isinstance(value, str) else ""
+    return parse_qs(text, keep_blank_values=True).get(name, [""])[0]

@@ -1,0 +1,82 @@
+"""Public form routes (/f/{form}): submit, the hosted page, its schema and thank-you page, CORS preflight."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.core.errors import MethodNotAllowedError
+
+from .edge import cors, handles_errors, headers, html, params, request, services
+
+forms = Blueprint(__name__)
+
+# Every type reaches Formloop, so an unsupported one gets the same clear 415 as the rest (problem+json or a
+# page) rather than Chalice's terse {"Code": "UnsupportedMediaType"}; intake/parsing.py decides what is read.
+POST_TYPES = ["*/*"]
+
+
+@forms.route("/f/{form_id}", methods=["POST"], content_types=POST_TYPES)
+@handles_errors
+def submit(form_id: str) -> Response:
+    from chalicelib.intake.service import SubmitRequest
+    current = request()
+    outcome = services().submissions.submit(SubmitRequest(
+        form_id=form_id, body=current.raw_body or b"", headers=headers(),
+        source_ip=(current.context.get("identity") or {}).get("sourceIp"),
+    ))
+    allowed = cors(form_id)
+    if outcome.wants_json:
+        return Response(body=json.dumps(outcome.as_json()), status_code=201 if outcome.created else 200,
+                        headers={"Content-Type": "application/json", **allowed})
+    return Response(body="", status_code=303, headers={"Location": outcome.redirect_to, **allowed})
+
+
+@forms.route("/f/{form_id}", methods=["GET"])
+@handles_errors
+def form_page(form_id: str) -> Response:
+    from chalicelib.intake.service import choose_language
+    from chalicelib.pages import rendering
+    built = services()
+    definition = built.submissions.form(form_id)
+    built.surveys.check_page(definition, built.submissions.clock())  # closed, not open yet, or full
+    language = choose_language(definition, params().get("lang"), headers().get("accept-language"))
+    return html(rendering.render_form(definition, language, action=form_id, issued=built.submissions.page_token()))
+
+
+@forms.route("/f/{form_id}", methods=["OPTIONS"])
+@handles_errors
+def preflight(form_id: str) -> Response:
+    definition = services().submissions.form(form_id)
+    services().submissions.check_origin(definition, headers())
+    allowed = cors(form_id)
+    if allowed:
+        allowed.update({"Access-Control-Allow-Methods": "POST", "Access-Control-Max-Age": "600",
+                        "Access-Control-Allow-Headers": "Content-Type, Accept, Idempotency-Key, Accept-Language"})
+    return Response(body="", status_code=204, headers=dict[str, Any](allowed))
+
+
+@forms.route("/f/{form_id}", methods=["PUT", "PATCH", "DELETE"])
+@handles_errors
+def wrong_method(form_id: str) -> Response:
+    raise MethodNotAllowedError(f"{request().method} is not allowed here; forms are sent with POST.",
+                                headers={"Allow": "GET, POST, OPTIONS"})
+
+
+@forms.route("/f/{form_id}/schema", methods=["GET"])
+@handles_errors
+def public_schema(form_id: str) -> Response:
+    definition = services().submissions.form(form_id)
+    return Response(body=json.dumps(definition.public_schema()), status_code=200,
+                    headers={"Content-Type": "application/schema+json", **cors(form_id)})
+
+
+@forms.route("/f/{form_id}/thanks", methods=["GET"])
+@handles_errors
+def thanks(form_id: str) -> Response:
+    from chalicelib.intake.service import choose_language
+    from chalicelib.pages import rendering
+    definition = services().submissions.form(form_id)
+    language = choose_language(definition, params().get("lang"), headers().get("accept-language"))
+    return html(rendering.render_thanks(definition, language))

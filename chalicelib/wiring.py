@@ -1,0 +1,215 @@
+"""Builds Formloop's services from settings: the one place collaborators are wired together.
+
+A post needs only the forms, the submission store and the submit service; everything else (results,
+exports, gifts, delivery and mail, their tables and stream consumers) is wired on first use, so a
+cold start that only stores a submission never imports those modules.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import NotFoundError
+from chalicelib.core.keys import AdminAuth
+from chalicelib.core.submission import Submission
+from chalicelib.forms.definitions import FormRegistry
+from chalicelib.intake.service import SubmissionService
+from chalicelib.intake.spam import RateLimiter
+from chalicelib.intake.surveys import SurveyGuard
+from chalicelib.storage import SubmissionStore
+from chalicelib.storage.limits import RateLimitStore
+from chalicelib.storage.surveys import SurveyStore
+
+if TYPE_CHECKING:
+    from pynamodb.models import Model
+
+    from chalicelib.gifts.service import GiftService
+    from chalicelib.mail.delivery import DeliveryService
+    from chalicelib.mail.transport import OutboxMailer
+    from chalicelib.privacy.erasure import AddressRequests
+    from chalicelib.privacy.removal import SubmissionRemoval
+    from chalicelib.reporting.exports import ExportService
+    from chalicelib.reporting.results import ResultsService
+
+
+class TableOwner(Protocol):
+    """A store that owns DynamoDB tables: the PynamoDB models bound to them."""
+
+    @property
+    def models(self) -> list[type[Model]]: ...
+
+
+# Runs after a submission is durably stored (DynamoDB Streams in AWS, the local worker in `make run`).
+# Each consumer must be idempotent: a stream record can be delivered more than once.
+SubmissionConsumer = Callable[[Submission], None]
+
+T = TypeVar("T")
+
+
+class _Unset:
+    """A lazy field not given to the constructor: wired on first read."""
+
+    def __repr__(self) -> str:
+        return "<wired on first use>"
+
+
+_UNSET: Any = _Unset()
+
+
+class _Lazy(Generic[T]):
+    """A dataclass field (a descriptor) whose value, unless given, is wired by `Services._wire` on first read."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.slot = "_lazy_" + name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> T:
+        if obj is None:
+            return _UNSET  # type: ignore[no-any-return]  # the dataclass default: "not given"
+        value = obj.__dict__.get(self.slot, _UNSET)
+        if value is _UNSET:
+            obj._wire()
+            value = obj.__dict__[self.slot]
+        return value  # type: ignore[no-any-return]
+
+    def __set__(self, obj: Any, value: T) -> None:
+        obj.__dict__[self.slot] = value
+
+
+@dataclass
+class Services:
+    """Everything a request handler or the stream worker may call.
+
+    `results`, `exports`, `gifts`, `delivery`, `stores`, `consumers` and `acknowledgement_extras` are wired
+    on first read (by `build_services`' wiring) unless given; `dataclasses.replace` reads, so copies them.
+    """
+
+    settings: Settings
+    forms: FormRegistry
+    store: SubmissionStore
+    submissions: SubmissionService
+    admin: AdminAuth
+    surveys: SurveyGuard
+    results: _Lazy[ResultsService] = _Lazy()
+    exports: _Lazy[ExportService] = _Lazy()
+    stores: _Lazy[list[TableOwner]] = _Lazy()
+    consumers: _Lazy[list[SubmissionConsumer]] = _Lazy()
+    # Blocks added to the acknowledgement email's template context, e.g. {"gift": {...}}.
+    acknowledgement_extras: _Lazy[list[Callable[[Submission], dict[str, Any]]]] = _Lazy()
+    gifts: _Lazy[GiftService | None] = _Lazy()
+    delivery: _Lazy[DeliveryService | None] = _Lazy()
+    # What wires the fields above that were not given; None: they start empty (no gifts, no delivery).
+    wiring: Callable[[Services], None] | None = field(default=None, repr=False, compare=False)
+
+    def _wire(self) -> None:
+        with _WIRING_LOCK:
+            given = [name for name in LAZY_FIELDS if self.__dict__.get("_lazy_" + name, _UNSET) is not _UNSET]
+            if len(given) == len(LAZY_FIELDS):
+                return
+            if not given and self.wiring is not None:
+                self.wiring(self)  # all of them at once, as build_services always did
+            for name, empty in LAZY_FIELDS.items():  # given some but not all: the rest start empty
+                if self.__dict__.get("_lazy_" + name, _UNSET) is _UNSET:
+                    setattr(self, name, empty())
+
+    def outbox(self) -> OutboxMailer:
+        """The local outbox folder; NotFoundError unless this is the local stage writing to one."""
+        from chalicelib.mail.transport import OutboxMailer
+        mailer = self.delivery.mailer if self.delivery else None
+        if self.settings.stage != "local" or not isinstance(mailer, OutboxMailer):
+            raise NotFoundError("There is no outbox here: it exists only when Formloop runs locally.")
+        return mailer
+
+    @property
+    def removal(self) -> SubmissionRemoval:
+        """Deletes one submission with what was derived from it (built per use: it only ties stores together)."""
+        from chalicelib.privacy.removal import SubmissionRemoval
+        return SubmissionRemoval(self.forms, self.store, self.surveys, self.results,
+                                 self.delivery.store if self.delivery else None)
+
+    @property
+    def addresses(self) -> AddressRequests:
+        """Exports or erases everything about one email address."""
+        from chalicelib.privacy.erasure import AddressRequests
+        return AddressRequests(self.store, self.removal)
+
+    def create_tables(self) -> None:
+        """Create every table Formloop uses, with its TTL (idempotent)."""
+        from chalicelib.storage.base import create_tables
+        for store in self.stores:
+            create_tables(store.models)
+
+
+_WIRING_LOCK = threading.RLock()
+# The lazy fields, and what each holds when nothing wires it.
+LAZY_FIELDS: dict[str, Callable[[], Any]] = {
+    "results": lambda: None, "exports": lambda: None, "stores": list, "consumers": list,
+    "acknowledgement_extras": list, "gifts": lambda: None, "delivery": lambda: None,
+}
+
+
+def build_services(settings: Settings) -> Services:
+    """Wire the services for one deployment (tests pass their own settings); the submit path at once."""
+    forms = FormRegistry(settings.forms_dir)
+    store = SubmissionStore(settings)
+    limits = RateLimitStore(settings)
+    survey_store = SurveyStore(settings)
+    surveys = SurveyGuard(survey_store, settings.default_retention_days)
+    submit_stores: list[TableOwner] = [store, limits, survey_store]
+
+    def wire_the_rest(built: Services) -> None:
+        _wire_the_rest(built, submit_stores)
+
+    return Services(settings=settings, forms=forms, store=store,
+                    submissions=SubmissionService(settings, forms, store, limiter=RateLimiter(limits),
+                                                  surveys=surveys),
+                    admin=AdminAuth(settings.admin_key_hashes), surveys=surveys, wiring=wire_the_rest)
+
+
+def _wire_the_rest(built: Services, submit_stores: list[TableOwner]) -> None:
+    """Results, exports, gifts and delivery, with their tables and consumers (what a post never needs)."""
+    from chalicelib.reporting.exports import ExportService
+    from chalicelib.reporting.results import ResultsService
+    from chalicelib.storage.listing import SubmissionPages
+    from chalicelib.storage.results import ResultStore
+    settings, forms = built.settings, built.forms
+    result_store = ResultStore(settings)
+    results = ResultsService(forms, result_store, settings.default_retention_days)
+    built.results = results
+    built.exports = ExportService(forms, SubmissionPages(settings))
+    store, limits, survey_store = submit_stores
+    built.stores = [store, limits, result_store, survey_store]  # the order build_services always had
+    built.consumers = [results.consume]
+    built.acknowledgement_extras = []
+    add_gifts(built)
+    if built.gifts is not None:
+        results.gift_stock = built.gifts.stock
+    add_delivery(built)
+
+
+def add_gifts(services: Services) -> None:
+    """Register thank-you gifts: their tables, and the gift block of the acknowledgement email."""
+    from chalicelib.gifts.service import GiftService
+    from chalicelib.storage.gifts import GiftStore
+    store = GiftStore(services.settings)
+    services.gifts = GiftService(services.settings, services.forms, store)
+    services.stores.append(store)
+    services.acknowledgement_extras.append(services.gifts.acknowledgement_extra)
+
+
+def add_delivery(services: Services) -> None:
+    """Register email delivery: its tables, and its consumer (acknowledgement, team notification)."""
+    from chalicelib.mail.content import EmailTemplates
+    from chalicelib.mail.delivery import DeliveryService
+    from chalicelib.mail.transport import build_mailer
+    from chalicelib.storage.deliveries import DeliveryStore
+    settings = services.settings
+    store = DeliveryStore(settings)
+    services.delivery = DeliveryService(settings, services.forms, store, build_mailer(settings.mail, settings.region),
+                                        EmailTemplates(settings.forms_dir / "templates"),
+                                        extras=services.acknowledgement_extras)
+    services.stores.append(store)
+    services.consumers.append(services.delivery)
