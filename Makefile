@@ -1,5 +1,6 @@
 # Formloop: `make run` starts everything locally; `make test` runs every test. Both do all set-up.
-PYTHON ?= python3
+# Python 3.13, as the Lambda functions run it (pyenv's shim, or a system python3.13).
+PYTHON ?= python3.13
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.installed
@@ -10,6 +11,11 @@ STAMP_NODE := node_modules/.installed
 setup: $(STAMP_PY) $(STAMP_NODE)
 
 $(STAMP_PY): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || { \
+	  echo "Formloop builds, tests and packages on Python 3.13 (Lambda's python3.13 runtime), and '$(PYTHON)' is not it."; \
+	  echo "Install it (pyenv install 3.13.0, or your system's python3.13 package), or name one: make PYTHON=/path/to/python3.13"; \
+	  exit 1; }
+	@if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))'; then rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@

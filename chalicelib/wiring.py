@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import NotFoundError
@@ -59,7 +59,7 @@ class _Unset:
 _UNSET: Any = _Unset()
 
 
-class _Lazy(Generic[T]):
+class _Lazy[T]:
     """A dataclass field (a descriptor) whose value, unless given, is wired by `Services._wire` on first read."""
 
     def __set_name__(self, owner: type, name: str) -> None:

@@ -56,7 +56,7 @@ def admin_submission(form_id: str, submission_id: str) -> Response:
 def delete_submission(form_id: str, submission_id: str) -> Response:
     require_admin()
     services().removal.delete(form_id, submission_id)
-    return Response(body="", status_code=204, headers=NO_STORE)
+    return Response(body="", status_code=204, headers=dict[str, str | list[str]](NO_STORE))
 
 
 @admin.route("/admin/addresses/export", methods=["POST"], content_types=ADMIN_POST_TYPES)

@@ -18,7 +18,7 @@ from .gift_support import codes_csv, gift_service, submission
 T = TypeVar("T")
 
 
-def stampede(count: int, work: Callable[[int], T], workers: int = 50) -> list[T]:
+def stampede[T](count: int, work: Callable[[int], T], workers: int = 50) -> list[T]:
     """Run `work(i)` for i in range(count) from many threads released at the same moment."""
     start = threading.Barrier(min(count, workers))
 

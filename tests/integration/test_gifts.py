@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chalicelib.gifts import service as gifts_module
 from chalicelib.core.errors import (
     AlreadyRedeemedError,
     CodesRejectedError,
@@ -20,6 +19,7 @@ from chalicelib.core.errors import (
     RateLimitedError,
 )
 from chalicelib.core.keys import AdminAuth, hash_key
+from chalicelib.gifts import service as gifts_module
 from chalicelib.gifts.campaigns import ALPHABET, generate_code, normalise_code, normalise_email
 from chalicelib.gifts.service import GiftService
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from chalicelib.pages import rendering
 from chalicelib.core.errors import FieldError
 from chalicelib.forms.answers import coerce
 from chalicelib.forms.definitions import FormDefinition, load_definition
+from chalicelib.pages import rendering
 
 FORMS = sorted((Path(__file__).resolve().parents[2] / "forms").glob("*.json"))
 
