@@ -210,3 +210,24 @@ class DefinitionError(Exception):
         self.source = source
         self.json_path = json_path
         self.message = message
+
+
+# --- what stores report -----------------------------------------------------------------------------------------
+# A store (DynamoDB, or the in-memory one of the unit tests) speaks of data, never of HTTP: these carry no status
+# and no text for a visitor. The service that called the store turns them into a FormloopError for the person.
+
+class StoreError(Exception):
+    """Root of the errors a store raises."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database did not take the request after retries; `maybe_written` when it may have been applied anyway
+    (a timeout or a dropped connection), so the caller can promise nothing."""
+
+    def __init__(self, message: str, *, maybe_written: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_written = maybe_written
+
+
+class ConditionFailedError(StoreError):
+    """A conditional write found the item changed (or gone) meanwhile; nothing was written."""
