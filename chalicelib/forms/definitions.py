@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.core.errors import DefinitionError
+from chalicelib.core.errors import DefinitionError, NotFoundError
 from chalicelib.forms.fastcheck import Check, compile_check
 from chalicelib.forms.formats import FORMATS
 from chalicelib.forms.patterns import bounded_pattern
@@ -307,6 +307,13 @@ class FormRegistry:
                 self._checked = read_manifest(self.forms_dir)
             cached = self._cache[form_id] = load_definition(path, self._checked.get(path.name))
         return cached
+
+    def require(self, form_id: str) -> FormDefinition:
+        """The definition of a form, or NotFoundError (404) for a form id nobody defined."""
+        definition = self.get(form_id)
+        if definition is None:
+            raise NotFoundError("There is no form with this address; check the form's name or action URL.")
+        return definition
 
     def ids(self) -> list[str]:
         """Every form id in the definitions folder."""
