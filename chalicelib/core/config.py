@@ -1,57 +1,116 @@
-"""Settings, built from an environment mapping at first use (never at import)."""
+"""Settings, built from an environment mapping at first use (never at import).
+
+Every default is written once, as a dataclass field default; `from_environ` reads it from there.
+"""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
+
+from chalicelib.core.keys import hash_key
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# `chalice package` ships only app.py and chalicelib/: `make bundle` copies forms/ here.
+# `chalice package` ships only app.py and chalicelib/: `formloop package` (make package) copies forms/ here.
 BUNDLED_FORMS_DIR = Path(__file__).resolve().parents[1] / "bundled" / "forms"
+LOCAL_STAGE = "local"
+MIN_SECRET_CHARS = 32
 
 
 class SettingError(Exception):
     """A setting is missing or has a value Formloop cannot use."""
 
 
-def _int(environ: Mapping[str, str], name: str, default: int) -> int:
-    raw = environ.get(name)
-    if raw is None or raw == "":
+def _defaults(cls: type) -> dict[str, Any]:
+    """A dataclass's field defaults by field name (default factories called), the one place they are written."""
+    defaults: dict[str, Any] = {}
+    for item in dataclasses.fields(cls):
+        if item.default is not dataclasses.MISSING:
+            defaults[item.name] = item.default
+        elif item.default_factory is not dataclasses.MISSING:
+            defaults[item.name] = item.default_factory()
+    return defaults
+
+
+def _text(environ: Mapping[str, str], name: str, default: str) -> str:
+    """A variable's value with surrounding spaces dropped; the default when it is unset or blank."""
+    return environ.get(name, "").strip() or default
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, *, allow_zero: bool = False) -> int:
+    raw = environ.get(name, "").strip()
+    if raw == "":
         return default
     try:
         value = int(raw)
     except ValueError:
         raise SettingError(f"{name}={raw!r} is not a whole number") from None
-    if value <= 0:
-        raise SettingError(f"{name}={raw!r} must be positive")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise SettingError(f"{name}={raw!r} must be {'zero or more' if allow_zero else 'positive'}")
     return value
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingError(f"{name}={raw!r} must be true or false (1/0, yes/no)")
 
 
 def _admin_key_hashes(environ: Mapping[str, str]) -> tuple[str, ...]:
     """FORMLOOP_ADMIN_KEY_HASHES (comma-separated SHA-256 hex), plus FORMLOOP_ADMIN_KEY for local runs."""
-    import hashlib
     hashes = [h.strip().lower() for h in environ.get("FORMLOOP_ADMIN_KEY_HASHES", "").split(",") if h.strip()]
     for value in hashes:
         if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
             raise SettingError("FORMLOOP_ADMIN_KEY_HASHES must list SHA-256 hex digests (64 hex characters each)")
     plain = environ.get("FORMLOOP_ADMIN_KEY", "")
     if plain:
-        hashes.append(hashlib.sha256(plain.encode("utf-8")).hexdigest())
+        hashes.append(hash_key(plain))
     return tuple(hashes)
 
 
-# Signs gift links on a laptop only: outside the local stage FORMLOOP_GIFT_SECRET must be set.
-LOCAL_GIFT_SECRET = "formloop-local-gift-secret-not-for-production"
+SecretPurpose = Literal["ip_hash_salt", "page_secret", "gift_secret"]
 
 
-def _gift_secret(environ: Mapping[str, str]) -> str | None:
-    """FORMLOOP_GIFT_SECRET (derives gift link tokens); a fixed dev value only when FORMLOOP_STAGE is local."""
-    secret = environ.get("FORMLOOP_GIFT_SECRET", "")
-    if secret:
-        if len(secret) < 32:
-            raise SettingError("FORMLOOP_GIFT_SECRET must be at least 32 characters of random text")
-        return secret
-    return LOCAL_GIFT_SECRET if environ.get("FORMLOOP_STAGE", "local") == "local" else None
+@dataclass(frozen=True)
+class SecretSetting:
+    """One secret, one purpose: its variable, and the fixed value a laptop may use instead."""
+
+    variable: str
+    local_value: str
+    purpose: str
+
+
+# One secret per purpose, so that knowing one (a leaked salt, say) forges nothing else. The local values
+# are public, so outside the local stage each variable must be set.
+SECRETS: dict[SecretPurpose, SecretSetting] = {
+    "ip_hash_salt": SecretSetting("FORMLOOP_IP_HASH_SALT", "formloop-local-ip-hash-salt-not-for-production",
+                                  "salts the hash of a client's IP address kept for per-IP rate limits"),
+    "page_secret": SecretSetting("FORMLOOP_PAGE_SECRET", "formloop-local-page-secret-not-for-production",
+                                 "signs the `_ts` time-trap token of the form page"),
+    "gift_secret": SecretSetting("FORMLOOP_GIFT_SECRET", "formloop-local-gift-secret-not-for-production",
+                                 "derives gift link tokens"),
+}
+
+
+def _secrets(environ: Mapping[str, str], stage: str) -> dict[SecretPurpose, str | None]:
+    """Each secret from its variable; the local value on a laptop, else None (refused at first use)."""
+    values: dict[SecretPurpose, str | None] = {}
+    for purpose, secret in SECRETS.items():
+        value = environ.get(secret.variable, "")
+        if value and len(value) < MIN_SECRET_CHARS:
+            raise SettingError(f"{secret.variable} must be at least {MIN_SECRET_CHARS} characters of random text")
+        values[purpose] = value or (secret.local_value if stage == LOCAL_STAGE else None)
+    chosen = [value for value in values.values() if value]
+    if len(set(chosen)) < len(chosen):
+        raise SettingError(f"{', '.join(s.variable for s in SECRETS.values())} must each be a different secret")
+    return values
 
 
 def default_forms_dir() -> Path:
@@ -87,45 +146,60 @@ class MailSettings:
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> MailSettings:
         """Read the FORMLOOP_MAIL_*, FORMLOOP_SMTP_* and FORMLOOP_SES_* variables."""
-        backend = environ.get("FORMLOOP_MAIL_BACKEND", "outbox").strip().lower() or "outbox"
+        default = _defaults(cls)
+        backend = _text(environ, "FORMLOOP_MAIL_BACKEND", default["backend"]).lower()
         if backend not in MAIL_BACKENDS:
             raise SettingError(f"FORMLOOP_MAIL_BACKEND={backend!r} must be one of {', '.join(MAIL_BACKENDS)}")
         # No default sender for real backends; its absence fails each email with a clear error
         # (delivery records, logs) instead of refusing every form post.
-        sender = environ.get("FORMLOOP_MAIL_FROM", "") or (cls.sender if backend == "outbox" else "")
+        sender = environ.get("FORMLOOP_MAIL_FROM", "") or (default["sender"] if backend == "outbox" else "")
         outbox = environ.get("FORMLOOP_OUTBOX_DIR")
-        per_day = environ.get("FORMLOOP_ACK_PER_ADDRESS_PER_DAY", "").strip()
         return cls(
             backend=backend,
             sender=sender,
-            outbox_dir=Path(outbox) if outbox else cls.outbox_dir,
-            smtp_host=environ.get("FORMLOOP_SMTP_HOST", cls.smtp_host),
-            smtp_port=_int(environ, "FORMLOOP_SMTP_PORT", cls.smtp_port),
-            smtp_user=environ.get("FORMLOOP_SMTP_USER") or None,
-            smtp_password=environ.get("FORMLOOP_SMTP_PASSWORD") or None,
-            smtp_starttls=environ.get("FORMLOOP_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
-            smtp_timeout_seconds=_int(environ, "FORMLOOP_SMTP_TIMEOUT_SECONDS", cls.smtp_timeout_seconds),
-            ses_configuration_set=environ.get("FORMLOOP_SES_CONFIGURATION_SET") or None,
-            admin_base_url=(environ.get("FORMLOOP_ADMIN_BASE_URL") or cls.admin_base_url).rstrip("/"),
-            max_attempts=_int(environ, "FORMLOOP_MAIL_MAX_ATTEMPTS", cls.max_attempts),
-            retry_base_ms=_int(environ, "FORMLOOP_MAIL_RETRY_BASE_MS", cls.retry_base_ms),
-            retry_hours=_int(environ, "FORMLOOP_MAIL_RETRY_HOURS", cls.retry_hours),
+            outbox_dir=Path(outbox) if outbox else default["outbox_dir"],
+            smtp_host=_text(environ, "FORMLOOP_SMTP_HOST", default["smtp_host"]),
+            smtp_port=_int(environ, "FORMLOOP_SMTP_PORT", default["smtp_port"]),
+            smtp_user=environ.get("FORMLOOP_SMTP_USER") or default["smtp_user"],
+            smtp_password=environ.get("FORMLOOP_SMTP_PASSWORD") or default["smtp_password"],
+            smtp_starttls=_flag(environ, "FORMLOOP_SMTP_STARTTLS", default["smtp_starttls"]),
+            smtp_timeout_seconds=_int(environ, "FORMLOOP_SMTP_TIMEOUT_SECONDS", default["smtp_timeout_seconds"]),
+            ses_configuration_set=environ.get("FORMLOOP_SES_CONFIGURATION_SET") or default["ses_configuration_set"],
+            admin_base_url=_text(environ, "FORMLOOP_ADMIN_BASE_URL", default["admin_base_url"]).rstrip("/"),
+            max_attempts=_int(environ, "FORMLOOP_MAIL_MAX_ATTEMPTS", default["max_attempts"]),
+            retry_base_ms=_int(environ, "FORMLOOP_MAIL_RETRY_BASE_MS", default["retry_base_ms"]),
+            retry_hours=_int(environ, "FORMLOOP_MAIL_RETRY_HOURS", default["retry_hours"]),
             # 0 is allowed here and means no acknowledgements at all.
-            acknowledgements_per_address_per_day=0 if per_day == "0" else _int(
-                environ, "FORMLOOP_ACK_PER_ADDRESS_PER_DAY", cls.acknowledgements_per_address_per_day),
+            acknowledgements_per_address_per_day=_int(environ, "FORMLOOP_ACK_PER_ADDRESS_PER_DAY",
+                                                      default["acknowledgements_per_address_per_day"],
+                                                      allow_zero=True),
         )
+
+
+# Positive whole-number settings: field -> variable.
+_LIMITS = {
+    "max_body_bytes": "FORMLOOP_MAX_BODY_BYTES",
+    "max_fields": "FORMLOOP_MAX_FIELDS",
+    "max_depth": "FORMLOOP_MAX_DEPTH",
+    "max_field_chars": "FORMLOOP_MAX_FIELD_CHARS",
+    "storage_retries": "FORMLOOP_STORAGE_RETRIES",
+    "storage_timeout_seconds": "FORMLOOP_STORAGE_TIMEOUT_SECONDS",
+}
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything Formloop reads from its environment."""
 
-    stage: str
-    table_prefix: str
-    region: str
-    dynamodb_endpoint: str | None
-    forms_dir: Path
-    ip_hash_salt: str
+    stage: str = LOCAL_STAGE
+    table_prefix: str = "formloop"
+    region: str = "us-east-1"
+    dynamodb_endpoint: str | None = None
+    forms_dir: Path = field(default_factory=default_forms_dir)
+    # Secrets are None only outside the local stage when their variable is unset: `secret()` names it.
+    ip_hash_salt: str | None = SECRETS["ip_hash_salt"].local_value
+    page_secret: str | None = SECRETS["page_secret"].local_value
+    gift_secret: str | None = SECRETS["gift_secret"].local_value
     max_body_bytes: int = 64 * 1024
     max_fields: int = 200
     max_depth: int = 8
@@ -136,30 +210,38 @@ class Settings:
     spam_retention_days: int = 30
     default_retention_days: int = 365
     admin_key_hashes: tuple[str, ...] = ()
-    gift_secret: str | None = None
     mail: MailSettings = MailSettings()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
         """Build settings from os.environ or any mapping of the same shape."""
+        default = _defaults(cls)
+        stage = _text(environ, "FORMLOOP_STAGE", default["stage"])
         forms_dir = environ.get("FORMLOOP_FORMS_DIR")
+        limits: dict[str, Any] = {name: _int(environ, variable, default[name]) for name, variable in _LIMITS.items()}
+        secrets = _secrets(environ, stage)
         return cls(
-            stage=environ.get("FORMLOOP_STAGE", "local"),
-            table_prefix=environ.get("FORMLOOP_TABLE_PREFIX", "formloop"),
-            region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-            dynamodb_endpoint=environ.get("FORMLOOP_DYNAMODB_ENDPOINT") or None,
-            forms_dir=Path(forms_dir) if forms_dir else default_forms_dir(),
-            ip_hash_salt=environ.get("FORMLOOP_IP_HASH_SALT", "formloop-local"),
-            max_body_bytes=_int(environ, "FORMLOOP_MAX_BODY_BYTES", 64 * 1024),
-            max_fields=_int(environ, "FORMLOOP_MAX_FIELDS", 200),
-            max_depth=_int(environ, "FORMLOOP_MAX_DEPTH", 8),
-            max_field_chars=_int(environ, "FORMLOOP_MAX_FIELD_CHARS", 20_000),
-            storage_retries=_int(environ, "FORMLOOP_STORAGE_RETRIES", 3),
-            storage_timeout_seconds=_int(environ, "FORMLOOP_STORAGE_TIMEOUT_SECONDS", 5),
+            stage=stage,
+            table_prefix=_text(environ, "FORMLOOP_TABLE_PREFIX", default["table_prefix"]),
+            region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or default["region"],
+            dynamodb_endpoint=environ.get("FORMLOOP_DYNAMODB_ENDPOINT") or default["dynamodb_endpoint"],
+            forms_dir=Path(forms_dir) if forms_dir else default["forms_dir"],
             admin_key_hashes=_admin_key_hashes(environ),
-            gift_secret=_gift_secret(environ),
             mail=MailSettings.from_environ(environ),
+            ip_hash_salt=secrets["ip_hash_salt"],
+            page_secret=secrets["page_secret"],
+            gift_secret=secrets["gift_secret"],
+            **limits,
         )
+
+    def secret(self, purpose: SecretPurpose) -> str:
+        """The secret for one purpose; a SettingError naming its variable when it is missing."""
+        value: str | None = getattr(self, purpose)
+        if not value:
+            raise SettingError(f"{SECRETS[purpose].variable} is missing, and has no default outside the local "
+                               f"stage (FORMLOOP_STAGE={self.stage}): set it to at least {MIN_SECRET_CHARS} "
+                               f"characters of random text")
+        return value
 
     def table_name(self, concept: str) -> str:
         """The DynamoDB table name for one concept, e.g. 'submissions'."""

@@ -140,7 +140,7 @@ class SubmissionService:
 
     def page_token(self) -> str:
         """The signed `_ts` for a form page served now (the `spam.minSeconds` time trap)."""
-        return page_token(self.settings.ip_hash_salt, self.clock())
+        return page_token(self.settings.secret("page_secret"), self.clock())
 
     def origin_allowed(self, definition: FormDefinition, origin: str | None, host: str | None) -> bool:
         """Posts without Origin (servers, old browsers), from the form's own page, or from a listed site."""
@@ -196,7 +196,7 @@ class SubmissionService:
         language = choose_language(definition, control.language, request.headers.get("accept-language"))
         json_client = wants_json(request.headers, parsed.is_json)
         answers = coerce(definition, raw, from_form=not parsed.is_json)
-        too_fast = posted_too_fast(definition, control.page_token, self.settings.ip_hash_salt, self.clock())
+        too_fast = posted_too_fast(definition, control.page_token, self.settings.secret("page_secret"), self.clock())
         status = "spam" if control.honeypot_hit or too_fast else "received"
         if status == "received":
             answers = definition.visible_answers(answers)
@@ -250,7 +250,7 @@ class SubmissionService:
     def _ip_hash(self, ip: str | None) -> str | None:
         if not ip:
             return None
-        return hashlib.sha256(f"{self.settings.ip_hash_salt}\0{ip}".encode()).hexdigest()[:32]
+        return hashlib.sha256(f"{self.settings.secret('ip_hash_salt')}\0{ip}".encode()).hexdigest()[:32]
 
     @staticmethod
     def _claim(definition: FormDefinition, request: SubmitRequest, control: ControlFields) -> IdempotencyClaim | None:
