@@ -14,7 +14,8 @@ import logging
 import re
 import secrets
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from chalicelib.core.config import SettingError, Settings
 from chalicelib.core.errors import (
     AlreadyRedeemedError,
     CodesRejectedError,
+    ConditionFailedError,
     ConflictError,
     DefinitionError,
     FormloopError,
@@ -32,6 +34,8 @@ from chalicelib.core.errors import (
     NotFoundError,
     PayloadTooLargeError,
     RateLimitedError,
+    StorageUnavailableError,
+    StoreUnavailableError,
 )
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormRegistry
@@ -45,7 +49,8 @@ from chalicelib.gifts.campaigns import (
     respondent_key,
     token_hash,
 )
-from chalicelib.storage.gifts import Gift, GiftStore, NewGift, TransitionRefusedError
+from chalicelib.gifts.model import Gift, NewGift
+from chalicelib.gifts.store import GiftStore, StoreBusyError
 
 log = logging.getLogger("formloop.gifts")
 Clock = Callable[[], datetime]
@@ -109,6 +114,19 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@contextmanager
+def _reaching_storage() -> Iterator[None]:
+    """Turn what the gift store reports into the 503 the person sees (usable as a method decorator)."""
+    try:
+        yield
+    except StoreBusyError as exc:
+        raise StorageUnavailableError("Gifts are very busy right now; please try again in a few seconds.",
+                                      retry_after=2) from exc
+    except StoreUnavailableError as exc:
+        raise StorageUnavailableError(
+            "The gift service could not reach its storage; please try again shortly.") from exc
+
+
 def when(moment: datetime) -> str:
     """A moment as people read it in pages and messages (UTC)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -161,6 +179,7 @@ class GiftService:
         email = submission.respondent_email or ""
         return submission.status == "received" and "@" in email and len(email) <= 254
 
+    @_reaching_storage()
     def issue(self, submission: Submission) -> IssueOutcome | None:
         """The respondent's gift for this submission (the same one on every retry), or None if it earns none."""
         campaign = self.campaign_for(submission)
@@ -254,7 +273,7 @@ class GiftService:
             if record and gift.state != "expired":
                 try:
                     self.store.transition(gift, "expired", self.clock(), "formloop", expiry="expired")
-                except TransitionRefusedError:
+                except ConditionFailedError:
                     pass  # changed meanwhile (claimed, revoked or already expired): it is gone either way
             date = f" on {when(gift.expires_at)}" if gift.expires_at else ""
             raise GiftGoneError(f"This gift expired{date}, so its code can no longer be used. Thank you for "
@@ -265,12 +284,14 @@ class GiftService:
         return GiftPage(gift=gift, campaign=campaign, language=gift.language or "en", token=token,
                         code=gift.display if show_code else None, just_redeemed=just_redeemed)
 
+    @_reaching_storage()
     def view(self, gift_id: str, token: str) -> GiftPage:
         """The gift page for a GET: what the gift is and a claim button; never changes the gift."""
         gift = self._open(gift_id, token)
         self._refuse_gone(gift, record=False)
         return self._page(gift, token)
 
+    @_reaching_storage()
     def claim(self, gift_id: str, token: str) -> GiftPage:
         """Claim the gift (issued -> claimed) and show its code; claiming again shows the same code."""
         gift = self._open(gift_id, token)
@@ -280,10 +301,11 @@ class GiftService:
                 return self._page(gift, token, show_code=True)
             try:
                 gift = self.store.transition(gift, "claimed", self.clock(), "respondent", expiry="unexpired")
-            except TransitionRefusedError:
+            except ConditionFailedError:
                 gift = self.store.gift(gift_id) or gift  # claimed, expired or revoked meanwhile: look again
         return self._page(gift, token, show_code=gift.state in ("claimed", "redeemed"))
 
+    @_reaching_storage()
     def redeem_own(self, gift_id: str, token: str) -> GiftPage:
         """The respondent marks a digital gift as used (claimed -> redeemed)."""
         gift = self._open(gift_id, token)
@@ -297,6 +319,7 @@ class GiftService:
 
     # --- the shop's side ---------------------------------------------------------------------------------
 
+    @_reaching_storage()
     def redeem_code(self, typed: str, actor: str = "admin") -> Redemption:
         """Mark a code redeemed, exactly once; AlreadyRedeemedError (with when) on every later attempt."""
         code = normalise_code(typed or "")
@@ -325,10 +348,11 @@ class GiftService:
                 raise ConflictError("This gift has not been claimed by its respondent yet, so it cannot be redeemed.")
             try:
                 return self.store.transition(gift, "redeemed", self.clock(), actor, expiry="unexpired")
-            except TransitionRefusedError:
+            except ConditionFailedError:
                 gift = self.store.gift(gift.id) or gift
         raise ConflictError("This gift is changing right now; please try again.")
 
+    @_reaching_storage()
     def revoke(self, gift_id: str, actor: str = "admin") -> Gift:
         """Withdraw an unredeemed gift (issued or claimed -> revoked); its code is not handed out again."""
         gift = self.store.gift(gift_id) if GIFT_ID.match(gift_id) else None
@@ -339,10 +363,11 @@ class GiftService:
                 raise ConflictError(f"A {gift.state} gift cannot be revoked.")
             try:
                 return self.store.transition(gift, "revoked", self.clock(), actor)
-            except TransitionRefusedError:
+            except ConditionFailedError:
                 gift = self.store.gift(gift_id) or gift
         raise ConflictError("This gift is changing right now; please try again.")
 
+    @_reaching_storage()
     def expire_due(self, campaign_id: str) -> int:
         """Record the expiry of every gift past its date (a scan: run from the CLI or a schedule)."""
         self.campaign(campaign_id)
@@ -352,7 +377,7 @@ class GiftService:
                 try:
                     self.store.transition(gift, "expired", self.clock(), "formloop", expiry="expired")
                     count += 1
-                except TransitionRefusedError:
+                except ConditionFailedError:
                     pass
         return count
 
@@ -376,6 +401,7 @@ class GiftService:
         report = self.load_codes(campaign_id, text)
         return {**report.as_json(), "stock": self.stock(campaign_id)}
 
+    @_reaching_storage()
     def _add(self, campaign: Campaign, rows: list[tuple[str, str]], progress: Progress | None) -> LoadReport:
         added, present = 0, []
         for start in range(0, len(rows), 1000):
@@ -395,6 +421,7 @@ class GiftService:
             codes[normalise_code(display)] = display
         return self._add(campaign, list(codes.items()), progress)
 
+    @_reaching_storage()
     def ensure_generated(self, campaign_id: str) -> int:
         """Top a generated campaign up to its `codes.count` (idempotent: run at every start); codes added."""
         campaign = self.campaign(campaign_id)
@@ -406,6 +433,7 @@ class GiftService:
         return {campaign.id: self.ensure_generated(campaign.id) for campaign in self.campaigns.all()
                 if campaign.generated}
 
+    @_reaching_storage()
     def stock(self, campaign_id: str) -> dict[str, Any]:
         """Available / issued / claimed / redeemed / expired / revoked counts, with a low-stock flag."""
         campaign = self.campaign(campaign_id)

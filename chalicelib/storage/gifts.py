@@ -5,12 +5,10 @@ the stock counter of the code's shard and an audit event commit together or not 
 """
 from __future__ import annotations
 
-import hashlib
 import random
 import secrets
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,16 +20,21 @@ from pynamodb.transactions import TransactWrite
 from ulid import ULID
 
 from chalicelib.core.config import Settings
-from chalicelib.core.errors import StorageUnavailableError
+from chalicelib.core.errors import ConditionFailedError, StoreUnavailableError
+from chalicelib.gifts.model import (
+    COUNTERS,
+    SHARDS,
+    STAMPS,
+    Gift,
+    GiftEvent,
+    IssueResult,
+    NewGift,
+    epoch_seconds,
+    shard_of,
+)
+from chalicelib.gifts.store import StoreBusyError
 
 from .base import bind_model, connection_for, error_code
-
-# Codes are spread over shards so that concurrent issuers rarely pick, or count on, the same item.
-SHARDS = 16
-STATES = ("issued", "claimed", "redeemed", "expired", "revoked")
-COUNTERS = ("loaded", "available", *STATES)
-# When a state is entered, this attribute records the moment.
-_STAMPS = {"claimed": "claimed_at", "redeemed": "redeemed_at", "expired": "ended_at", "revoked": "ended_at"}
 
 
 class AvailableIndex(GlobalSecondaryIndex["GiftCodeRecord"]):
@@ -143,76 +146,6 @@ class GiftAttemptRecord(Model):
     expires_at = TTLAttribute()
 
 
-@dataclass(frozen=True)
-class Gift:
-    """A gift as the rest of Formloop sees it."""
-
-    id: str
-    campaign: str
-    code: str
-    display: str
-    shard: int
-    state: str
-    token_hash: str
-    respondent: str
-    issued_at: datetime
-    expires_at: datetime | None = None
-    form: str | None = None
-    submission_id: str | None = None
-    language: str | None = None
-    claimed_at: datetime | None = None
-    redeemed_at: datetime | None = None
-    redeemed_by: str | None = None
-    ended_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class NewGift:
-    """What the domain decides about a gift before a code is found for it."""
-
-    id: str
-    campaign: str
-    respondent: str
-    token_hash: str
-    issued_at: datetime
-    expires_at: datetime | None = None
-    form: str | None = None
-    submission_id: str | None = None
-    language: str | None = None
-
-
-@dataclass(frozen=True)
-class IssueResult:
-    """The respondent's gift (new or earlier), or out_of_stock with no gift."""
-
-    gift: Gift | None
-    created: bool
-    out_of_stock: bool = False
-
-
-@dataclass(frozen=True)
-class GiftEvent:
-    """One line of a gift's audit trail."""
-
-    event: str
-    from_state: str | None
-    at: datetime
-    actor: str
-
-
-class TransitionRefusedError(Exception):
-    """A state change's condition failed: the gift was not in the expected state (or expiry)."""
-
-
-def shard_of(code: str) -> int:
-    """The shard a normalised code belongs to (stable, spreads any code format evenly)."""
-    return hashlib.sha256(code.encode("utf-8")).digest()[0] % SHARDS
-
-
-def _epoch(moment: datetime | None) -> int | None:
-    return int(moment.timestamp()) if moment else None
-
-
 def _reasons(exc: TransactWriteError) -> list[str | None]:
     # error_code, not cause_response_code: the latter raises on a timeout, when DynamoDB never answered.
     if error_code(exc) != "TransactionCanceledException":
@@ -220,12 +153,12 @@ def _reasons(exc: TransactWriteError) -> list[str | None]:
     return [reason.code if reason else None for reason in exc.cancellation_reasons]
 
 
-def _busy() -> StorageUnavailableError:
-    return StorageUnavailableError("Gifts are very busy right now; please try again in a few seconds.", retry_after=2)
+def _busy() -> StoreBusyError:
+    return StoreBusyError("gift transactions kept conflicting with concurrent ones")
 
 
-def _unavailable(exc: Exception) -> StorageUnavailableError:
-    error = StorageUnavailableError("The gift service could not reach its storage; please try again shortly.")
+def _unavailable(exc: Exception) -> StoreUnavailableError:
+    error = StoreUnavailableError(f"gift tables unreachable: {exc}")
     error.__cause__ = exc
     return error
 
@@ -294,12 +227,17 @@ class GiftStore:
                 existing += sorted(failed)
                 items = [item for item in items if item[0] not in failed]
                 _backoff(attempt)
+            except PynamoDBException as exc:
+                raise _unavailable(exc) from exc
         raise _busy()
 
     def codes_of(self, campaign: str) -> Iterator[tuple[str, str, str | None]]:
         """(code, display, gift id) of every code of a campaign (a scan: for exports and tools)."""
-        for record in self.codes.scan(self.codes.campaign == campaign, consistent_read=True):
-            yield record.code, record.display, record.gift_id
+        try:
+            for record in self.codes.scan(self.codes.campaign == campaign, consistent_read=True):
+                yield record.code, record.display, record.gift_id
+        except PynamoDBException as exc:
+            raise _unavailable(exc) from exc
 
     # --- stock -----------------------------------------------------------------------------------
 
@@ -380,7 +318,7 @@ class GiftStore:
         gift = self.gifts(new.id, campaign=new.campaign, code=code, display=display, shard=shard,
                           state="issued", token_hash=new.token_hash, respondent=new.respondent, form=new.form,
                           submission_id=new.submission_id, language=new.language, issued_at=new.issued_at,
-                          expires_at=_epoch(new.expires_at))
+                          expires_at=epoch_seconds(new.expires_at))
         holder = self.respondents(new.campaign, new.respondent, gift_id=new.id, created_at=new.issued_at)
         try:
             with TransactWrite(connection=self.connection) as transaction:
@@ -404,7 +342,7 @@ class GiftStore:
                 tried.add(code)
             return None
         # Exactly what was written, so no read is needed to return it.
-        expires = datetime.fromtimestamp(_epoch(new.expires_at) or 0, UTC) if new.expires_at else None
+        expires = datetime.fromtimestamp(epoch_seconds(new.expires_at) or 0, UTC) if new.expires_at else None
         return IssueResult(Gift(id=new.id, campaign=new.campaign, code=code, display=display, shard=shard,
                                 state="issued", token_hash=new.token_hash, respondent=new.respondent,
                                 issued_at=new.issued_at, expires_at=expires, form=new.form,
@@ -435,15 +373,15 @@ class GiftStore:
         """Move a gift from its current state to `to`, with counters and an audit event, in one transaction.
 
         `expiry` adds a condition: "unexpired" (not past expires_at) or "expired" (past it).
-        Raises TransitionRefusedError when the gift changed meanwhile or the expiry condition fails.
+        Raises ConditionFailedError when the gift changed meanwhile or the expiry condition fails.
         """
         condition = self.gifts.state == gift.state
-        moment = _epoch(now)
+        moment = epoch_seconds(now)
         if expiry == "unexpired":
             condition &= self.gifts.expires_at.does_not_exist() | (self.gifts.expires_at > moment)
         elif expiry == "expired":
             condition &= self.gifts.expires_at <= moment
-        actions: list[Any] = [self.gifts.state.set(to), getattr(self.gifts, _STAMPS[to]).set(now)]
+        actions: list[Any] = [self.gifts.state.set(to), getattr(self.gifts, STAMPS[to]).set(now)]
         if to == "redeemed":
             actions.append(self.gifts.redeemed_by.set(actor))
         for attempt in range(self.max_attempts):
@@ -459,7 +397,7 @@ class GiftStore:
             except TransactWriteError as exc:
                 reasons = _reasons(exc)
                 if "ConditionalCheckFailed" in reasons:
-                    raise TransitionRefusedError(gift.id) from exc
+                    raise ConditionFailedError(f"gift {gift.id}: state or expiry changed") from exc
                 if "TransactionConflict" not in reasons:
                     raise _unavailable(exc) from exc
                 _backoff(attempt)
@@ -469,13 +407,19 @@ class GiftStore:
 
     def history(self, gift_id: str) -> list[GiftEvent]:
         """A gift's audit events, oldest first."""
-        return [GiftEvent(r.event, r.from_state, r.at, r.actor)
-                for r in self.events.query(gift_id, consistent_read=True)]
+        try:
+            return [GiftEvent(r.event, r.from_state, r.at, r.actor)
+                    for r in self.events.query(gift_id, consistent_read=True)]
+        except PynamoDBException as exc:
+            raise _unavailable(exc) from exc
 
     def gifts_of(self, campaign: str) -> Iterator[Gift]:
         """Every gift of a campaign (a scan: for sweeps and tools, not for requests)."""
-        for record in self.gifts.scan(self.gifts.campaign == campaign, consistent_read=True):
-            yield self._gift(record)
+        try:
+            for record in self.gifts.scan(self.gifts.campaign == campaign, consistent_read=True):
+                yield self._gift(record)
+        except PynamoDBException as exc:
+            raise _unavailable(exc) from exc
 
     # --- wrong-token rate limit ----------------------------------------------------------------
 
