@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: setup browser run test lint check-forms package infra bench bench-results bench-email bench-gifts clean
+.PHONY: setup browser run test lint mutate check-forms package infra bench bench-results bench-email bench-gifts clean
 
 setup: $(STAMP_PY) $(STAMP_NODE)
 
@@ -37,6 +37,12 @@ test: setup browser
 lint: setup
 	$(PY) -m ruff check app.py chalicelib tests scripts bench
 	$(PY) -m mypy
+
+# Mutation testing of the unit tests over intake parsing, answers, spam and formats ([tool.mutmut] in
+# pyproject.toml; results in mutants/). Slow (minutes), so not part of `make test`; fails below 90% killed.
+mutate: setup
+	$(VENV)/bin/mutmut run
+	$(PY) scripts/mutation_score.py --min 90
 
 check-forms: setup
 	$(PY) -m chalicelib.forms.definitions forms
