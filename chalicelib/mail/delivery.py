@@ -29,8 +29,9 @@ from chalicelib.mail.content import (
     render_notification,
     to_message,
 )
+from chalicelib.mail.records import FAILED, PENDING, SENT, SKIPPED, Delivery
+from chalicelib.mail.store import DeliveryStore
 from chalicelib.mail.transport import Mailer, PermanentMailError, TransientMailError
-from chalicelib.storage.deliveries import FAILED, PENDING, SENT, SKIPPED, Delivery, DeliveryStore
 
 log = logging.getLogger("formloop.delivery")
 

@@ -6,7 +6,8 @@ same stream record cannot both send, and a repeated record finds the email alrea
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from pynamodb.attributes import (
@@ -18,17 +19,18 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.config import Settings
+from chalicelib.core.errors import ConditionFailedError, StoreUnavailableError
+from chalicelib.mail.records import PENDING, Delivery, Due
 
 from .base import bind_model, connection_for, error_code
 
-PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 DELIVERY_RETENTION = timedelta(days=400)
 # The partition of the deliveries table that lists emails waiting for a later round, sorted by when it is due.
 WAITING = "~waiting"
@@ -77,16 +79,6 @@ def _waiting_key(due: int, form: str, submission_id: str, kind: str) -> str:
     return f"{due:012d}#{form}#{submission_id}#{kind}"
 
 
-@dataclass(frozen=True)
-class Due:
-    """One email whose later round is due, as its waiting item names it."""
-
-    form: str
-    submission_id: str
-    kind: str
-    due: int
-
-
 class AddressDayRecord(Model):
     """The acknowledgements one address was sent by one form on one day (the address is hashed)."""
 
@@ -98,33 +90,23 @@ class AddressDayRecord(Model):
     expires_at = TTLAttribute()
 
 
-@dataclass
-class Delivery:
-    """A delivery record as the delivery service sees it."""
-
-    form: str
-    submission_id: str
-    kind: str
-    status: str
-    recipients: list[str]
-    attempts: int = 0
-    last_error: str | None = None
-    message_id: str | None = None
-    created_at: datetime | None = None
-    retry_at: int | None = None  # epoch second of the next attempt, while waiting for one
-
-    @property
-    def waiting(self) -> bool:
-        """Pending, but only for a later attempt (the provider kept failing), not held by a sender now."""
-        return self.status == PENDING and self.retry_at is not None
-
-    @property
-    def key(self) -> str:
-        return f"{self.form}#{self.submission_id}"
-
-
 def _key(form: str, submission_id: str) -> str:
     return f"{form}#{submission_id}"
+
+
+@contextmanager
+def _reaching_table() -> Iterator[None]:
+    """Report what DynamoDB refused as a store-level error: a failed condition, or the table out of reach."""
+    try:
+        yield
+    except PynamoDBException as exc:
+        reasons = exc.cancellation_reasons if isinstance(exc, TransactWriteError) else []
+        if error_code(exc) == "ConditionalCheckFailedException" or any(
+                reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons):
+            raise ConditionFailedError(f"delivery record changed meanwhile: {exc}") from exc
+        # No answer at all (a timeout, a dropped connection): the write may have been applied.
+        raise StoreUnavailableError(f"deliveries table unreachable: {exc}",
+                                    maybe_written=error_code(exc) is None) from exc
 
 
 class DeliveryStore:
@@ -142,6 +124,7 @@ class DeliveryStore:
         return [self.deliveries, self.guard]
 
 
+    @_reaching_table()
     def ensure(self, form: str, submission_id: str, kind: str, recipients: list[str], now: datetime) -> Delivery:
         """The delivery record, created as pending unless it already exists (then returned as stored)."""
         record = self.deliveries(_key(form, submission_id), kind, status=PENDING, recipients=recipients,
@@ -154,10 +137,11 @@ class DeliveryStore:
                 raise
             found = self.get(form, submission_id, kind)
             if found is None:  # deleted in between (an erasure): nothing is owed any more
-                raise
+                raise ConditionFailedError(f"delivery {form}/{submission_id}/{kind} deleted meanwhile") from exc
             return found
         return self._delivery(record)
 
+    @_reaching_table()
     def claim(self, delivery: Delivery, now: datetime, lease_seconds: int) -> Delivery | None:
         """Take a pending delivery for one attempt; None if it is settled or another worker holds it."""
         record = self.deliveries(delivery.key, delivery.kind)
@@ -173,6 +157,7 @@ class DeliveryStore:
             raise
         return self._delivery(record)
 
+    @_reaching_table()
     def settle(self, delivery: Delivery, status: str, now: datetime, *, error: str | None = None,
                message_id: str | None = None, backend: str | None = None) -> None:
         """Record the outcome of an attempt: sent, failed, skipped, or back to pending (a retry in this round).
@@ -196,6 +181,7 @@ class DeliveryStore:
             transaction.delete(self._waiting(delivery, delivery.retry_at))
         delivery.retry_at = None
 
+    @_reaching_table()
     def postpone(self, delivery: Delivery, now: datetime, retry_at: datetime, error: str) -> None:
         """Leave a pending email for a later round at `retry_at` (nobody claims it before then)."""
         d = self.deliveries
@@ -211,6 +197,7 @@ class DeliveryStore:
         delivery.retry_at = due
         delivery.last_error = error
 
+    @_reaching_table()
     def due(self, now: datetime, limit: int) -> list[Due]:
         """The emails whose later round is due, oldest first (one strongly consistent Query)."""
         found = []
@@ -220,6 +207,7 @@ class DeliveryStore:
             found.append(Due(form, submission_id, kind, int(due)))
         return found
 
+    @_reaching_table()
     def forget(self, due: Due) -> None:
         """Drop a waiting item whose email was settled, moved to another time or deleted meanwhile."""
         self.waiting(WAITING, _waiting_key(due.due, due.form, due.submission_id, due.kind)).delete()
@@ -230,6 +218,7 @@ class DeliveryStore:
     def _connection(self) -> Connection:
         return connection_for(self.settings)
 
+    @_reaching_table()
     def get(self, form: str, submission_id: str, kind: str) -> Delivery | None:
         """One delivery record, or None."""
         try:
@@ -237,10 +226,12 @@ class DeliveryStore:
         except DoesNotExist:
             return None
 
+    @_reaching_table()
     def for_submission(self, form: str, submission_id: str) -> list[Delivery]:
         """Every delivery record of a submission."""
         return [self._delivery(r) for r in self.deliveries.query(_key(form, submission_id), consistent_read=True)]
 
+    @_reaching_table()
     def delete_for(self, form: str, submission_id: str) -> int:
         """Delete every delivery record of a submission (and its place on the waiting list); how many."""
         deliveries = self.for_submission(form, submission_id)
@@ -250,6 +241,7 @@ class DeliveryStore:
             self.deliveries(delivery.key, delivery.kind).delete()
         return len(deliveries)
 
+    @_reaching_table()
     def take_daily_slot(self, form: str, address: str, now: datetime, delivery_key: str, limit: int) -> bool:
         """Count this delivery against the address's daily allowance; False once `limit` others have it.
 
