@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from chalicelib.core.submission import Submission
-from chalicelib.storage.streams import submission_from_image
 from chalicelib.wiring import Services
 
 log = logging.getLogger("formloop.pipeline")
@@ -33,7 +32,7 @@ def handle_stream_record(services: Services, event_name: str, new_image: dict[st
     """One stream record of the submissions table: new items go to every consumer; the failures."""
     if event_name != "INSERT" or not new_image:
         return []  # updates and deletions (erasure, TTL expiry) owe no email
-    return dispatch(services.consumers, submission_from_image(services.store, new_image))
+    return dispatch(services.consumers, services.store.from_stream_image(new_image))
 
 
 def retry_waiting_emails(services: Services, limit: int = 50) -> int:

@@ -16,7 +16,8 @@ from chalicelib.core.errors import NotFoundError
 from chalicelib.core.keys import AdminAuth
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormRegistry
-from chalicelib.intake.service import SubmissionService
+from chalicelib.intake.ports import SubmissionStorage
+from chalicelib.intake.service import Clock, SubmissionService, utcnow
 from chalicelib.intake.spam import RateLimiter
 from chalicelib.intake.surveys import SurveyGuard
 from chalicelib.storage import SubmissionStore
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from chalicelib.privacy.removal import SubmissionRemoval
     from chalicelib.reporting.exports import ExportService
     from chalicelib.reporting.results import ResultsService
+    from chalicelib.storage.memory import MemorySubmissionStore
 
 
 class TableOwner(Protocol):
@@ -89,7 +91,7 @@ class Services:
 
     settings: Settings
     forms: FormRegistry
-    store: SubmissionStore
+    store: SubmissionStorage
     submissions: SubmissionService
     admin: AdminAuth
     surveys: SurveyGuard
@@ -154,9 +156,9 @@ LAZY_FIELDS: dict[str, Callable[[], Any]] = {
 def build_services(settings: Settings) -> Services:
     """Wire the services for one deployment (tests pass their own settings); the submit path at once."""
     forms = FormRegistry(settings.forms_dir)
-    store = SubmissionStore(settings)
     limits = RateLimitStore(settings)
     survey_store = SurveyStore(settings)
+    store = SubmissionStore(settings, limits, survey_store)
     surveys = SurveyGuard(survey_store, settings.default_retention_days)
     submit_stores: list[TableOwner] = [store, limits, survey_store]
 
@@ -167,6 +169,37 @@ def build_services(settings: Settings) -> Services:
                     submissions=SubmissionService(settings, forms, store, limiter=RateLimiter(limits),
                                                   surveys=surveys),
                     admin=AdminAuth(settings.admin_key_hashes), surveys=surveys, wiring=wire_the_rest)
+
+
+@dataclass
+class MemoryStores:
+    """In-memory stores to build Services on, for unit tests: plain Python, no I/O, no tables.
+
+    Only the submit path has memory stores so far; gifts, deliveries and results get a field here (and their
+    wiring in `build_memory_services`) when theirs exist. Until then those services are absent (None).
+    """
+
+    submissions: MemorySubmissionStore = field(default_factory=lambda: _memory().MemorySubmissionStore())
+
+
+def _memory() -> Any:
+    # Imported on use: a deployment never needs the memory stores.
+    from chalicelib.storage import memory
+    return memory
+
+
+def build_memory_services(settings: Settings, stores: MemoryStores | None = None, *,
+                          clock: Clock = utcnow) -> Services:
+    """Services over in-memory stores (`stores`, or fresh ones), with the forms of `settings` and the given clock."""
+    memory = stores or MemoryStores()
+    forms = FormRegistry(settings.forms_dir)
+    surveys = SurveyGuard(memory.submissions.surveys, settings.default_retention_days)
+    submit = SubmissionService(settings, forms, memory.submissions, clock=clock,
+                               limiter=RateLimiter(memory.submissions.limits), surveys=surveys)
+    # No wiring: results, exports, gifts and delivery stay None, and there are no tables to create, until their
+    # memory stores join MemoryStores and are wired here.
+    return Services(settings=settings, forms=forms, store=memory.submissions, submissions=submit,
+                    admin=AdminAuth(settings.admin_key_hashes), surveys=surveys, wiring=None)
 
 
 def _wire_the_rest(built: Services, submit_stores: list[TableOwner]) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 
 class FormloopError(Exception):
@@ -231,3 +231,23 @@ class StoreUnavailableError(StoreError):
 
 class ConditionFailedError(StoreError):
     """A conditional write found the item changed (or gone) meanwhile; nothing was written."""
+
+
+class RefusableIntent(Protocol):
+    """A conditional change a store was asked to write, with the error its refusal means to a visitor."""
+
+    @property
+    def refusal(self) -> FormloopError: ...
+
+
+class AdmissionRefusedError(StoreError):
+    """The condition of one admission (a rate limit, a survey's places, an address marker) did not hold, so nothing
+    of the write was stored; `intent` is the admission refused."""
+
+    def __init__(self, intent: RefusableIntent) -> None:
+        super().__init__(f"admission refused: {intent!r}")
+        self.intent = intent
+
+
+class KeyReusedError(StoreError):
+    """An idempotency key already stored a submission from a different body; nothing was written."""

@@ -12,24 +12,32 @@ from ulid import ULID
 
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import (
+    AdmissionRefusedError,
+    ConditionFailedError,
     FieldError,
+    IdempotencyMismatchError,
     InvalidSubmissionError,
+    KeyReusedError,
     NotFoundError,
     OriginNotAllowedError,
+    StorageUnavailableError,
+    StoreUnavailableError,
 )
-from chalicelib.core.submission import IdempotencyClaim, Submission
+from chalicelib.core.submission import IdempotencyClaim, StoreResult, Submission
 from chalicelib.forms.answers import ControlFields, coerce, split_control, validate
 from chalicelib.forms.definitions import FormDefinition, FormRegistry
 from chalicelib.forms.formats import is_email
+from chalicelib.intake.admission import Admission
 from chalicelib.intake.parsing import Limits, parse_body
+from chalicelib.intake.ports import SubmissionStorage
 from chalicelib.intake.spam import RateLimiter, page_token, posted_too_fast
 from chalicelib.intake.surveys import SurveyGuard
-from chalicelib.storage import SubmissionStore
 
 Clock = Callable[[], datetime]
 
 
-def _utcnow() -> datetime:
+def utcnow() -> datetime:
+    """The time now, in UTC (the services' default clock)."""
     return datetime.now(UTC)
 
 
@@ -119,8 +127,8 @@ def origin_of(url: str) -> str | None:
 class SubmissionService:
     """Receives posts for every form in the registry and stores them."""
 
-    def __init__(self, settings: Settings, forms: FormRegistry, store: SubmissionStore,
-                 clock: Clock = _utcnow, limiter: RateLimiter | None = None,
+    def __init__(self, settings: Settings, forms: FormRegistry, store: SubmissionStorage,
+                 clock: Clock = utcnow, limiter: RateLimiter | None = None,
                  surveys: SurveyGuard | None = None) -> None:
         self.settings = settings
         self.forms = forms
@@ -211,16 +219,39 @@ class SubmissionService:
         redirect_to = self.redirect_for(definition, control.next_url, request.origin)
         # The survey's limits and the client's hourly counter go into the same write as the submission: one
         # request, and a refused post stores (and counts) nothing.
-        admissions = self.surveys.admissions(definition, submission) if self.surveys is not None else []
-        increment = self.limiter.reserve(definition, submission.ip_hash, submission.created_at) \
+        admissions: list[Admission] = []
+        if self.surveys is not None:
+            admissions += self.surveys.admissions(definition, submission)
+        use = self.limiter.reserve(definition, submission.ip_hash, submission.created_at) \
             if self.limiter is not None else None
-        if increment is not None:
-            admissions.append(increment)
-        result = self.store.put(submission, claim, admissions)
+        if use is not None:
+            admissions.append(use)
+        result = self._store(submission, claim, admissions)
         return SubmitOutcome(
             form=definition, submission_id=result.submission_id, status=status, created=result.created,
             redirect_to=redirect_to, language=language, wants_json=json_client,
         )
+
+    def _store(self, submission: Submission, claim: IdempotencyClaim | None,
+               admissions: list[Admission]) -> StoreResult:
+        """Put the submission; what the store reports becomes what the visitor is told."""
+        try:
+            return self.store.put(submission, claim, admissions)
+        except AdmissionRefusedError as exc:
+            raise exc.intent.refusal from None
+        except KeyReusedError as exc:
+            raise IdempotencyMismatchError(
+                "This idempotency key was already used for a different submission; "
+                "use a new key for new answers.") from exc
+        except ConditionFailedError as exc:  # the key expired between its claim failing and its replay
+            raise StorageUnavailableError("Please send your submission again.", retry_after=1) from exc
+        except StoreUnavailableError as exc:
+            if exc.maybe_written:
+                raise StorageUnavailableError(
+                    "Your submission may not have been saved; please send it again in a few seconds.") from exc
+            raise StorageUnavailableError(
+                "Your submission could not be saved just now and nothing was stored; "
+                "please send it again in a few seconds.") from exc
 
     @staticmethod
     def _reply_to_errors(control: ControlFields) -> list[FieldError]:

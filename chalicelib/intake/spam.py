@@ -4,28 +4,41 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from chalicelib.core.errors import RateLimitedError
 from chalicelib.forms.definitions import FormDefinition
-from chalicelib.storage.base import Admission
-from chalicelib.storage.limits import RateLimitStore, hour_window
+from chalicelib.intake.admission import CountUse
+from chalicelib.intake.ports import RateLimitStorage
 
 
 class RateLimiter:
-    """Enforces a form's `x-form.spam.perIpPerHour`: a conditional counter update inside the submission's write."""
+    """Enforces a form's `x-form.spam.perIpPerHour`: one counted use, admitted inside the submission's write."""
 
-    def __init__(self, store: RateLimitStore) -> None:
+    def __init__(self, store: RateLimitStorage) -> None:
         self.store = store
 
-    def reserve(self, definition: FormDefinition, ip_hash: str | None, now: datetime) -> Admission | None:
-        """The counter update that admits one more post from this client, written with the submission itself."""
+    def reserve(self, definition: FormDefinition, ip_hash: str | None, now: datetime) -> CountUse | None:
+        """The use that admits one more post from this client this hour, written with the submission itself."""
         limit = definition.settings.get("spam", {}).get("perIpPerHour")
         if not limit or not ip_hash:
             return None
         window, window_end = hour_window(now)
-        return self.store.increment(f"{definition.id}#{ip_hash}#{window}", int(limit), window_end,
-                                    _refusal(now, window_end))
+        return CountUse(_key(definition, ip_hash, window), int(limit), window_end, _refusal(now, window_end))
+
+    def used(self, definition: FormDefinition, ip_hash: str, now: datetime) -> int:
+        """How many posts from this client this hour were counted."""
+        return self.store.uses(_key(definition, ip_hash, hour_window(now)[0]))
+
+
+def _key(definition: FormDefinition, ip_hash: str, window: str) -> str:
+    return f"{definition.id}#{ip_hash}#{window}"
+
+
+def hour_window(now: datetime) -> tuple[str, datetime]:
+    """The current hour's label and the moment it ends."""
+    start = now.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return start.strftime("%Y%m%d%H"), start + timedelta(hours=1)
 
 
 def _refusal(now: datetime, window_end: datetime) -> RateLimitedError:

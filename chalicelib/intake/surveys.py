@@ -10,11 +10,25 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.core.errors import ConflictError, FieldError, FormClosedError, InvalidSubmissionError
+from chalicelib.core.errors import (
+    ConflictError,
+    FieldError,
+    FormClosedError,
+    InvalidSubmissionError,
+    StorageUnavailableError,
+    StoreUnavailableError,
+)
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormDefinition, parse_instant
-from chalicelib.storage.base import Admission, Release
-from chalicelib.storage.surveys import SurveyStore
+from chalicelib.intake.admission import (
+    Admission,
+    GiveBackPlace,
+    MarkRespondent,
+    Release,
+    TakePlace,
+    UnmarkRespondent,
+)
+from chalicelib.intake.ports import SurveyStorage
 
 
 class SurveyFullError(FormClosedError):
@@ -41,7 +55,7 @@ def normalise_address(address: str) -> str:
 class SurveyGuard:
     """Admits a submission to a survey, or refuses it with a clear error before anything is stored."""
 
-    def __init__(self, store: SurveyStore, default_retention_days: int = 365) -> None:
+    def __init__(self, store: SurveyStorage, default_retention_days: int = 365) -> None:
         self.store = store
         self.default_retention_days = default_retention_days
 
@@ -59,30 +73,37 @@ class SurveyGuard:
         """What the survey's page checks before showing the questions: open, and not full."""
         self.check_open(definition, now)
         limit = definition.settings.get("maxResponses")
-        if limit is not None and self.store.responses(definition.id) >= int(limit):
+        if limit is None:
+            return
+        try:
+            taken = self.store.responses(definition.id)
+        except StoreUnavailableError as exc:
+            raise StorageUnavailableError(
+                "This survey cannot be shown just now; please try again in a few seconds.") from exc
+        if taken >= int(limit):
             raise SurveyFullError(_full_message())
 
     def admissions(self, definition: FormDefinition, submission: Submission) -> list[Admission]:
-        """The conditional updates that admit a received submission to this survey, written in the same
-        transaction as it: one response per address, then the response limit. Spam is not counted."""
+        """What admits a received submission to this survey, written in the same transaction as it: one response
+        per address, then the response limit. Spam is not counted."""
         settings: dict[str, Any] = definition.settings
         if submission.status != "received":
             return []
         admissions: list[Admission] = []
         if settings.get("onePerEmail"):
             retention = int(settings.get("retentionDays", self.default_retention_days))
-            admissions.append(self.store.mark_respondent(
+            admissions.append(MarkRespondent(
                 definition.id, self._address_hash(definition, submission), submission.id, submission.created_at,
                 submission.created_at + timedelta(days=retention),
                 AlreadyAnsweredError("This email address has already answered this survey; "
                                      "only one response per address is counted.")))
         limit = settings.get("maxResponses")
         if limit is not None:
-            admissions.append(self.store.count_response(definition.id, int(limit), SurveyFullError(_full_message())))
+            admissions.append(TakePlace(definition.id, int(limit), SurveyFullError(_full_message())))
         return admissions
 
     def releases(self, definition: FormDefinition, submission: Submission) -> list[Release]:
-        """What deleting a received response gives back: the address marker it placed, and its place."""
+        """What deleting a received response gives back: the address marker if it placed it, and its place."""
         settings: dict[str, Any] = definition.settings
         if submission.status != "received":
             return []
@@ -92,11 +113,10 @@ class SurveyGuard:
                 address_hash = self._address_hash(definition, submission)
             except InvalidSubmissionError:  # stored before the survey took one response per address
                 address_hash = None
-            release = address_hash and self.store.release_respondent(definition.id, address_hash, submission.id)
-            if release:
-                releases.append(release)
+            if address_hash:
+                releases.append(UnmarkRespondent(definition.id, address_hash, submission.id))
         if settings.get("maxResponses") is not None:
-            releases.append(self.store.release_response(definition.id))
+            releases.append(GiveBackPlace(definition.id))
         return releases
 
     @staticmethod

@@ -17,14 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.core.errors import MalformedRequestError
+from chalicelib.core.errors import MalformedRequestError, StorageUnavailableError, StoreUnavailableError
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FORM_ID
 from chalicelib.forms.formats import is_email
+from chalicelib.intake.ports import SubmissionStorage
 from chalicelib.intake.surveys import normalise_address
 from chalicelib.privacy.removal import SubmissionRemoval
 from chalicelib.reporting.exports import SUBMISSION_ID, submission_json
-from chalicelib.storage import SubmissionStore
 
 PAGE = 200
 
@@ -48,7 +48,7 @@ def _decode(cursor: str) -> tuple[str, str]:
 class AddressRequests:
     """Export or erase what is stored about one address, a time-bounded slice of the table per call."""
 
-    store: SubmissionStore
+    store: SubmissionStorage
     removal: SubmissionRemoval
     budget_seconds: float = 8.0
     clock: Callable[[], float] = time.monotonic
@@ -83,7 +83,10 @@ class AddressRequests:
         deadline = self.clock() + self.budget_seconds
         start = _decode(cursor) if cursor else None
         while True:
-            page, start = self.store.scan(start, PAGE)
+            try:
+                page, start = self.store.scan(start, PAGE)
+            except StoreUnavailableError as exc:
+                raise StorageUnavailableError("The submissions could not be read just now; please try again.") from exc
             for submission in page:
                 if address in {normalise_address(a) for a in (submission.respondent_email, submission.reply_to) if a}:
                     act(submission)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.core.errors import NotFoundError
+from chalicelib.core.errors import NotFoundError, StorageUnavailableError, StoreError
 from chalicelib.forms.definitions import FormRegistry
+from chalicelib.intake.ports import SubmissionStorage
 from chalicelib.intake.surveys import SurveyGuard
+from chalicelib.mail.store import DeliveryStore
 from chalicelib.reporting.exports import SUBMISSION_ID
 from chalicelib.reporting.results import ResultsService
-from chalicelib.storage import SubmissionStore
-from chalicelib.storage.deliveries import DeliveryStore
 
 
 @dataclass
@@ -23,7 +23,7 @@ class SubmissionRemoval:
     """Deletes submissions for admins (DELETE /admin/forms/{form}/submissions/{id})."""
 
     forms: FormRegistry
-    store: SubmissionStore
+    store: SubmissionStorage
     surveys: SurveyGuard
     results: ResultsService | None = None
     deliveries: DeliveryStore | None = None
@@ -32,12 +32,23 @@ class SubmissionRemoval:
         """Delete one submission and what was derived from it; NotFoundError if there is no such submission."""
         definition = self.forms.get(form_id)
         known = definition is not None and SUBMISSION_ID.match(submission_id)
-        submission = self.store.get(form_id, submission_id) if known else None
+        try:
+            submission = self.store.get(form_id, submission_id) if known else None
+        except StoreError as exc:
+            raise _not_deleted() from exc
         if definition is None or submission is None:
             raise NotFoundError("There is no submission with this id in this form.")
-        if self.results is not None:
-            self.results.forget(submission)
-        if self.deliveries is not None:
-            self.deliveries.delete_for(form_id, submission_id)
-        if not self.store.delete(form_id, submission_id, self.surveys.releases(definition, submission)):
+        try:  # each step is safe to repeat: a failure midway leaves a deletion to send again
+            if self.results is not None:
+                self.results.forget(submission)
+            if self.deliveries is not None:
+                self.deliveries.delete_for(form_id, submission_id)
+            deleted = self.store.delete(form_id, submission_id, self.surveys.releases(definition, submission))
+        except StoreError as exc:  # unavailable, or a give-back that no longer holds: the submission is still there
+            raise _not_deleted() from exc
+        if not deleted:
             raise NotFoundError("There is no submission with this id in this form.")
+
+
+def _not_deleted() -> StorageUnavailableError:
+    return StorageUnavailableError("The submission could not be deleted just now; please try again.")

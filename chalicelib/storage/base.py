@@ -12,25 +12,12 @@ from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 
 from chalicelib.core.config import Settings
-from chalicelib.core.errors import FormloopError
 
 
 @dataclass(frozen=True)
-class Admission:
-    """A conditional update that admits a submission, written in the same transaction as the submission: a
-    rate-limit counter, a survey's response count, a respondent's marker. Its refusal is raised when the
-    condition fails, and then nothing of the transaction is written."""
-
-    record: Model
-    actions: list[Any]
-    condition: Any
-    refusal: FormloopError
-
-
-@dataclass(frozen=True)
-class Release:
-    """The undoing of an admission when its submission is deleted, in the same transaction as the deletion: a
-    conditional update (e.g. one response fewer), or with no actions a conditional delete (an address marker)."""
+class ConditionalWrite:
+    """One item of a transaction, as the domain's admissions and releases translate to: a conditional update,
+    or with no actions a conditional delete."""
 
     record: Model
     actions: list[Any] | None
@@ -69,7 +56,6 @@ def bind_model(model: type[Model], settings: Settings, concept: str) -> type[Mod
 
     bound._get_connection = classmethod(_get_connection)  # type: ignore[assignment,method-assign,attr-defined]
     return bound
-
 
 
 def connection_for(settings: Settings) -> Connection:

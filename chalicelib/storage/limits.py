@@ -2,15 +2,20 @@
 in the same transaction as the submission it admits."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
 from pynamodb.models import Model
 
 from chalicelib.core.config import Settings
-from chalicelib.core.errors import FormloopError
+from chalicelib.core.errors import StoreUnavailableError
+from chalicelib.intake.admission import CountUse
 
-from .base import Admission, bind_model
+from .base import ConditionalWrite, bind_model
+
+# DynamoDB's TTL sweep runs late and clocks differ: a counter outlives its window by this much, never less.
+TTL_MARGIN = timedelta(hours=1)
 
 
 class RateCounterRecord(Model):
@@ -34,18 +39,18 @@ class RateLimitStore:
     def models(self) -> list[type[Model]]:
         return [self.counters]
 
+    def count_use(self, intent: CountUse) -> ConditionalWrite:
+        """The conditional counter update for one use, to be written together with a submission."""
+        c = self.counters
+        return ConditionalWrite(record=c(intent.key),
+                                actions=[c.uses.add(1), c.expires_at.set(intent.window_ends + TTL_MARGIN)],
+                                condition=c.uses.does_not_exist() | (c.uses < intent.limit))
 
-    def increment(self, key: str, limit: int, window_end: datetime, refusal: FormloopError) -> Admission:
-        """The conditional counter update for `key`, to be written together with a submission."""
-        return Admission(
-            record=self.counters(key),
-            actions=[self.counters.uses.add(1), self.counters.expires_at.set(window_end + timedelta(hours=1))],
-            condition=self.counters.uses.does_not_exist() | (self.counters.uses < limit),
-            refusal=refusal,
-        )
-
-
-def hour_window(now: datetime) -> tuple[str, datetime]:
-    """The current hour's label and the moment it ends."""
-    start = now.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
-    return start.strftime("%Y%m%d%H"), start + timedelta(hours=1)
+    def uses(self, key: str) -> int:
+        """How many uses of `key` were counted (0 if none)."""
+        try:
+            return int(self.counters.get(key, consistent_read=True).uses or 0)
+        except DoesNotExist:
+            return 0
+        except PynamoDBException as exc:
+            raise StoreUnavailableError(f"rate-limit counter {key!r} could not be read") from exc

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, assert_never
 
 from pynamodb.attributes import (
     MapAttribute,
@@ -18,10 +18,26 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.config import Settings
-from chalicelib.core.errors import IdempotencyMismatchError, StorageUnavailableError
+from chalicelib.core.errors import (
+    AdmissionRefusedError,
+    ConditionFailedError,
+    KeyReusedError,
+    StoreUnavailableError,
+)
 from chalicelib.core.submission import IdempotencyClaim, StoreResult, Submission
+from chalicelib.intake.admission import (
+    Admission,
+    CountUse,
+    GiveBackPlace,
+    MarkRespondent,
+    Release,
+    TakePlace,
+    UnmarkRespondent,
+)
 
-from .base import Admission, Release, bind_model, botocore_client, connection_for, error_code
+from .base import ConditionalWrite, bind_model, botocore_client, connection_for, error_code
+from .limits import RateLimitStore
+from .surveys import SurveyStore
 
 
 class SubmissionRecord(Model):
@@ -61,28 +77,27 @@ class IdempotencyRecord(Model):
     expires_at = TTLAttribute()
 
 
-def _unavailable(exc: PynamoDBException) -> StorageUnavailableError:
-    if error_code(exc) is None:
-        # A timeout or dropped connection: the write may have been applied, so promise nothing.
-        return StorageUnavailableError(
-            "Your submission may not have been saved; please send it again in a few seconds.")
-    return StorageUnavailableError(
-        "Your submission could not be saved just now and nothing was stored; please send it again in a few seconds.")
+def _unavailable(exc: PynamoDBException, what: str) -> StoreUnavailableError:
+    # No answer at all (a timeout, a dropped connection): the write may have been applied.
+    return StoreUnavailableError(f"{what}: {exc}", maybe_written=error_code(exc) is None)
 
 
 class SubmissionStore:
     """Reads and writes submissions; every write is conditional, never read-then-write."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, limits: RateLimitStore | None = None,
+                 surveys: SurveyStore | None = None) -> None:
         self.settings = settings
         self.submissions: type[SubmissionRecord] = bind_model(SubmissionRecord, settings, "submissions")  # type: ignore[assignment]
         self.idempotency: type[IdempotencyRecord] = bind_model(IdempotencyRecord, settings, "idempotency")  # type: ignore[assignment]
+        # The tables that admissions and releases write to, in the same transaction as a submission.
+        self.limits = limits or RateLimitStore(settings)
+        self.surveys = surveys or SurveyStore(settings)
         self._transactions: Connection | None = None
 
     @property
     def models(self) -> list[type[Model]]:
         return [self.submissions, self.idempotency]
-
 
     def _record(self, submission: Submission) -> SubmissionRecord:
         record = self.submissions(
@@ -118,7 +133,8 @@ class SubmissionStore:
                                      condition=self.idempotency.key.does_not_exist())
                 transaction.save(record, condition=self.submissions.id.does_not_exist())
                 for admission in admissions:
-                    transaction.update(admission.record, actions=admission.actions, condition=admission.condition)
+                    write = self._admission_write(admission)
+                    transaction.update(write.record, actions=write.actions or [], condition=write.condition)
             return StoreResult(submission.id, created=True)
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons if error_code(exc) == "TransactionCanceledException" else []
@@ -133,32 +149,55 @@ class SubmissionStore:
             # (No reasons at all unless DynamoDB cancelled the transaction.)
             for admission, refused in zip(admissions, failed[record_at + 1:], strict=False):
                 if refused:
-                    raise admission.refusal from None
-            raise _unavailable(exc) from exc
+                    raise AdmissionRefusedError(admission) from None
+            raise _unavailable(exc, f"submission {submission.form}/{submission.id} not stored") from exc
         except PynamoDBException as exc:
-            raise _unavailable(exc) from exc
+            raise _unavailable(exc, f"submission {submission.form}/{submission.id} not stored") from exc
+
+    def _admission_write(self, admission: Admission) -> ConditionalWrite:
+        match admission:
+            case CountUse():
+                return self.limits.count_use(admission)
+            case TakePlace():
+                return self.surveys.take_place(admission)
+            case MarkRespondent():
+                return self.surveys.mark_respondent(admission)
+            case _:
+                assert_never(admission)
+
+    def _release_write(self, release: Release) -> ConditionalWrite | None:
+        match release:
+            case GiveBackPlace():
+                return self.surveys.give_back_place(release)
+            case UnmarkRespondent():
+                return self.surveys.unmark_respondent(release)
+            case _:
+                assert_never(release)
 
     def delete(self, form: str, submission_id: str, releases: Sequence[Release] = ()) -> bool:
         """Delete a submission and undo what admitted it, in one transaction; False if it was not there.
 
         Conditioned on the submission existing, so the releases happen once even if a deletion is retried.
         """
+        writes = [write for write in map(self._release_write, releases) if write is not None]
         try:
             with TransactWrite(connection=self._connection()) as transaction:
                 transaction.delete(self.submissions(form, submission_id),
                                    condition=self.submissions.id.exists())
-                for release in releases:
-                    if release.actions is None:
-                        transaction.delete(release.record, condition=release.condition)
+                for write in writes:
+                    if write.actions is None:
+                        transaction.delete(write.record, condition=write.condition)
                     else:
-                        transaction.update(release.record, actions=release.actions, condition=release.condition)
+                        transaction.update(write.record, actions=write.actions, condition=write.condition)
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons if error_code(exc) == "TransactionCanceledException" else []
             if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
                 return False
-            raise StorageUnavailableError("The submission could not be deleted just now; please try again.") from exc
+            if any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons):
+                raise ConditionFailedError(f"a release of {form}/{submission_id} no longer holds") from exc
+            raise _unavailable(exc, f"submission {form}/{submission_id} not deleted") from exc
         except PynamoDBException as exc:
-            raise StorageUnavailableError("The submission could not be deleted just now; please try again.") from exc
+            raise _unavailable(exc, f"submission {form}/{submission_id} not deleted") from exc
         return True
 
     @staticmethod
@@ -181,13 +220,11 @@ class SubmissionStore:
         try:
             earlier = self.idempotency.get(claim.key, consistent_read=True)
         except DoesNotExist:  # expired between the failed condition and this read
-            raise StorageUnavailableError("Please send your submission again.", retry_after=1) from None
+            raise ConditionFailedError("the idempotency key expired while its submission was replayed") from None
         except PynamoDBException as exc:
-            raise _unavailable(exc) from exc
+            raise _unavailable(exc, "idempotency key unreadable") from exc
         if earlier.body_hash != claim.body_hash:
-            raise IdempotencyMismatchError(
-                "This idempotency key was already used for a different submission; "
-                "use a new key for new answers.")
+            raise KeyReusedError(f"idempotency key used by {earlier.form}/{earlier.submission_id}")
         # Our own id means botocore retried a transaction that had been applied but not answered.
         return StoreResult(earlier.submission_id, created=earlier.submission_id == submission_id)
 
@@ -206,6 +243,8 @@ class SubmissionStore:
             return self._submission(self.submissions.get(form, submission_id, consistent_read=True))
         except DoesNotExist:
             return None
+        except PynamoDBException as exc:
+            raise StoreUnavailableError(f"submission {form}/{submission_id} could not be read") from exc
 
     def list(self, form: str, *, newest_first: bool = True, limit: int | None = None) -> Iterator[Submission]:
         """Submissions of a form, newest first by default."""
@@ -222,12 +261,16 @@ class SubmissionStore:
             page = [self._submission(record) for record in found]
             last = found.last_evaluated_key
         except PynamoDBException as exc:
-            raise StorageUnavailableError("The submissions could not be read just now; please try again.") from exc
+            raise StoreUnavailableError("the submissions could not be scanned") from exc
         return page, ((last["form"]["S"], last["id"]["S"]) if last else None)
 
     def count(self, form: str) -> int:
         """How many submissions a form has (a query, so for tests and small forms)."""
         return self.submissions.count(form, consistent_read=True)
+
+    def from_stream_image(self, image: dict[str, Any]) -> Submission:
+        """A stream record's NewImage (DynamoDB JSON) as a Submission, read by the table's own model."""
+        return self._submission(self.submissions.from_raw_data(image))
 
     @staticmethod
     def _submission(record: SubmissionRecord) -> Submission:

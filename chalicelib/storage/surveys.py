@@ -7,16 +7,15 @@ takes no place and marks no address.
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 from pynamodb.models import Model
 
 from chalicelib.core.config import Settings
-from chalicelib.core.errors import FormloopError, StorageUnavailableError
+from chalicelib.core.errors import StoreUnavailableError
+from chalicelib.intake.admission import GiveBackPlace, MarkRespondent, TakePlace, UnmarkRespondent
 
-from .base import Admission, Release, bind_model
+from .base import ConditionalWrite, bind_model
 
 RESPONSES = "responses"
 
@@ -35,6 +34,10 @@ class SurveyRecord(Model):
     expires_at = TTLAttribute(null=True)
 
 
+def _marker(address_hash: str) -> str:
+    return f"email#{address_hash}"
+
+
 class SurveyStore:
     """The conditional updates that admit a response to a survey (written with it) or give back its admission
     (written with its deletion)."""
@@ -46,40 +49,41 @@ class SurveyStore:
     def models(self) -> list[type[Model]]:
         return [self.records]
 
-
-    def count_response(self, form: str, limit: int, refusal: FormloopError) -> Admission:
-        """One more response counted, only while fewer than `limit` were."""
+    def take_place(self, intent: TakePlace) -> ConditionalWrite:
+        """One more response counted, only while fewer than the limit were."""
         r = self.records
-        return Admission(record=r(form, RESPONSES), actions=[r.taken.add(1)],
-                         condition=r.taken.does_not_exist() | (r.taken < limit), refusal=refusal)
+        return ConditionalWrite(record=r(intent.form, RESPONSES), actions=[r.taken.add(1)],
+                                condition=r.taken.does_not_exist() | (r.taken < intent.limit))
 
-    def mark_respondent(self, form: str, address_hash: str, attempt: str, now: datetime, expires: datetime,
-                        refusal: FormloopError) -> Admission:
+    def mark_respondent(self, intent: MarkRespondent) -> ConditionalWrite:
         """This address's marker, only if it has none yet (an idempotent replay never gets this far)."""
         r = self.records
-        return Admission(record=r(form, f"email#{address_hash}"),
-                         actions=[r.attempt.set(attempt), r.created_at.set(int(now.timestamp())),
-                                  r.expires_at.set(expires)],
-                         condition=r.key.does_not_exist(), refusal=refusal)
+        return ConditionalWrite(record=r(intent.form, _marker(intent.address_hash)),
+                                actions=[r.attempt.set(intent.submission_id),
+                                         r.created_at.set(int(intent.created_at.timestamp())),
+                                         r.expires_at.set(intent.expires_at)],
+                                condition=r.key.does_not_exist())
 
-    def release_response(self, form: str) -> Release:
+    def give_back_place(self, intent: GiveBackPlace) -> ConditionalWrite:
         """One response fewer (the submission counted is being deleted)."""
         r = self.records
-        return Release(record=r(form, RESPONSES), actions=[r.taken.add(-1)], condition=r.taken > 0)
+        return ConditionalWrite(record=r(intent.form, RESPONSES), actions=[r.taken.add(-1)], condition=r.taken > 0)
 
-    def release_respondent(self, form: str, address_hash: str, attempt: str) -> Release | None:
-        """The address marker removed if this very submission placed it (so the address may answer again);
-        None if it did not. Conditioned on that, in case the marker changes before the deletion."""
+    def unmark_respondent(self, intent: UnmarkRespondent) -> ConditionalWrite | None:
+        """The address marker's removal if this very submission placed it (so the address may answer again); None
+        if it did not, as a condition that cannot hold would cancel the whole deletion. Still conditioned on it,
+        in case the marker changes between this read and the deletion."""
         r = self.records
         try:
-            marker = r.get(form, f"email#{address_hash}", consistent_read=True)
+            marker = r.get(intent.form, _marker(intent.address_hash), consistent_read=True)
         except DoesNotExist:
             return None
         except PynamoDBException as exc:
-            raise StorageUnavailableError("The submission could not be deleted just now; please try again.") from exc
-        if marker.attempt != attempt:
+            raise StoreUnavailableError(f"the marker of {intent.form} could not be read") from exc
+        if marker.attempt != intent.submission_id:
             return None
-        return Release(record=r(form, f"email#{address_hash}"), actions=None, condition=r.attempt == attempt)
+        return ConditionalWrite(record=r(intent.form, _marker(intent.address_hash)), actions=None,
+                                condition=r.attempt == intent.submission_id)
 
     def responses(self, form: str) -> int:
         """How many responses were counted (one GetItem)."""
@@ -88,5 +92,4 @@ class SurveyStore:
         except DoesNotExist:
             return 0
         except PynamoDBException as exc:
-            raise StorageUnavailableError(
-                "This survey cannot be shown just now; please try again in a few seconds.") from exc
+            raise StoreUnavailableError(f"the response count of {form} could not be read") from exc
