@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.core.errors import MalformedRequestError, NotFoundError
+from chalicelib.core.errors import MalformedRequestError, NotFoundError, StorageUnavailableError, StoreUnavailableError
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormDefinition, FormRegistry
 from chalicelib.pages.rendering import matrix_rows, widget_of
-from chalicelib.storage.listing import SubmissionPages
+from chalicelib.reporting.model import SubmissionPage
+from chalicelib.reporting.store import SubmissionPages
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -113,6 +114,10 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     return after, status
 
 
+def _unreadable() -> StorageUnavailableError:
+    return StorageUnavailableError("Submissions cannot be read just now; try again in a few seconds.")
+
+
 @dataclass(frozen=True)
 class CsvExport:
     """A CSV body and, when the export was cut to fit a response, the cursor to continue from."""
@@ -143,10 +148,19 @@ class ExportService:
             raise MalformedRequestError(f"status must be one of {', '.join(STATUSES)}.")
         return None, status
 
+    def _read_page(self, form_id: str, after: str | None, limit: int, status: str) -> SubmissionPage:
+        try:
+            return self.pages.page(form_id, after=after, limit=limit, status=None if status == "all" else status)
+        except StoreUnavailableError as exc:
+            raise _unreadable() from exc
+
     def one(self, form_id: str, submission_id: str) -> dict[str, Any]:
         """One submission as JSON, or NotFoundError."""
         self._form(form_id)
-        found = self.pages.get(form_id, submission_id) if SUBMISSION_ID.match(submission_id) else None
+        try:
+            found = self.pages.get(form_id, submission_id) if SUBMISSION_ID.match(submission_id) else None
+        except StoreUnavailableError as exc:
+            raise _unreadable() from exc
         if found is None:
             raise NotFoundError("There is no submission with this id in this form.")
         return submission_json(found)
@@ -161,7 +175,7 @@ class ExportService:
             size = 0
         if not 1 <= size <= MAX_LIMIT:
             raise MalformedRequestError(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
-        page = self.pages.page(form_id, after=after, limit=size, status=None if status == "all" else status)
+        page = self._read_page(form_id, after, size, status)
         return {"form": form_id, "status": status, "submissions": [submission_json(s) for s in page.submissions],
                 "nextCursor": encode_cursor(page.last_id, status) if page.last_id else None}
 
@@ -176,8 +190,7 @@ class ExportService:
         if cursor is None:
             writer.writerow([header for header, _ in cols])
         while True:
-            page = self.pages.page(form_id, after=after, limit=page_size,
-                                   status=None if status == "all" else status)
+            page = self._read_page(form_id, after, page_size, status)
             for submission in page.submissions:
                 writer.writerow([_cell(get(submission)) for _, get in cols])
             chunk = buffer.getvalue()

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.core.errors import NotFoundError
+from chalicelib.core.errors import NotFoundError, StorageUnavailableError, StoreUnavailableError
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormDefinition, FormRegistry, Question
 from chalicelib.pages.rendering import choice_label, choice_values, matrix_rows, widget_of
-from chalicelib.storage.results import Contribution, ResultStore, TextAnswer
+from chalicelib.reporting.model import Contribution, TextAnswer
+from chalicelib.reporting.store import ResultStore
 
 TEXT_CHARS = 2000  # a longer answer is cut in the results (the submission keeps all of it)
 CHOICE_WIDGETS = ("radio", "select", "checkboxes")
@@ -92,6 +93,10 @@ def nps_summary(distribution: list[dict[str, Any]]) -> dict[str, Any]:
     return {"score": score, "promoters": promoters, "passives": passives, "detractors": detractors}
 
 
+def _unavailable(what: str) -> StorageUnavailableError:
+    return StorageUnavailableError(f"Results could not be {what} just now; try again in a few seconds.")
+
+
 @dataclass
 class ResultsService:
     """Keeps counters up to date as submissions arrive, and summarises them for admins."""
@@ -106,13 +111,19 @@ class ResultsService:
         """The post-write consumer: count a stored submission once, however often it is delivered."""
         added = self._contribution(submission)
         if added is not None:
-            self.store.add(added)
+            try:
+                self.store.add(added)
+            except StoreUnavailableError as exc:
+                raise _unavailable("updated") from exc
 
     def forget(self, submission: Submission) -> None:
         """Take a submission that is being deleted out of the results (safe to call again)."""
         removed = self._contribution(submission)
         if removed is not None:
-            self.store.remove(removed)
+            try:
+                self.store.remove(removed)
+            except StoreUnavailableError as exc:
+                raise _unavailable("updated") from exc
 
     def _contribution(self, submission: Submission) -> Contribution | None:
         definition = self.forms.get(submission.form)
@@ -127,7 +138,11 @@ class ResultsService:
         if definition is None:
             raise NotFoundError("There is no form with this name.")
         language = language or definition.locales[0]
-        stored = self.store.read(form_id, [q.name for q in definition.questions if widget_of(q) in TEXT_WIDGETS])
+        try:
+            stored = self.store.read(form_id, [q.name for q in definition.questions
+                                               if widget_of(q) in TEXT_WIDGETS])
+        except StoreUnavailableError as exc:
+            raise _unavailable("read") from exc
         counters = stored.counters
         questions = [self._question(q, counters, stored.texts.get(q.name, []), language)
                      for q in definition.questions if widget_of(q) != "hidden"]

@@ -2,23 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from chalicelib.core.config import Settings
-from chalicelib.core.errors import StorageUnavailableError
+from chalicelib.core.errors import StoreUnavailableError
+from chalicelib.reporting.model import SubmissionPage
 
 from .base import bind_model
 from .submissions import Submission, SubmissionRecord, SubmissionStore
-
-
-@dataclass(frozen=True)
-class SubmissionPage:
-    """Up to `limit` submissions, and the id to continue after (None on the last page)."""
-
-    submissions: list[Submission]
-    last_id: str | None
 
 
 class SubmissionPages:
@@ -44,7 +36,7 @@ class SubmissionPages:
             # Peek rather than trust LastEvaluatedKey: with a filter, a full page can end mid-way through a query page.
             more = len(found) == limit and next(records, None) is not None
         except PynamoDBException as exc:
-            raise StorageUnavailableError("Submissions cannot be read just now; try again in a few seconds.") from exc
+            raise StoreUnavailableError(f"submissions could not be read: {exc}") from exc
         return SubmissionPage(found, found[-1].id if more and found else None)
 
     def get(self, form: str, submission_id: str) -> Submission | None:
@@ -54,7 +46,7 @@ class SubmissionPages:
         except DoesNotExist:
             return None
         except PynamoDBException as exc:
-            raise StorageUnavailableError("Submissions cannot be read just now; try again in a few seconds.") from exc
+            raise StoreUnavailableError(f"submissions could not be read: {exc}") from exc
 
     def all(self, form: str, *, status: str | None, page_size: int = 200) -> Iterator[Submission]:
         """Every submission of a form, fetched one page at a time (constant memory)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,13 +21,13 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 
 from chalicelib.core.config import Settings
-from chalicelib.core.errors import StorageUnavailableError
+from chalicelib.core.errors import StoreUnavailableError
+from chalicelib.reporting.model import LATEST_TEXTS, Contribution, StoredResults, TextAnswer
 
 from .base import bind_model, connection_for, error_code
 
 COUNTERS = "counters"
 TEXTS = "texts#"  # + question name
-LATEST = 20  # free-text answers kept per question
 _ATTEMPTS = 8  # optimistic retries of one text item before the stream redelivers the record
 
 
@@ -43,42 +42,13 @@ class ResultRecord(Model):
     expires_at = TTLAttribute(null=True)
 
 
-@dataclass(frozen=True)
-class Contribution:
-    """What one submission adds to its form's results."""
-
-    form: str
-    submission_id: str
-    created_at: datetime
-    counts: dict[str, int | Decimal]  # counter name -> amount to add
-    texts: dict[str, str] = field(default_factory=dict)  # question -> free-text answer
-    retention_days: int = 365
-
-
-@dataclass(frozen=True)
-class TextAnswer:
-    """One free-text answer, for the latest-first list."""
-
-    submission_id: str
-    text: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class StoredResults:
-    """Everything results are computed from: the counters and each question's latest texts."""
-
-    counters: dict[str, int | Decimal]
-    texts: dict[str, list[TextAnswer]]
-
-
 def _number(value: Any) -> int | Decimal:
     amount = Decimal(str(value))
     return int(amount) if amount == amount.to_integral_value() else amount
 
 
-def _unavailable(what: str) -> StorageUnavailableError:
-    return StorageUnavailableError(f"Results could not be {what} just now; try again in a few seconds.")
+def _unavailable(what: str) -> StoreUnavailableError:
+    return StoreUnavailableError(f"results could not be {what}")
 
 
 def _entry(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,7 +64,7 @@ def _wire(entry: Mapping[str, Any]) -> dict[str, Any]:
 class ResultStore:
     """Reads and updates result items; updates are idempotent per submission."""
 
-    def __init__(self, settings: Settings, latest: int = LATEST) -> None:
+    def __init__(self, settings: Settings, latest: int = LATEST_TEXTS) -> None:
         self.settings = settings
         self.latest = latest
         self.results: type[ResultRecord] = bind_model(ResultRecord, settings, "results")  # type: ignore[assignment]
