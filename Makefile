@@ -3,6 +3,7 @@
 PYTHON ?= python3.13
 VENV := .venv
 PY := $(VENV)/bin/python
+FORMLOOP := $(VENV)/bin/formloop
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
@@ -10,7 +11,9 @@ STAMP_NODE := node_modules/.installed
 
 setup: $(STAMP_PY) $(STAMP_NODE)
 
-$(STAMP_PY): requirements.txt requirements-dev.txt
+# The pinned dependencies, then Formloop itself for the `formloop` command (its build backend is pinned
+# in pyproject.toml's [build-system]).
+$(STAMP_PY): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || { \
 	  echo "Formloop builds, tests and packages on Python 3.13 (Lambda's python3.13 runtime), and '$(PYTHON)' is not it."; \
 	  echo "Install it (pyenv install 3.13.0, or your system's python3.13 package), or name one: make PYTHON=/path/to/python3.13"; \
@@ -18,6 +21,7 @@ $(STAMP_PY): requirements.txt requirements-dev.txt
 	@if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))'; then rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 $(STAMP_NODE): package.json package-lock.json
@@ -29,13 +33,13 @@ browser:
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then sh scripts/install_browser.sh; fi
 
 run: setup
-	$(PY) scripts/run_local.py
+	$(FORMLOOP) run
 
 test: setup browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
-	$(PY) -m ruff check app.py chalicelib tests scripts bench
+	$(PY) -m ruff check app.py chalicelib formloop_cli tests bench
 	$(PY) -m mypy
 
 # Mutation testing of the unit tests over intake parsing, answers, spam and formats ([tool.mutmut] in
@@ -45,14 +49,14 @@ mutate: setup
 	$(PY) scripts/mutation_score.py --min 90
 
 check-forms: setup
-	$(PY) -m chalicelib.forms.definitions forms
+	$(FORMLOOP) check-forms forms
 
-# `chalice package` ships only app.py and chalicelib/: scripts/package.py bundles forms/ in first.
+# `chalice package` ships only app.py and chalicelib/: `formloop package` bundles forms/ in first.
 package: setup
-	$(PY) scripts/package.py build/package
+	$(FORMLOOP) package build/package
 
 infra: setup
-	$(PY) scripts/infra.py
+	$(FORMLOOP) infra
 
 bench: setup
 	$(PY) bench/submit.py

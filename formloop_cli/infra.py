@@ -1,6 +1,6 @@
 """Generate infra/resources.json (the tables merged into `chalice package`) from Formloop's PynamoDB models.
 
-`python scripts/infra.py` rewrites the file; `python scripts/infra.py --check` fails when it is stale.
+`formloop infra` (make infra) rewrites the file; `formloop infra --check` fails when it is stale.
 """
 from __future__ import annotations
 
@@ -8,15 +8,13 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from chalicelib.core.config import PROJECT_ROOT as ROOT
+from chalicelib.storage.base import hash_first
+
 TARGET = ROOT / "infra" / "resources.json"
 PROD_PREFIX = "formloop-prod"  # FORMLOOP_TABLE_PREFIX of the prod stage in .chalice/config.json
-
-from chalicelib.storage.base import hash_first  # noqa: E402
 
 
 def _logical_id(table_name: str) -> str:
@@ -71,7 +69,7 @@ def build_template() -> dict[str, Any]:
             logical = _logical_id(model.Meta.table_name)
             resources[logical] = table_resource(model)
             outputs[logical + "Name"] = {"Value": {"Ref": logical}}
-    # `chalice package` needs a literal stream ARN for the stream handler (scripts/package.py passes a
+    # `chalice package` needs a literal stream ARN for the stream handler (formloop_cli/package.py passes a
     # placeholder, see STREAM_ARN_PLACEHOLDER); the merge replaces it with the stream of the table made here.
     resources["OnSubmissionStored"] = {"Properties": {"Events": {"OnSubmissionStoredDynamodbEventSource": {
         "Properties": {"Stream": {"Fn::GetAtt": ["SubmissionsTable", "StreamArn"]}}}}}}
@@ -82,14 +80,16 @@ def build_template() -> dict[str, Any]:
     return {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources, "Outputs": outputs}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str]) -> int:
+    """Write infra/resources.json, or with --check compare it with the models; the exit code."""
+    parser = argparse.ArgumentParser(prog="formloop infra",
+                                     description="Generate infra/resources.json from the models.")
     parser.add_argument("--check", action="store_true", help="fail if infra/resources.json is out of date")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     text = json.dumps(build_template(), indent=2, sort_keys=True) + "\n"
     if args.check:
         if not TARGET.exists() or TARGET.read_text() != text:
-            print(f"{TARGET.relative_to(ROOT)} is out of date: run `python scripts/infra.py`", file=sys.stderr)
+            print(f"{TARGET.relative_to(ROOT)} is out of date: run `formloop infra` (make infra)", file=sys.stderr)
             return 1
         print(f"{TARGET.relative_to(ROOT)} matches the models")
         return 0
@@ -97,6 +97,3 @@ def main() -> int:
     print(f"wrote {TARGET.relative_to(ROOT)}")
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

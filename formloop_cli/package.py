@@ -1,4 +1,4 @@
-"""Build the Lambda bundle and the SAM template: `make package` (python scripts/package.py OUT_DIR).
+"""Build the Lambda bundle and the SAM template: `formloop package OUT_DIR` (make package).
 
 `chalice package` ships only app.py, chalicelib/ and vendor/, so the checked definitions in forms/
 are copied to chalicelib/bundled/forms for the duration of the packaging, then removed again so that
@@ -13,11 +13,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from chalicelib.core.config import BUNDLED_FORMS_DIR  # noqa: E402
-from chalicelib.forms.definitions import CHECKED_MANIFEST, check_folder, seal_folder  # noqa: E402
+from chalicelib.core.config import BUNDLED_FORMS_DIR
+from chalicelib.core.config import PROJECT_ROOT as ROOT
+from chalicelib.forms.definitions import CHECKED_MANIFEST, check_folder, seal_folder
 
 # Only there so `chalice package` registers the stream handler; infra/resources.json replaces it.
 STREAM_ARN_PLACEHOLDER = "arn:aws:dynamodb:us-east-1:000000000000:table/formloop-prod-submissions/stream/merged"
@@ -60,8 +58,12 @@ def strip_runtime_provided(zip_path: Path) -> int:
 
 
 def main(argv: list[str]) -> int:
+    """Check, bundle and package into argv[0] (default build/package); the exit code."""
+    if argv and argv[0] in ("-h", "--help"):
+        print("usage: formloop package [OUT_DIR]  (default: build/package)")
+        return 0
     out = Path(argv[0]) if argv else ROOT / "build" / "package"
-    if subprocess.run([sys.executable, str(ROOT / "scripts" / "infra.py"), "--check"], cwd=ROOT).returncode:
+    if subprocess.run([sys.executable, "-m", "formloop_cli", "infra", "--check"], cwd=ROOT).returncode:
         return 1
     count = bundle_forms()
     print(f"bundled {count} form definitions into {BUNDLED_FORMS_DIR.relative_to(ROOT)}")
@@ -83,6 +85,3 @@ def main(argv: list[str]) -> int:
         print(f"deployment package and SAM template in {out}")
     return result.returncode
 
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

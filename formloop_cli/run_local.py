@@ -1,4 +1,4 @@
-"""`make run`: DynamoDB Local + tables + `chalice local`, all stopped together by Ctrl-C."""
+"""`formloop run` (make run): DynamoDB Local + tables + the worker + `chalice local`, all stopped by Ctrl-C."""
 from __future__ import annotations
 
 import os
@@ -8,23 +8,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import dynamodb_local  # noqa: E402
+from chalicelib.core.config import PROJECT_ROOT as ROOT
+from formloop_cli import dynamodb_local
 
 
 def _stop_on_signal(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # so `finally` stops the children on SIGTERM/SIGHUP as on Ctrl-C
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM stops everything the way Ctrl-C does
-
-
-def main() -> int:
-    signal.signal(signal.SIGTERM, _interrupt)
+def main(argv: list[str]) -> int:
+    """Start everything, serve until Ctrl-C or SIGTERM, then stop every child; the exit code."""
+    if argv:
+        print("usage: formloop run  (override with FORMLOOP_PORT, FORMLOOP_DYNAMODB_PORT, FORMLOOP_HOST)",
+              file=sys.stderr)
+        return 0 if argv[0] in ("-h", "--help") else 2
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGHUP, _stop_on_signal)
     host = os.environ.get("FORMLOOP_HOST", "127.0.0.1")
@@ -63,7 +60,7 @@ def main() -> int:
         print(f"DynamoDB Local on {endpoint} (data in {data_dir.relative_to(ROOT)}/, log in {log.relative_to(ROOT)})",
               flush=True)
         # The delivery worker reads the submissions table's stream and writes emails to .local/outbox.
-        children.append(subprocess.Popen([sys.executable, str(ROOT / "scripts" / "worker.py")], cwd=ROOT, env=env,
+        children.append(subprocess.Popen([sys.executable, "-m", "formloop_cli", "worker"], cwd=ROOT, env=env,
                                          start_new_session=True))
         print(f"Emails go to .local/outbox: see them at http://{host}:{port}/outbox", flush=True)
         server = subprocess.Popen(
@@ -88,6 +85,3 @@ def main() -> int:
                 os.killpg(child.pid, signal.SIGKILL)
         print("Formloop stopped.", flush=True)
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

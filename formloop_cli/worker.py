@@ -10,16 +10,13 @@ import json
 import logging
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from chalicelib.jobs import expire_gifts, handle_stream_record, retry_waiting_emails  # noqa: E402
-from chalicelib.wiring import Services  # noqa: E402
+from chalicelib.core.config import PROJECT_ROOT
+from chalicelib.jobs import expire_gifts, handle_stream_record, retry_waiting_emails
+from chalicelib.wiring import Services
 
 log = logging.getLogger("formloop.worker")
 
@@ -196,13 +193,15 @@ class StreamWorker:
                 time.sleep(poll_seconds)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoint", type=Path, default=ROOT / ".local" / "worker-checkpoint.json")
+def main(argv: list[str]) -> int:
+    """`formloop worker`: deliver until stopped (`formloop run` starts one)."""
+    parser = argparse.ArgumentParser(prog="formloop worker",
+                                     description="The local delivery worker: reads DynamoDB Local's stream.")
+    parser.add_argument("--checkpoint", type=Path, default=PROJECT_ROOT / ".local" / "worker-checkpoint.json")
     parser.add_argument("--poll-seconds", type=float, default=1.0)
     parser.add_argument("--retry-seconds", type=float, default=30.0,
                         help="how often emails waiting for a later round are given one (every 5 minutes in AWS)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="worker: %(levelname)s %(message)s")
     from chalicelib.core.config import Settings
     from chalicelib.wiring import build_services
@@ -213,6 +212,3 @@ def main() -> int:
         pass
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+from formloop_cli import dynamodb_local
 
-import dynamodb_local  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 # DynamoDB Local accepts any credentials; set them so botocore never looks further.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")

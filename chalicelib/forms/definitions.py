@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -329,21 +328,3 @@ def check_folder(folder: Path) -> list[DefinitionError]:
         except DefinitionError as exc:
             errors.append(exc)
     return errors
-
-
-def main(argv: list[str]) -> int:
-    """`python -m chalicelib.forms.definitions [folder]`: check definitions, for marketers and CI."""
-    folder = Path(argv[0]) if argv else Path("forms")
-    files = sorted(folder.glob("*.json"))
-    if not files:
-        print(f"no form definitions (*.json) in {folder}", file=sys.stderr)
-        return 1
-    errors = check_folder(folder)
-    for error in errors:
-        print(f"error: {error}", file=sys.stderr)
-    print(f"{len(files) - len(errors)} of {len(files)} definitions OK")
-    return 1 if errors else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

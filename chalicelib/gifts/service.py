@@ -9,16 +9,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import re
 import secrets
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from chalicelib.core.config import SettingError, Settings
@@ -28,7 +25,6 @@ from chalicelib.core.errors import (
     ConditionFailedError,
     ConflictError,
     DefinitionError,
-    FormloopError,
     GiftGoneError,
     GiftLinkError,
     NotFoundError,
@@ -58,7 +54,7 @@ Progress = Callable[[int, int], None]
 GIFT_ID = re.compile(r"^[A-Za-z0-9_-]{16}$")
 MAX_TOKEN_CHARS = 128
 WRONG_TOKENS_PER_HOUR = 10
-# The admin API takes files up to this size; larger pools go through `python -m chalicelib.gifts.service load`.
+# The admin API takes files up to this size; larger pools go through `formloop gifts load`.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
@@ -393,7 +389,7 @@ class GiftService:
         """Load a CSV sent to the admin API: the import report and the stock after it."""
         if len(body) > MAX_UPLOAD_BYTES:
             raise PayloadTooLargeError(f"Send at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB of codes at a time; "
-                                       "load larger files with `python -m chalicelib.gifts.service load`.")
+                                       "load larger files with `formloop gifts load`.")
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -441,62 +437,3 @@ class GiftService:
         threshold = campaign.low_stock_threshold(counts["loaded"])
         return {"campaign": campaign_id, **counts, "lowStock": counts["available"] <= threshold,
                 "lowStockThreshold": threshold}
-
-
-# --- command line -------------------------------------------------------------------------------------------
-
-def _progress_bar(done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} codes")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
-def main(argv: list[str], environ: Mapping[str, str] | None = None) -> int:
-    """`python -m chalicelib.gifts.service load|generate|stock|expire|revoke|check ...`."""
-    import os
-
-    from chalicelib.wiring import build_services
-    usage = ("usage: python -m chalicelib.gifts.service load CAMPAIGN file.csv | generate CAMPAIGN [COUNT] | "
-             "stock CAMPAIGN | expire CAMPAIGN | revoke GIFT | check")
-    if not argv or argv[0] not in ("load", "generate", "stock", "expire", "revoke", "check"):
-        print(usage, file=sys.stderr)
-        return 2
-    services = build_services(Settings.from_environ(environ if environ is not None else os.environ))
-    gifts = services.gifts
-    assert gifts is not None, "build_services wires the gift service"
-    command, args = argv[0], argv[1:]
-    try:
-        if command == "check":
-            errors = gifts.campaigns.check(services.forms)
-            for error in errors:
-                print(f"error: {error}", file=sys.stderr)
-            return 1 if errors else 0
-        if not args or (command == "load" and len(args) != 2):
-            print(usage, file=sys.stderr)
-            return 2
-        if services.settings.stage == "local":  # elsewhere the tables come from the deployment's template
-            services.create_tables()
-        if command == "load":
-            text = Path(args[1]).read_text(encoding="utf-8-sig")
-            report = gifts.load_codes(args[0], text, progress=_progress_bar if len(text) > 20_000 else None)
-            print(json.dumps(report.as_json()))
-        elif command == "generate":
-            count = int(args[1]) if len(args) > 1 else gifts.campaign(args[0]).generate_count
-            print(json.dumps(gifts.generate(args[0], count, progress=_progress_bar).as_json()))
-        elif command == "stock":
-            print(json.dumps(gifts.stock(args[0])))
-        elif command == "expire":
-            print(json.dumps({"campaign": args[0], "expired": gifts.expire_due(args[0])}))
-        else:
-            print(json.dumps({"gift": args[0], "state": gifts.revoke(args[0], actor="cli").state}))
-    except (FormloopError, SettingError, DefinitionError, OSError, ValueError) as exc:
-        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

@@ -61,7 +61,7 @@ def stored(services, form: str = "contact"):  # type: ignore[no-untyped-def]
 
 def worker_for(services, consumers, tmp_path):  # type: ignore[no-untyped-def]
     """A worker over the session's stream that starts from now (earlier tests' records are not ours)."""
-    import worker
+    from formloop_cli import worker
     scoped = dataclasses.replace(services, consumers=consumers)
     reader = worker.StreamWorker(scoped, tmp_path / "checkpoint.json", start="LATEST")
     reader.poll_once()
@@ -75,7 +75,7 @@ def test_crash_between_write_and_send_is_delivered_by_the_worker(client, service
     assert post_form(client, "contact", CONTACT).status_code == 303
     assert sent(outbox) == []
     # A later worker (a new process: nothing shared but the checkpoint file) reads the real stream and delivers.
-    import worker
+    from formloop_cli import worker
     del reader
     later = worker.StreamWorker(dataclasses.replace(services, consumers=[delivery]), tmp_path / "checkpoint.json",
                                 start="LATEST")

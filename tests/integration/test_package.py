@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("package")
-    result = subprocess.run([sys.executable, "scripts/package.py", str(out)], cwd=ROOT, capture_output=True,
-                            text=True, timeout=600)
+    result = subprocess.run([sys.executable, "-m", "formloop_cli", "package", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     return out
 
@@ -88,5 +88,6 @@ def test_template_has_tables_and_passes_cfn_lint(package: Path) -> None:
 
 
 def test_infra_template_matches_the_models() -> None:
-    result = subprocess.run([sys.executable, "scripts/infra.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "formloop_cli", "infra", "--check"], cwd=ROOT, capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stderr

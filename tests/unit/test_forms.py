@@ -20,9 +20,9 @@ from chalicelib.forms.definitions import (
     check_folder,
     compile_definition,
     load_definition,
-    main,
     seal_folder,
 )
+from formloop_cli.forms import main
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS_DIR = ROOT / "forms"
@@ -261,10 +261,11 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "no form definitions" in capsys.readouterr().err
 
 
-def test_cli_runs_as_a_module() -> None:
-    good = subprocess.run([sys.executable, "-m", "chalicelib.forms.definitions", str(FORMS_DIR)], cwd=ROOT,
+def test_cli_runs_as_the_formloop_command() -> None:
+    formloop = str(Path(sys.executable).parent / "formloop")  # the console script `make setup` installs
+    good = subprocess.run([formloop, "check-forms", str(FORMS_DIR)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
-    bad = subprocess.run([sys.executable, "-m", "chalicelib.forms.definitions", str(BAD_DIR)], cwd=ROOT,
+    bad = subprocess.run([formloop, "check-forms", str(BAD_DIR)], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert (good.returncode, bad.returncode) == (0, 1)
     assert "wrong-id.json" in bad.stderr
@@ -274,7 +275,7 @@ def test_makefile_has_check_forms_target() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert "\ncheck-forms:" in makefile
     recipe = makefile.split("\ncheck-forms:", 1)[1].split("\n\n", 1)[0]
-    assert "-m chalicelib.forms.definitions forms" in recipe
+    assert "$(FORMLOOP) check-forms forms" in recipe
 
 
 @pytest.mark.parametrize("change, json_path, fragment", [
