@@ -9,34 +9,27 @@ Medians over many runs; the output is the table in docs/email.md.
 """
 from __future__ import annotations
 
-import os
+import argparse
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
-# This file is named email.py: keep its folder off the path so `import email` finds the standard library.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
-
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from chalicelib.core.submission import Submission  # noqa: E402
-from chalicelib.forms.definitions import FormRegistry  # noqa: E402
-from chalicelib.mail.content import (  # noqa: E402
+from chalicelib.core.submission import Submission
+from chalicelib.forms.definitions import FormRegistry
+from chalicelib.mail.content import (
     EmailTemplates,
     mjml_to_html,
     recap,
     render_acknowledgement,
     to_message,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TEMPLATE = ROOT / "forms" / "templates" / "contact-thanks.mjml"
 

@@ -8,30 +8,24 @@ One in-memory DynamoDB Local, the same number of threads for both measurements:
 """
 from __future__ import annotations
 
-import os
-import sys
+import argparse
+import json
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
-# Run as a script, Python puts bench/ first on sys.path; keep it from shadowing anything.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-from urllib.parse import urlencode  # noqa: E402
+# Run as a script (`python bench/gifts.py`), so its siblings import as top-level modules;
+# Formloop itself (chalicelib) comes from the installed project (`make setup`).
+from _ddb import WRITE_OPERATIONS, RequestCounter, dynamodb_local_endpoint
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench._ddb import WRITE_OPERATIONS, RequestCounter, dynamodb_local_endpoint  # noqa: E402
 
 
 def released_together(count: int, threads: int, work: Callable[[int], Any]) -> tuple[list[Any], float]:

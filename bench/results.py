@@ -10,11 +10,9 @@ For contrast, one read of every submission (what computing results on demand wou
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import random
 import statistics
-import sys
 import time
 import uuid
 from collections import Counter
@@ -24,21 +22,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+# Run as a script (`python bench/results.py`), so its siblings import as top-level modules;
+# Formloop itself (app, chalicelib) comes from the installed project (`make setup`).
+from _ddb import dynamodb_local_endpoint
+
 ROOT = Path(__file__).resolve().parent.parent
-# Not bench/ itself on the path: a benchmark module there may share a name with the standard library.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
-
-
-def _load_ddb() -> Any:
-    spec = importlib.util.spec_from_file_location("_ddb", ROOT / "bench" / "_ddb.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-dynamodb_local_endpoint = _load_ddb().dynamodb_local_endpoint
 
 FORM_ID = "product-feedback"
 KEY = "bench-admin-key-" + uuid.uuid4().hex

@@ -8,30 +8,26 @@ The forms are served as a Lambda package serves them: checked once beforehand, a
 """
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import shutil
+import statistics
 import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
-# Run as a script, Python puts bench/ first on sys.path; keep its files from shadowing anything.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import shutil  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-from urllib.parse import urlencode  # noqa: E402
+# Run as a script (`python bench/submit.py`), so its siblings import as top-level modules;
+# Formloop itself (app, chalicelib) comes from the installed project (`make setup`).
+import cold_start
+from _ddb import LOCAL_AWS_ENV, WRITE_OPERATIONS, RequestCounter, dynamodb_local_endpoint
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench import cold_start  # noqa: E402
-from bench._ddb import LOCAL_AWS_ENV, WRITE_OPERATIONS, RequestCounter, dynamodb_local_endpoint  # noqa: E402
 
 FORM_ID = "bench-survey"
 # A realistic survey: scores, choices, a conditional question, free text, an email, consent.
