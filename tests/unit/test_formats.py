@@ -1,0 +1,105 @@
+"""The `format` checks: addresses at their length limits, calendar dates, and values the formats do not judge."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib.forms.answers import validate
+from chalicelib.forms.definitions import compile_definition
+from chalicelib.forms.formats import FORMATS, is_date, is_email
+
+LOCAL_64 = "a" * 64
+# 64 + "@" + 189 = 254 characters, with no domain label over 63.
+DOMAIN_189 = "b" * 63 + "." + "c" * 63 + "." + "d" * 57 + ".com"
+FORMATTED = compile_definition("formatted", {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "email": {"type": "string", "format": "email"},
+        "day": {"type": "string", "format": "date"},
+        # A question that takes a number or an address: the format judges only the text.
+        "contact": {"type": ["integer", "string"], "format": "email"},
+        "when": {"type": ["integer", "string"], "format": "date"},
+    },
+    "x-form": {"kind": "contact"},
+}, "forms/formatted.json")
+
+
+def messages(answers: dict[str, Any]) -> dict[str, str]:
+    return {error.field: error.message for error in validate(FORMATTED, answers)}
+
+
+def test_address_of_exactly_254_characters_with_a_64_character_local_part_is_accepted() -> None:
+    address = f"{LOCAL_64}@{DOMAIN_189}"
+    assert len(address) == 254
+    assert is_email(address)
+    assert messages({"email": address}) == {}
+
+
+def test_address_of_255_characters_is_refused() -> None:
+    address = f"{LOCAL_64}@{DOMAIN_189}x"
+    assert len(address) == 255
+    assert not is_email(address)
+    assert messages({"email": address}) == {"email": "must be an email address, like name@example.com."}
+
+
+def test_address_of_253_characters_is_accepted() -> None:
+    address = f"{'a' * 63}@{DOMAIN_189}"
+    assert len(address) == 253
+    assert is_email(address)
+
+
+@pytest.mark.parametrize("address, accepted", [
+    (f"{'a' * 64}@example.com", True),
+    (f"{'a' * 65}@example.com", False),
+    (f"ann@{'b' * 63}.com", True),
+    (f"ann@{'b' * 64}.com", False),
+    ("ann@example.com", True),
+    ("ann.lee+forms@mail.example.co.uk", True),
+    ("ann@example", False),
+    ("ann@@example.com", False),
+    ("ann lee@example.com", False),
+    ("ann@-example.com", False),
+    ("ann@example-.com", False),
+    ("ann\n@example.com", False),
+    ("<ann@example.com>", False),
+    ("", False),
+])
+def test_address_shapes(address: str, accepted: bool) -> None:
+    assert is_email(address) is accepted
+    assert ("email" not in messages({"email": address})) is accepted
+
+
+@pytest.mark.parametrize("day, accepted", [
+    ("2026-11-20", True),
+    ("2024-02-29", True),
+    ("2026-02-29", False),
+    ("2026-02-30", False),
+    ("2026-13-01", False),
+    ("2026-00-10", False),
+    ("20261120", False),
+    ("2026-11-2", False),
+    ("2026-11-20T10:00", False),
+    ("２０２６-11-20", False),
+    (" 2026-11-20", False),
+    ("", False),
+])
+def test_dates_are_calendar_days_written_yyyy_mm_dd(day: str, accepted: bool) -> None:
+    assert is_date(day) is accepted
+    assert messages({"day": day}) == ({} if accepted else {"day": "must be a valid date."})
+
+
+@pytest.mark.parametrize("check", [is_email, is_date])
+@pytest.mark.parametrize("value", [5, 0, None, True, ["a@example.com"], {"a": 1}])
+def test_formats_judge_only_text(check: Any, value: object) -> None:
+    assert check(value) is True
+
+
+def test_a_number_answer_to_a_number_or_text_question_passes_its_format() -> None:
+    assert messages({"contact": 5, "when": 20261120}) == {}
+    assert messages({"contact": "nobody", "when": "soon"}) == {
+        "contact": "must be an email address, like name@example.com.", "when": "must be a valid date."}
+
+
+def test_both_validators_share_the_same_formats() -> None:
+    assert FORMATS == {"email": is_email, "date": is_date}
