@@ -1,6 +1,6 @@
 """After the write: hand each stored submission to every post-write consumer.
 
-The one path shared by the Chalice DynamoDB Streams handler (AWS) and `scripts/worker.py`
+The one path shared by the Chalice DynamoDB Streams handler (AWS) and `formloop worker`
 (DynamoDB Local's stream): both call `handle_stream_record` for each record, and
 `retry_waiting_emails` now and then (a schedule in AWS).
 """

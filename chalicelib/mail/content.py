@@ -2,7 +2,7 @@
 
 Templates live in `forms/templates/` as `<name>.mjml` (HTML part) and `<name>.txt` (text part),
 with per-language variants `<name>.<lang>.mjml`. MJML is compiled to HTML once — by
-`scripts/build_emails.py` into `chalicelib/bundled/emails/`, or on first use in this process —
+`formloop package` (make package) into `chalicelib/bundled/emails/`, or on first use in this process —
 never per email. Headers are built only from the definition, settings and values already
 validated at submission; the MIME library refuses any line break in a header on top of that.
 """
@@ -51,7 +51,7 @@ def mjml_to_html(source: str) -> str:
         import mrml  # a build tool (requirements-dev.txt): a packaged deployment reads precompiled HTML
     except ImportError:
         raise TemplateError("this template has no precompiled HTML and mrml is not installed: "
-                            "package with scripts/package.py, which compiles the templates") from None
+                            "package with `formloop package` (make package), which compiles the templates") from None
     html = str(mrml.to_html(source).content)
     check_template_tags(source, html)
     return html

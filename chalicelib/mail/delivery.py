@@ -1,6 +1,6 @@
 """The delivery service: after a submission is stored, send what it is owed — once, with retries.
 
-A post-write consumer (DynamoDB Streams in AWS, `scripts/worker.py` locally). For each email a
+A post-write consumer (DynamoDB Streams in AWS, `formloop worker` locally). For each email a
 submission is owed it creates a delivery record (pending), claims it with a lease, sends, and
 records the outcome: sent; failed after a permanent error; skipped when nothing may be sent (the
 per-address daily limit). When a round of attempts meets only transient errors, the email waits
