@@ -95,6 +95,11 @@ class MemorySubmissionStore:
         with self.lock:
             self._failures += [maybe_written] * times
 
+    def heal(self) -> None:
+        """Stop failing writes (those `fail_writes` asked for and not yet used)."""
+        with self.lock:
+            self._failures.clear()
+
     def put(self, submission: Submission, claim: IdempotencyClaim | None = None,
             admissions: Sequence[Admission] = ()) -> StoreResult:
         """Store a submission with its claim and admissions, all or nothing (see SubmissionStorage.put)."""

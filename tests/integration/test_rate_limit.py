@@ -2,13 +2,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
-
-import pytest
-from ulid import ULID
-
-from chalicelib.core.errors import RateLimitedError
-from chalicelib.core.submission import Submission
 
 CONTACT = {"name": "Ann", "email": "ann@example.com", "topic": "question", "message": "Hi", "consent": True}
 
@@ -29,25 +22,7 @@ def test_limit_per_client_per_hour(client, services) -> None:  # type: ignore[no
     assert services.store.count("contact") == limit
 
 
-def test_limit_is_per_client_and_per_window(services) -> None:  # type: ignore[no-untyped-def]
-    limiter = services.submissions.limiter
-    definition = services.forms.get("contact")
-    limit = definition.settings["spam"]["perIpPerHour"]
-
-    def store(client_ip_hash: str, at: datetime) -> None:
-        submission = Submission(form="contact", id=str(ULID()), created_at=at, status="received", answers={})
-        services.store.put(submission, admissions=[limiter.reserve(definition, client_ip_hash, at)])
-
-    # A window in the future: DynamoDB Local's TTL sweep would delete counters of a past hour mid-test.
-    now = (datetime.now(timezone.utc) + timedelta(days=1)).replace(minute=59, second=30, microsecond=0)
-    for _ in range(limit):
-        store("client-a", now)
-    with pytest.raises(RateLimitedError) as caught:
-        store("client-a", now)
-    assert caught.value.retry_after == 30  # until the window ends
-    store("client-b", now)  # another client is not affected
-    store("client-a", now + timedelta(minutes=1))  # a new hour starts afresh
-    assert services.store.count("contact") == limit + 2
+# Per client and per window (the hour in the key): tests/unit/services/submit_behaviour.py, on both stores.
 
 
 def test_a_retry_past_the_limit_still_gets_its_first_result(client, services) -> None:  # type: ignore[no-untyped-def]
