@@ -164,10 +164,12 @@ class MemorySubmissionStore:
             return sum(1 for f, _ in self.items if f == form)
 
     def from_stream_image(self, image: dict[str, Any]) -> Submission:
-        """The stored submission a stream image names (the memory store's images are its own keys)."""
-        found = self.get(image["form"], image["id"])
+        """The stored submission a stream image (DynamoDB JSON, as the worker hands it over) names by its keys."""
+        form, submission_id = (image[name]["S"] if isinstance(image[name], dict) else image[name]
+                               for name in ("form", "id"))
+        found = self.get(form, submission_id)
         if found is None:
-            raise KeyError(f"no submission {image['form']}/{image['id']}")
+            raise KeyError(f"no submission {form}/{submission_id}")
         return found
 
     def _next_failure(self) -> bool | None:

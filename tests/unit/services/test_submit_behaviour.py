@@ -50,3 +50,12 @@ def test_a_deletion_the_memory_store_refuses_says_so() -> None:
         services.removal.delete("product-feedback", ann.submission_id)
     assert caught.value.message == "The submission could not be deleted just now; please try again."
     assert services.store.get("product-feedback", ann.submission_id) is not None
+
+
+def test_a_stream_image_reads_back_the_stored_submission() -> None:
+    from tests.unit.services.submit_behaviour import CONTACT, FORMS, SubmitBehaviour
+
+    services = MemoryStore().build(FORMS, Clock())
+    outcome = SubmitBehaviour.post(services, "contact", CONTACT)
+    image = {"form": {"S": "contact"}, "id": {"S": outcome.submission_id}, "status": {"S": "received"}}
+    assert services.store.from_stream_image(image) == services.store.get("contact", outcome.submission_id)
