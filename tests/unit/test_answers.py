@@ -416,6 +416,10 @@ def test_checkboxes_without_declared_items_keep_their_text() -> None:
         "type": "object", "properties": {"tags": {"type": "array"}}, "x-form": {"kind": "contact"},
     }, "forms/loose-list.json")
     assert from_form(loose, {"tags": [" a ", "", "b"]}) == {"tags": ["a", "b"]}
+    anything = compile_definition("any-list", {
+        "type": "object", "properties": {"tags": {"type": "array", "items": True}}, "x-form": {"kind": "contact"},
+    }, "forms/any-list.json")
+    assert from_form(anything, {"tags": [" 1 ", "b"]}) == {"tags": ["1", "b"]}
 
 
 # --- messages for each kind of problem ----------------------------------------------------------

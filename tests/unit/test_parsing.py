@@ -329,6 +329,7 @@ def test_json_strings_nested_in_arrays_are_checked() -> None:
     # Siblings do not add up: each closing bracket ends a level.
     ('{"a": [[[1]]], "b": [[[2]]], "c": [[[3]]], "d": {"e": {"f": 1}}}', 4),
     ('{"a": [[1], [2], [3], [4], [5], [6]]}', 3),
+    ('{"a": {"b": {"c": 1}}, "d": {"e": {"f": 1}}, "g": {"h": {"i": 1}}}', 3),
     # Brackets and escaped quotes inside strings are text.
     ('{"a": "[[[[{{{{", "b": "\\"[[[[[", "c": "\\\\", "d": [[["x\\\\"]]]}', 4),
 ])
@@ -340,6 +341,8 @@ def test_json_nesting_up_to_the_limit_is_read(body: str, depth: int) -> None:
     '{"a": [[[[1]]]]}',
     '{"a": {"b": {"c": {"d": {"e": 1}}}}}',
     '{"a": [[1]], "b": [[[[5]]]]}',
+    '{"a": [[1], [[[5]]]]}',  # a closing bracket ends one level, not all of them
+    '{"a": {"b": {"c": 1}, "d": {"e": {"f": {"g": 5}}}}}',
     '{"a": "\\\\", "b": [[[[5]]]]}',  # an escaped backslash does not escape the closing quote
     '{"a": "\\"", "b": [[[[5]]]]}',
 ])
@@ -478,6 +481,13 @@ def test_multipart_headers_are_matched_case_insensitively_and_kept_apart() -> No
 
 def test_multipart_with_no_parts_has_no_answers() -> None:
     assert parse_body("multipart/form-data; boundary=xyz", b"--xyz--\r\n", LIMITS).values == {}
+
+
+def test_only_json_bodies_are_marked_as_json() -> None:
+    # A browser's form post is answered with a redirect, a JSON client's with JSON.
+    assert parse_body(FORM, b"name=Ann", LIMITS).is_json is False
+    assert parse_body("multipart/form-data; boundary=xyz", multipart([("name", "Ann")]), LIMITS).is_json is False
+    assert parse_body(JSON, b'{"name": "Ann"}', LIMITS).is_json is True
 
 
 def test_json_suffix_needs_the_application_tree() -> None:
