@@ -25,23 +25,24 @@ from chalicelib.storage.limits import RateLimitStore
 from chalicelib.storage.surveys import SurveyStore
 
 if TYPE_CHECKING:
-    from pynamodb.models import Model
-
     from chalicelib.gifts.service import GiftService
     from chalicelib.mail.delivery import DeliveryService
-    from chalicelib.mail.transport import OutboxMailer
+    from chalicelib.mail.transport import Mailer, OutboxMailer
     from chalicelib.privacy.erasure import AddressRequests
     from chalicelib.privacy.removal import SubmissionRemoval
     from chalicelib.reporting.exports import ExportService
     from chalicelib.reporting.results import ResultsService
     from chalicelib.storage.memory import MemorySubmissionStore
+    from chalicelib.storage.memory_deliveries import MemoryDeliveryStore
+    from chalicelib.storage.memory_gifts import MemoryGiftStore
+    from chalicelib.storage.memory_results import MemoryResultStore
 
 
 class TableOwner(Protocol):
-    """A store that owns DynamoDB tables: the PynamoDB models bound to them."""
+    """A store that owns DynamoDB tables: the PynamoDB models bound to them (storage's business, so `Any` here)."""
 
     @property
-    def models(self) -> list[type[Model]]: ...
+    def models(self) -> list[type[Any]]: ...
 
 
 # Runs after a submission is durably stored (DynamoDB Streams in AWS, the local worker in `make run`).
@@ -175,31 +176,73 @@ def build_services(settings: Settings) -> Services:
 class MemoryStores:
     """In-memory stores to build Services on, for unit tests: plain Python, no I/O, no tables.
 
-    Only the submit path has memory stores so far; gifts, deliveries and results get a field here (and their
-    wiring in `build_memory_services`) when theirs exist. Until then those services are absent (None).
+    Every store interface has one here; `build_memory_services` wires the same services `build_services` does over
+    them. Give one to keep a handle on it (to fail its writes, or to look inside).
     """
 
     submissions: MemorySubmissionStore = field(default_factory=lambda: _memory().MemorySubmissionStore())
+    results: MemoryResultStore = field(default_factory=lambda: _memory_results().MemoryResultStore())
+    gifts: MemoryGiftStore = field(default_factory=lambda: _memory_gifts().MemoryGiftStore())
+    deliveries: MemoryDeliveryStore = field(default_factory=lambda: _memory_deliveries().MemoryDeliveryStore())
 
 
+# Imported on use: a deployment never needs the memory stores.
 def _memory() -> Any:
-    # Imported on use: a deployment never needs the memory stores.
     from chalicelib.storage import memory
     return memory
 
 
+def _memory_results() -> Any:
+    from chalicelib.storage import memory_results
+    return memory_results
+
+
+def _memory_gifts() -> Any:
+    from chalicelib.storage import memory_gifts
+    return memory_gifts
+
+
+def _memory_deliveries() -> Any:
+    from chalicelib.storage import memory_deliveries
+    return memory_deliveries
+
+
 def build_memory_services(settings: Settings, stores: MemoryStores | None = None, *,
-                          clock: Clock = utcnow) -> Services:
-    """Services over in-memory stores (`stores`, or fresh ones), with the forms of `settings` and the given clock."""
+                          clock: Clock = utcnow, mailer: Mailer | None = None) -> Services:
+    """Services over in-memory stores (`stores`, or fresh ones), with the forms of `settings` and the given clock.
+
+    Results, exports and gifts are wired on first use as in a deployment; delivery only when a `mailer` is given
+    (a unit test's fake provider), since every real one reaches outside the process.
+    """
     memory = stores or MemoryStores()
     forms = FormRegistry(settings.forms_dir)
     surveys = SurveyGuard(memory.submissions.surveys, settings.default_retention_days)
     submit = SubmissionService(settings, forms, memory.submissions, clock=clock,
                                limiter=RateLimiter(memory.submissions.limits), surveys=surveys)
-    # No wiring: results, exports, gifts and delivery stay None, and there are no tables to create, until their
-    # memory stores join MemoryStores and are wired here.
+
+    def wire_the_rest(built: Services) -> None:
+        from chalicelib.gifts.service import GiftService
+        from chalicelib.reporting.exports import ExportService
+        from chalicelib.reporting.results import ResultsService
+        built.results = ResultsService(forms, memory.results, settings.default_retention_days)
+        built.exports = ExportService(forms, memory.submissions)
+        built.stores = []  # nothing to create: memory stores have no tables
+        built.consumers = [built.results.consume]
+        built.acknowledgement_extras = []
+        built.gifts = GiftService(settings, forms, memory.gifts, clock=clock)
+        built.acknowledgement_extras.append(built.gifts.acknowledgement_extra)
+        built.results.gift_stock = built.gifts.stock
+        built.delivery = None
+        if mailer is not None:
+            from chalicelib.mail.content import EmailTemplates
+            from chalicelib.mail.delivery import DeliveryService
+            built.delivery = DeliveryService(settings, forms, memory.deliveries, mailer,
+                                             EmailTemplates(settings.forms_dir / "templates"),
+                                             extras=built.acknowledgement_extras, clock=clock)
+            built.consumers.append(built.delivery)
+
     return Services(settings=settings, forms=forms, store=memory.submissions, submissions=submit,
-                    admin=AdminAuth(settings.admin_key_hashes), surveys=surveys, wiring=None)
+                    admin=AdminAuth(settings.admin_key_hashes), surveys=surveys, wiring=wire_the_rest)
 
 
 def _wire_the_rest(built: Services, submit_stores: list[TableOwner]) -> None:

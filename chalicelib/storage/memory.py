@@ -29,6 +29,7 @@ from chalicelib.intake.admission import (
     TakePlace,
     UnmarkRespondent,
 )
+from chalicelib.reporting.model import SubmissionPage
 
 
 class MemoryRateLimitStore:
@@ -142,6 +143,15 @@ class MemorySubmissionStore:
         with self.lock:
             found = self.items.get((form, submission_id))
             return copy.deepcopy(found) if found is not None else None
+
+    def page(self, form: str, *, after: str | None, limit: int, status: str | None) -> SubmissionPage:
+        """The next `limit` submissions after the id `after` (newest first), optionally of one status."""
+        with self.lock:
+            found = sorted((s for (f, _), s in self.items.items() if f == form
+                            and (after is None or s.id < after) and (status is None or s.status == status)),
+                           key=lambda s: s.id, reverse=True)
+            page = [copy.deepcopy(s) for s in found[:limit]]
+        return SubmissionPage(page, page[-1].id if len(found) > limit else None)
 
     def list(self, form: str, *, newest_first: bool = True, limit: int | None = None) -> Iterator[Submission]:
         """Submissions of a form, newest first by default (ids are time-sortable ULIDs, as in DynamoDB)."""
