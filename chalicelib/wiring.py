@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.keys import AdminAuth
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormRegistry
 from chalicelib.intake.ports import SubmissionStorage
-from chalicelib.intake.service import Clock, SubmissionService, utcnow
+from chalicelib.intake.service import SubmissionService
 from chalicelib.intake.spam import RateLimiter
 from chalicelib.intake.surveys import SurveyGuard
 from chalicelib.storage import SubmissionStore

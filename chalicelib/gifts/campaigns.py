@@ -15,6 +15,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from chalicelib.core.addresses import normalise_address
 from chalicelib.core.errors import CodesRejectedError, DefinitionError
 from chalicelib.forms.definitions import FormRegistry, format_checker, localized
 
@@ -23,7 +24,6 @@ ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_GROUPS, GROUP_SIZE = 4, 4  # e.g. RF5U-JJYD-PFB4-7TGE: 80 bits
 CAMPAIGN_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62})$")
 MAX_CODE_CHARS = 64
-GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
 _LABEL: dict[str, Any] = {"oneOf": [
     {"type": "string", "minLength": 1},
     {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"}}]}
@@ -168,18 +168,9 @@ def normalise_code(typed: str) -> str:
     return re.sub(r"[\s\-_.\u2010-\u2015]+", "", text)
 
 
-def normalise_email(address: str) -> str:
-    """One key per mailbox: lower case, no `+tag`, and for Gmail no dots (they all reach the same inbox)."""
-    local, _, domain = address.strip().lower().rpartition("@")
-    local = local.split("+", 1)[0]
-    if domain in GMAIL_DOMAINS:
-        local, domain = local.replace(".", ""), "gmail.com"
-    return f"{local}@{domain}"
-
-
 def respondent_key(address: str) -> str:
     """The stored key of a respondent: a hash, so the gift tables hold no address."""
-    return hashlib.sha256(b"formloop-gift-respondent\0" + normalise_email(address).encode("utf-8")).hexdigest()
+    return hashlib.sha256(b"formloop-gift-respondent\0" + normalise_address(address).encode("utf-8")).hexdigest()
 
 
 def token_hash(token: str) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.config import SettingError, Settings
 from chalicelib.core.errors import (
     AlreadyRedeemedError,
@@ -49,7 +50,6 @@ from chalicelib.gifts.model import Gift, NewGift
 from chalicelib.gifts.store import GiftStore, StoreBusyError
 
 log = logging.getLogger("formloop.gifts")
-Clock = Callable[[], datetime]
 Progress = Callable[[int, int], None]
 GIFT_ID = re.compile(r"^[A-Za-z0-9_-]{16}$")
 MAX_TOKEN_CHARS = 128
@@ -106,10 +106,6 @@ class LoadReport:
         return {"campaign": self.campaign, "added": self.added, "alreadyPresent": len(self.already_present)}
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @contextmanager
 def _reaching_storage() -> Iterator[None]:
     """Turn what the gift store reports into the 503 the person sees (usable as a method decorator)."""
@@ -131,7 +127,7 @@ def when(moment: datetime) -> str:
 class GiftService:
     """Issues, shows, claims and redeems gifts; every state change is one conditional transaction."""
 
-    def __init__(self, settings: Settings, forms: FormRegistry, store: GiftStore, clock: Clock = _utcnow) -> None:
+    def __init__(self, settings: Settings, forms: FormRegistry, store: GiftStore, clock: Clock = utcnow) -> None:
         self.settings = settings
         self.forms = forms
         self.store = store

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from ulid import ULID
-
+from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import (
     AdmissionRefusedError,
@@ -18,11 +16,11 @@ from chalicelib.core.errors import (
     IdempotencyMismatchError,
     InvalidSubmissionError,
     KeyReusedError,
-    NotFoundError,
     OriginNotAllowedError,
     StorageUnavailableError,
     StoreUnavailableError,
 )
+from chalicelib.core.ids import new_id
 from chalicelib.core.submission import IdempotencyClaim, StoreResult, Submission
 from chalicelib.forms.answers import ControlFields, coerce, split_control, validate
 from chalicelib.forms.definitions import FormDefinition, FormRegistry
@@ -32,13 +30,6 @@ from chalicelib.intake.parsing import Limits, parse_body
 from chalicelib.intake.ports import SubmissionStorage
 from chalicelib.intake.spam import RateLimiter, page_token, posted_too_fast
 from chalicelib.intake.surveys import SurveyGuard
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    """The time now, in UTC (the services' default clock)."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -141,10 +132,7 @@ class SubmissionService:
 
     def form(self, form_id: str) -> FormDefinition:
         """A form's definition, or NotFoundError."""
-        definition = self.forms.get(form_id)
-        if definition is None:
-            raise NotFoundError("There is no form with this address; check the form's action URL.")
-        return definition
+        return self.forms.require(form_id)
 
     def page_token(self) -> str:
         """The signed `_ts` for a form page served now (the `spam.minSeconds` time trap)."""
@@ -270,7 +258,7 @@ class SubmissionService:
         retention = (self.settings.spam_retention_days if status == "spam"
                      else int(definition.settings.get("retentionDays", self.settings.default_retention_days)))
         return Submission(
-            form=definition.id, id=str(ULID()), created_at=self.clock(), status=status, answers=answers,
+            form=definition.id, id=new_id(), created_at=self.clock(), status=status, answers=answers,
             feedback_kind=definition.feedback_kind(answers) if status == "received" else None,
             language=language, origin=(request.origin or None) and request.origin[:300],
             user_agent=(request.headers.get("user-agent") or "")[:500] or None,

@@ -10,6 +10,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.core.addresses import normalise_address
 from chalicelib.core.errors import (
     ConflictError,
     FieldError,
@@ -45,11 +46,6 @@ class AlreadyAnsweredError(ConflictError):
 
 def _when(instant: datetime) -> str:
     return instant.strftime("%d %B %Y, %H:%M UTC").lstrip("0")
-
-
-def normalise_address(address: str) -> str:
-    """The form of an address that two spellings of one mailbox share (case and spaces ignored)."""
-    return address.strip().lower()
 
 
 class SurveyGuard:

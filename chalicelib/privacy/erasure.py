@@ -9,39 +9,36 @@ address, and the per-day acknowledgement guard (a hash, gone within two days).
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.core.addresses import normalise_address
+from chalicelib.core.cursor import decode_cursor, encode_cursor
 from chalicelib.core.errors import MalformedRequestError, StorageUnavailableError, StoreUnavailableError
+from chalicelib.core.ids import is_submission_id
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FORM_ID
 from chalicelib.forms.formats import is_email
 from chalicelib.intake.ports import SubmissionStorage
-from chalicelib.intake.surveys import normalise_address
 from chalicelib.privacy.removal import SubmissionRemoval
-from chalicelib.reporting.exports import SUBMISSION_ID, submission_json
+from chalicelib.reporting.exports import submission_json
 
 PAGE = 200
 
 
+CURSOR_MESSAGE = "This cursor is not one Formloop gave out; start again without it."
+
+
 def _encode(start: tuple[str, str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(start)).encode()).decode().rstrip("=")
+    return encode_cursor({"form": start[0], "after": start[1]})
 
 
-def _decode(cursor: str) -> tuple[str, str]:
-    try:
-        form, submission_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError, binascii.Error):
-        form = submission_id = None
-    if not (isinstance(form, str) and FORM_ID.match(form) and isinstance(submission_id, str)
-            and SUBMISSION_ID.match(submission_id)):
-        raise MalformedRequestError("This cursor is not one Formloop gave out; start again without it.")
-    return form, submission_id
+def _decode(text: str) -> tuple[str, str]:
+    position = decode_cursor(text, {"form": lambda form: bool(FORM_ID.match(form)), "after": is_submission_id},
+                             CURSOR_MESSAGE)
+    return position["form"], position["after"]
 
 
 @dataclass

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.core.errors import NotFoundError, StorageUnavailableError, StoreError
+from chalicelib.core.ids import is_submission_id
 from chalicelib.forms.definitions import FormRegistry
 from chalicelib.intake.ports import SubmissionStorage
 from chalicelib.intake.surveys import SurveyGuard
 from chalicelib.mail.store import DeliveryStore
-from chalicelib.reporting.exports import SUBMISSION_ID
 from chalicelib.reporting.results import ResultsService
 
 
@@ -31,7 +31,7 @@ class SubmissionRemoval:
     def delete(self, form_id: str, submission_id: str) -> None:
         """Delete one submission and what was derived from it; NotFoundError if there is no such submission."""
         definition = self.forms.get(form_id)
-        known = definition is not None and SUBMISSION_ID.match(submission_id)
+        known = definition is not None and is_submission_id(submission_id)
         try:
             submission = self.store.get(form_id, submission_id) if known else None
         except StoreError as exc:

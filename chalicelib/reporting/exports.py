@@ -1,18 +1,17 @@
 """Admin reads of submissions: one, a page as JSON, or CSV written page by page."""
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.core import cursor as cursors
 from chalicelib.core.errors import MalformedRequestError, NotFoundError, StorageUnavailableError, StoreUnavailableError
+from chalicelib.core.ids import is_submission_id
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormDefinition, FormRegistry
 from chalicelib.pages.rendering import matrix_rows, widget_of
@@ -25,7 +24,6 @@ CSV_PAGE = 200
 # A Lambda response carries at most 6 MB: a bigger export is cut at a page boundary, with a next link.
 CSV_MAX_BYTES = 5 * 1024 * 1024
 STATUSES = ("received", "spam", "all")
-SUBMISSION_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -96,22 +94,18 @@ def _json_number(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
+CURSOR_MESSAGE = "The cursor is not valid; pass the nextCursor of the previous page."
+
+
 def encode_cursor(after: str, status: str) -> str:
     """An opaque cursor: where the next page starts, and the status filter it belongs to."""
-    raw = json.dumps({"after": after, "status": status}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode_cursor({"after": after, "status": status})
 
 
-def decode_cursor(cursor: str) -> tuple[str, str]:
+def decode_cursor(text: str) -> tuple[str, str]:
     """(after, status) from a cursor; MalformedRequestError if it was not made by Formloop."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        after, status = data["after"], data["status"]
-    except (binascii.Error, ValueError, TypeError, KeyError):
-        raise MalformedRequestError("The cursor is not valid; pass the nextCursor of the previous page.") from None
-    if not isinstance(after, str) or not SUBMISSION_ID.match(after) or status not in STATUSES:
-        raise MalformedRequestError("The cursor is not valid; pass the nextCursor of the previous page.")
-    return after, status
+    position = cursors.decode_cursor(text, {"after": is_submission_id, "status": STATUSES.__contains__}, CURSOR_MESSAGE)
+    return position["after"], position["status"]
 
 
 def _unreadable() -> StorageUnavailableError:
@@ -134,10 +128,7 @@ class ExportService:
         self.pages = pages
 
     def _form(self, form_id: str) -> FormDefinition:
-        definition = self.forms.get(form_id)
-        if definition is None:
-            raise NotFoundError("There is no form with this name.")
-        return definition
+        return self.forms.require(form_id)
 
     @staticmethod
     def _start(cursor: str | None, status: str | None) -> tuple[str | None, str]:
@@ -158,7 +149,7 @@ class ExportService:
         """One submission as JSON, or NotFoundError."""
         self._form(form_id)
         try:
-            found = self.pages.get(form_id, submission_id) if SUBMISSION_ID.match(submission_id) else None
+            found = self.pages.get(form_id, submission_id) if is_submission_id(submission_id) else None
         except StoreUnavailableError as exc:
             raise _unreadable() from exc
         if found is None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.core.errors import NotFoundError, StorageUnavailableError, StoreUnavailableError
+from chalicelib.core.errors import StorageUnavailableError, StoreUnavailableError
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormDefinition, FormRegistry, Question
 from chalicelib.pages.rendering import choice_label, choice_values, matrix_rows, widget_of
@@ -134,9 +134,7 @@ class ResultsService:
 
     def summary(self, form_id: str, language: str | None = None) -> dict[str, Any]:
         """Every question's results, plus counts by kind of feedback and by day (JSON-ready)."""
-        definition = self.forms.get(form_id)
-        if definition is None:
-            raise NotFoundError("There is no form with this name.")
+        definition = self.forms.require(form_id)
         language = language or definition.locales[0]
         try:
             stored = self.store.read(form_id, [q.name for q in definition.questions

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from chalicelib.core.addresses import normalise_address
 from chalicelib.core.errors import AlreadyRedeemedError, ConflictError, GiftGoneError, GiftLinkError, RateLimitedError
-from chalicelib.gifts.campaigns import normalise_email
 from chalicelib.gifts.service import WRONG_TOKENS_PER_HOUR, GiftService
 
 from .gift_support import Clock, codes_csv, gift_service, submission
@@ -73,7 +73,7 @@ def test_gift_state_machine(services: Any) -> None:
 
         @rule(target=gifts, address=st.sampled_from(ADDRESSES))
         def issue(self, address: str) -> Any:
-            person = normalise_email(address)
+            person = normalise_address(address)
             outcome = self.service.issue(submission(address))
             assert outcome is not None
             if person in self.by_person:

@@ -57,7 +57,8 @@ def test_deleting_a_response_frees_its_place_in_a_full_survey(services):  # type
 
     definition = services.forms.get(FORM)
     one_place = dataclasses.replace(definition, settings={**definition.settings, "maxResponses": 1})
-    forms = type("OnePlace", (), {"get": staticmethod(lambda form_id: one_place if form_id == FORM else None)})()
+    forms = type("OnePlace", (), {"get": staticmethod(lambda form_id: one_place if form_id == FORM else None),
+                                  "require": staticmethod(lambda form_id: one_place)})()
 
     def respond(answers: dict[str, object]) -> str:
         request = SubmitRequest(FORM, json.dumps(answers).encode(), {"content-type": "application/json"})
