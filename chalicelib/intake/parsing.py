@@ -258,3 +258,46 @@ def _parse_json(body: bytes, limits: Limits) -> dict[str, Any]:
         raise MalformedRequestError("The JSON body must be an object of answers, e.g. {\"email\": \"…\"}.")
     _check_strings(value, limits, [0])
     return value
+
+
+def parse_small_body(content_type: str | None, body: bytes, limits: Limits) -> ParsedBody:
+    """Read the small body of a non-submit route (a token, a code, an address) with the submit path's limits.
+
+    An empty body is no fields; text/plain (a CORS-simple `fetch`) is read as urlencoded, as it always was.
+    """
+    if not body.strip():
+        return ParsedBody({}, is_json=False)
+    mime, params = media_type(content_type)
+    if mime == "text/plain":
+        charset = params.get("charset", "utf-8").lower()
+        if charset not in ("utf-8", "utf8", "us-ascii"):
+            raise UnsupportedMediaTypeError(f"Charset {charset!r} is not supported; send UTF-8.")
+        if len(body) > limits.max_body_bytes:
+            raise PayloadTooLargeError(
+                f"The request body is {len(body):,} bytes; at most {limits.max_body_bytes:,} are accepted.")
+        return ParsedBody(_parse_urlencoded(body, limits), is_json=False)
+    return parse_body(content_type, body, limits)
+
+
+def text_field(parsed: ParsedBody, name: str) -> str:
+    """One text field of a parsed body: its first value, "" when absent, MalformedRequestError when not text."""
+    value = parsed.values.get(name, "")
+    if isinstance(value, list) and not parsed.is_json:
+        return str(value[0]) if value else ""
+    if not isinstance(value, str):
+        raise MalformedRequestError(f"The field {name!r} must be a string, e.g. {{\"{name}\": \"…\"}}.")
+    return value
+
+
+def check_parameters(parameters: dict[str, str], limits: Limits) -> dict[str, str]:
+    """Query-string parameters within the submit path's limits (count, length, text without NUL or surrogates)."""
+    if len(parameters) > limits.max_fields:
+        raise PayloadTooLargeError(f"More than {limits.max_fields} query parameters were sent.")
+    for name, value in parameters.items():
+        for text in (name, value):
+            if len(text) > limits.max_field_chars:
+                raise PayloadTooLargeError(f"The query parameter {name[:40]!r} is {len(text):,} characters; "
+                                           f"at most {limits.max_field_chars:,} are accepted.")
+            if "\x00" in text or any(0xD800 <= ord(char) <= 0xDFFF for char in text):
+                raise MalformedRequestError(f"The query parameter {name[:40]!r} is not valid text.")
+    return parameters

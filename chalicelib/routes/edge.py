@@ -16,6 +16,7 @@ from chalicelib.core.errors import DefinitionError, FormloopError, FormUnavailab
 if TYPE_CHECKING:
     from chalice import Chalice
 
+    from chalicelib.forms.definitions import FormDefinition
     from chalicelib.wiring import Services
 
 HTML = "text/html; charset=utf-8"
@@ -28,7 +29,9 @@ _app: Chalice | None = None
 def attach(app: Chalice) -> None:
     """Tell the edge which app serves the requests (app.py calls this once)."""
     global _app
+    from .headers import secure_headers
     _app = app
+    app.register_middleware(secure_headers, "http")
 
 
 def services() -> Services:
@@ -60,13 +63,15 @@ def headers() -> dict[str, str]:
 
 
 def params() -> dict[str, str]:
-    """The query string's parameters (empty when there is none)."""
-    return dict(request().query_params or {})
+    """The query string's parameters (empty when there is none), within the submit path's limits."""
+    from chalicelib.intake.parsing import check_parameters
+    return check_parameters(dict(request().query_params or {}), services().submissions.limits)
 
 
-def html(body: str, status: int = 200, extra: dict[str, str] | None = None) -> Response:
-    """An HTML page."""
-    return Response(body=body, status_code=status, headers={"Content-Type": HTML, **(extra or {})})
+def html(body: str, status: int = 200, extra: dict[str, str] | None = None, *, policy: str | None = None) -> Response:
+    """An HTML page under `policy`; without one, the middleware gives the route's default (headers.py)."""
+    chosen = {"Content-Security-Policy": policy} if policy else {}
+    return Response(body=body, status_code=status, headers={"Content-Type": HTML, **chosen, **(extra or {})})
 
 
 def json_response(body: Any, status: int = 200, extra: dict[str, str] | None = None) -> Response:
@@ -106,6 +111,13 @@ def _safe_cors(form_id: str | None) -> dict[str, str]:
         return {}
 
 
+def _safe_form(form_id: str | None) -> FormDefinition | None:
+    try:
+        return services().forms.get(form_id) if form_id else None
+    except DefinitionError:
+        return None
+
+
 def _problem(error: FormloopError, extra: dict[str, str]) -> Response:
     return Response(body=json.dumps(error.problem()), status_code=error.STATUS_CODE,
                     headers={"Content-Type": "application/problem+json", **error.headers, **extra})
@@ -114,18 +126,24 @@ def _problem(error: FormloopError, extra: dict[str, str]) -> Response:
 def error_response(error: FormloopError, form_id: str | None) -> Response:
     """A domain error as problem+json for scripts, or as a page (the form again, for its own errors) for people."""
     from chalicelib.pages import rendering
+
+    from .headers import form_policy
     current = request()
     extra = _safe_cors(form_id)
     body_is_json = "json" in headers().get("content-type", "")
     if wants_json(body_is_json) or current.method not in ("GET", "POST"):
         return _problem(error, extra)
+    # A form's own error page may show inside the frame the form was embedded in.
+    owner = _safe_form(form_id) if str(current.context.get("resourcePath", "")).startswith("/f/") else None
+    policy = form_policy(owner) if owner is not None else None
     if isinstance(error, InvalidSubmissionError) and error.form_id:
-        definition = services().forms.get(error.form_id)
+        definition = _safe_form(error.form_id)
         if definition is not None:
             page = rendering.render_form(definition, error.language or definition.locales[0],
                                          action=error.form_id, values=error.values, errors=error.errors)
-            return html(page, error.STATUS_CODE, {**error.headers, **extra})
-    return html(rendering.render_message(error.TITLE, error.message), error.STATUS_CODE, {**error.headers, **extra})
+            return html(page, error.STATUS_CODE, {**error.headers, **extra}, policy=form_policy(definition))
+    return html(rendering.render_message(error.TITLE, error.message), error.STATUS_CODE, {**error.headers, **extra},
+                policy=policy)
 
 
 def handles_errors(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -150,16 +168,11 @@ def require_admin() -> None:
 
 
 def field(name: str) -> str:
-    """One field of a small urlencoded or JSON body (a gift token, a code, an address); empty when absent."""
-    from urllib.parse import parse_qs
-    body = request().raw_body or b""
-    if len(body) > 4096:
-        return ""
-    text = body.decode("utf-8", "replace")
-    if "json" in headers().get("content-type", ""):
-        try:
-            value = json.loads(text).get(name, "")
-        except (ValueError, AttributeError, RecursionError):
-            return ""
-        return value if isinstance(value, str) else ""
-    return parse_qs(text, keep_blank_values=True).get(name, [""])[0]
+    """One text field of a small urlencoded or JSON body (a gift token, a code, an address); empty when absent.
+
+    Read with the submit path's limits and parser, so a hostile body gets the same specific 4xx as a form post.
+    """
+    from chalicelib.intake.parsing import parse_small_body, text_field
+    current = request()
+    parsed = parse_small_body(headers().get("content-type"), current.raw_body or b"", services().submissions.limits)
+    return text_field(parsed, name)

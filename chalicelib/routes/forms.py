@@ -9,6 +9,7 @@ from chalice import Blueprint, Response
 from chalicelib.core.errors import MethodNotAllowedError
 
 from .edge import cors, handles_errors, headers, html, params, request, services
+from .headers import form_policy, iri_to_uri
 
 forms = Blueprint(__name__)
 
@@ -30,7 +31,7 @@ def submit(form_id: str) -> Response:
     if outcome.wants_json:
         return Response(body=json.dumps(outcome.as_json()), status_code=201 if outcome.created else 200,
                         headers={"Content-Type": "application/json", **allowed})
-    return Response(body="", status_code=303, headers={"Location": outcome.redirect_to, **allowed})
+    return Response(body="", status_code=303, headers={"Location": iri_to_uri(outcome.redirect_to), **allowed})
 
 
 @forms.route("/f/{form_id}", methods=["GET"])
@@ -42,7 +43,8 @@ def form_page(form_id: str) -> Response:
     definition = built.submissions.form(form_id)
     built.surveys.check_page(definition, built.submissions.clock())  # closed, not open yet, or full
     language = choose_language(definition, params().get("lang"), headers().get("accept-language"))
-    return html(rendering.render_form(definition, language, action=form_id, issued=built.submissions.page_token()))
+    return html(rendering.render_form(definition, language, action=form_id, issued=built.submissions.page_token()),
+                policy=form_policy(definition))
 
 
 @forms.route("/f/{form_id}", methods=["OPTIONS"])
@@ -57,7 +59,8 @@ def preflight(form_id: str) -> Response:
     return Response(body="", status_code=204, headers=dict[str, Any](allowed))
 
 
-@forms.route("/f/{form_id}", methods=["PUT", "PATCH", "DELETE"])
+# Whatever the body's type: the method is wrong before the body matters.
+@forms.route("/f/{form_id}", methods=["PUT", "PATCH", "DELETE"], content_types=POST_TYPES)
 @handles_errors
 def wrong_method(form_id: str) -> Response:
     raise MethodNotAllowedError(f"{request().method} is not allowed here; forms are sent with POST.",
@@ -79,4 +82,4 @@ def thanks(form_id: str) -> Response:
     from chalicelib.pages import rendering
     definition = services().submissions.form(form_id)
     language = choose_language(definition, params().get("lang"), headers().get("accept-language"))
-    return html(rendering.render_thanks(definition, language))
+    return html(rendering.render_thanks(definition, language), policy=form_policy(definition))
