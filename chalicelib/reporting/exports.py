@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,13 +25,24 @@ CSV_PAGE = 200
 # A Lambda response carries at most 6 MB: a bigger export is cut at a page boundary, with a next link.
 CSV_MAX_BYTES = 5 * 1024 * 1024
 STATUSES = ("received", "spam", "all")
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); full-width forms are
+# folded to ASCII by some spreadsheets, and `;`/`|` start DDE payloads in older ones.
+_FORMULA_START = frozenset("=+-@\t\r\n;|\uff1d\uff0b\uff0d\uff20")
+
+
+def _ignored_by_spreadsheets(char: str) -> bool:
+    # Leading spaces, zero-width characters and a byte order mark are skipped before the formula is seen.
+    return char.isspace() or unicodedata.category(char) == "Cf"
 
 
 def neutralise(cell: str) -> str:
     """Make a text cell inert in spreadsheets: prefix a quote when it could start a formula."""
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+    for char in cell:
+        if char in _FORMULA_START:
+            return "'" + cell
+        if not _ignored_by_spreadsheets(char):
+            return cell
+    return cell
 
 
 def _cell(value: Any) -> str:
