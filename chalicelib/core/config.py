@@ -176,6 +176,82 @@ class MailSettings:
         )
 
 
+CAPTCHA_PROVIDERS = ("turnstile", "hcaptcha", "recaptcha-v2", "recaptcha-v3")
+# The variable holding each provider's secret key (reCAPTCHA v2 and v3 keys are separate pairs at Google).
+CAPTCHA_SECRET_VARIABLES = {"turnstile": "FORMLOOP_TURNSTILE_SECRET", "hcaptcha": "FORMLOOP_HCAPTCHA_SECRET",
+                            "recaptcha-v2": "FORMLOOP_RECAPTCHA_V2_SECRET",
+                            "recaptcha-v3": "FORMLOOP_RECAPTCHA_V3_SECRET"}
+# The providers' published test secrets (they accept their test site keys' tokens): public, so local stage only.
+CAPTCHA_LOCAL_SECRETS = {"turnstile": "1x0000000000000000000000000000000AA",
+                         "hcaptcha": "0x0000000000000000000000000000000000000000",
+                         "recaptcha-v2": "6LeIxAcTAAAAAGG-vFI1TnRWxMZNFuojJ4WifJWe",
+                         "recaptcha-v3": "6LeIxAcTAAAAAGG-vFI1TnRWxMZNFuojJ4WifJWe"}
+CAPTCHA_VERIFY_URLS = {"turnstile": "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+                       "hcaptcha": "https://api.hcaptcha.com/siteverify",
+                       "recaptcha-v2": "https://www.google.com/recaptcha/api/siteverify",
+                       "recaptcha-v3": "https://www.google.com/recaptcha/api/siteverify"}
+_CAPTCHA_URL_VARIABLES = {"turnstile": "FORMLOOP_TURNSTILE_VERIFY_URL", "hcaptcha": "FORMLOOP_HCAPTCHA_VERIFY_URL",
+                          "recaptcha-v2": "FORMLOOP_RECAPTCHA_VERIFY_URL",
+                          "recaptcha-v3": "FORMLOOP_RECAPTCHA_VERIFY_URL"}
+CAPTCHA_FORM_SECRET_PREFIX = "FORMLOOP_CAPTCHA_SECRET_"
+
+
+def captcha_form_variable(form_id: str) -> str:
+    """The variable of one form's own CAPTCHA secret: FORMLOOP_CAPTCHA_SECRET_ and the id, upper-cased, `-` as `_`."""
+    return CAPTCHA_FORM_SECRET_PREFIX + "".join(c if c.isalnum() else "_" for c in form_id.upper())
+
+
+@dataclass(frozen=True)
+class CaptchaSettings:
+    """CAPTCHA secrets (never in a definition), siteverify URLs and the timeout of one verification call."""
+
+    stage: str = LOCAL_STAGE
+    # (provider, secret) and (form variable, secret) pairs: tuples, so the settings stay hashable.
+    provider_secrets: tuple[tuple[str, str], ...] = ()
+    form_secrets: tuple[tuple[str, str], ...] = ()
+    verify_urls: tuple[tuple[str, str], ...] = tuple(CAPTCHA_VERIFY_URLS.items())
+    timeout_ms: int = 3000
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], stage: str) -> CaptchaSettings:
+        """Read FORMLOOP_<PROVIDER>_SECRET, FORMLOOP_CAPTCHA_SECRET_<FORM>, the *_VERIFY_URL and the timeout."""
+        default = _defaults(cls)
+        urls = []
+        for provider, url in CAPTCHA_VERIFY_URLS.items():
+            chosen = _text(environ, _CAPTCHA_URL_VARIABLES[provider], url)
+            if not chosen.startswith(("https://", "http://")):
+                raise SettingError(f"{_CAPTCHA_URL_VARIABLES[provider]}={chosen!r} must be an http(s) URL")
+            urls.append((provider, chosen))
+        return cls(
+            stage=stage,
+            provider_secrets=tuple((p, environ[v].strip()) for p, v in CAPTCHA_SECRET_VARIABLES.items()
+                                   if environ.get(v, "").strip()),
+            form_secrets=tuple(sorted((k, v.strip()) for k, v in environ.items()
+                                      if k.startswith(CAPTCHA_FORM_SECRET_PREFIX) and v.strip())),
+            verify_urls=tuple(urls),
+            timeout_ms=_int(environ, "FORMLOOP_CAPTCHA_TIMEOUT_MS", default["timeout_ms"]),
+        )
+
+    def secret(self, provider: str, form_id: str) -> str:
+        """The form's own secret, else its provider's; the providers' test secrets only on a laptop.
+
+        A SettingError naming both variables when neither is set outside the local stage.
+        """
+        own = captcha_form_variable(form_id)
+        value = dict(self.form_secrets).get(own) or dict(self.provider_secrets).get(provider)
+        if value:
+            return value
+        if self.stage == LOCAL_STAGE:
+            return CAPTCHA_LOCAL_SECRETS[provider]
+        raise SettingError(f"{CAPTCHA_SECRET_VARIABLES[provider]} (or {own} for this form only) is missing, and has "
+                           f"no default outside the local stage (FORMLOOP_STAGE={self.stage}): set it to the "
+                           f"secret key of the form's {provider} site key")
+
+    def verify_url(self, provider: str) -> str:
+        """Where the provider's siteverify endpoint is (a local server in tests)."""
+        return dict(self.verify_urls)[provider]
+
+
 # Positive whole-number settings: field -> variable.
 _LIMITS = {
     "max_body_bytes": "FORMLOOP_MAX_BODY_BYTES",
@@ -210,7 +286,10 @@ class Settings:
     spam_retention_days: int = 30
     default_retention_days: int = 365
     admin_key_hashes: tuple[str, ...] = ()
+    # Where a deployment keeps its secrets in SSM Parameter Store (chalicelib/core/secrets.py); None: environment only.
+    secrets_path: str | None = None
     mail: MailSettings = MailSettings()
+    captcha: CaptchaSettings = CaptchaSettings()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -227,7 +306,9 @@ class Settings:
             dynamodb_endpoint=environ.get("FORMLOOP_DYNAMODB_ENDPOINT") or default["dynamodb_endpoint"],
             forms_dir=Path(forms_dir) if forms_dir else default["forms_dir"],
             admin_key_hashes=_admin_key_hashes(environ),
+            secrets_path=environ.get("FORMLOOP_SECRETS_PATH", "").strip() or None,
             mail=MailSettings.from_environ(environ),
+            captcha=CaptchaSettings.from_environ(environ, stage),
             ip_hash_salt=secrets["ip_hash_salt"],
             page_secret=secrets["page_secret"],
             gift_secret=secrets["gift_secret"],
@@ -237,6 +318,12 @@ class Settings:
     def secret(self, purpose: SecretPurpose) -> str:
         """The secret for one purpose; a SettingError naming its variable when it is missing."""
         value: str | None = getattr(self, purpose)
+        if not value and self.secrets_path:  # production: the parameter named after the variable, read once
+            from chalicelib.core.secrets import secret_value
+            value = secret_value(SECRETS[purpose].variable, None, self.secrets_path, self.region)
+            if value and len(value) < MIN_SECRET_CHARS:
+                raise SettingError(f"{self.secrets_path}{SECRETS[purpose].variable} must be at least "
+                                   f"{MIN_SECRET_CHARS} characters of random text")
         if not value:
             raise SettingError(f"{SECRETS[purpose].variable} is missing, and has no default outside the local "
                                f"stage (FORMLOOP_STAGE={self.stage}): set it to at least {MIN_SECRET_CHARS} "

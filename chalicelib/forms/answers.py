@@ -16,6 +16,14 @@ if TYPE_CHECKING:
 
 # Formspree-style control fields; any other `_` field is dropped rather than stored.
 CONTROL_FIELDS = ("_replyto", "_subject", "_next", "_language", "_idempotency", "_gotcha", "_ts")
+# Where each CAPTCHA provider's widget puts its token (hCaptcha fills both of its fields). Control fields too:
+# never stored as answers, on every form, so a site's own widget never makes a post fail as an unknown field.
+CAPTCHA_TOKEN_FIELDS: dict[str, tuple[str, ...]] = {
+    "turnstile": ("cf-turnstile-response",), "hcaptcha": ("h-captcha-response", "g-recaptcha-response"),
+    "recaptcha-v2": ("g-recaptcha-response",), "recaptcha-v3": ("g-recaptcha-response",),
+}
+TOKEN_FIELDS = frozenset(name for names in CAPTCHA_TOKEN_FIELDS.values() for name in names)
+MAX_TOKEN_CHARS = 4096  # Turnstile documents 2048; reCAPTCHA tokens run longer
 _SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _MULTI_LINE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INTEGER = re.compile(r"^[+-]?\d{1,30}$")
@@ -36,6 +44,7 @@ class ControlFields:
     idempotency_key: str | None = None
     page_token: str | None = None
     honeypot_hit: bool = False
+    captcha_token: str | None = None  # from the field of the form's CAPTCHA provider, if it has one
 
 
 def _last_text(value: Any) -> str | None:
@@ -50,7 +59,7 @@ def split_control(
     values: Mapping[str, Any], definition: FormDefinition,
 ) -> tuple[dict[str, Any], ControlFields, list[FieldError]]:
     """Separate answers from control fields; errors for control values that cannot go in a header."""
-    answers = {k: v for k, v in values.items() if not k.startswith("_")}
+    answers = {k: v for k, v in values.items() if not k.startswith("_") and k not in TOKEN_FIELDS}
     honeypot = values.get(definition.honeypot)
     honeypot_text = _last_text(honeypot) if honeypot is not None else None
     errors: list[FieldError] = []
@@ -64,12 +73,27 @@ def split_control(
             errors.append(FieldError(name, "is too long (at most 2000 characters)."))
             text = None
         texts[name] = text or None
+    token, token_errors = _captcha_token(values, definition)
+    errors += token_errors
     control = ControlFields(
-        reply_to=texts["_replyto"], subject=texts["_subject"], next_url=texts["_next"],
+        captcha_token=token, reply_to=texts["_replyto"], subject=texts["_subject"], next_url=texts["_next"],
         language=texts["_language"], idempotency_key=texts["_idempotency"], page_token=texts["_ts"],
         honeypot_hit=bool(honeypot_text) or (honeypot is not None and not isinstance(honeypot, (str, list))),
     )
     return answers, control, errors
+
+
+def _captcha_token(values: Mapping[str, Any], definition: FormDefinition) -> tuple[str | None, list[FieldError]]:
+    """The token in the first of the provider's fields that holds one; an error if it cannot be a token."""
+    provider = (definition.settings.get("captcha") or {}).get("provider")
+    for name in CAPTCHA_TOKEN_FIELDS.get(str(provider), ()):
+        text = _last_text(values.get(name))
+        if not text:
+            continue
+        if len(text) > MAX_TOKEN_CHARS or _SINGLE_LINE_BAD.search(text):
+            return None, [FieldError(name, "is not a token from the human check; please complete the check again.")]
+        return text, []
+    return None, []
 
 
 def _coerce_scalar(value: Any, schema: Mapping[str, Any]) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from chalicelib.core.config import CAPTCHA_PROVIDERS
 from chalicelib.core.errors import DefinitionError
 from chalicelib.forms.definitions import FEEDBACK_KINDS, format_checker, parse_instant
 from chalicelib.forms.patterns import regex_problem
@@ -73,6 +74,14 @@ X_FORM_SCHEMA: dict[str, Any] = {
         "closes": {"type": "string", "format": "date-time"},
         "maxResponses": {"type": "integer", "minimum": 1},
         "onePerEmail": {"type": "boolean"},
+        # Which CAPTCHA guards the form; its secret comes from the settings, never from here (docs/captcha.md).
+        "captcha": {
+            "type": "object", "additionalProperties": False, "required": ["provider", "siteKey"],
+            "properties": {"provider": {"enum": list(CAPTCHA_PROVIDERS)},
+                           "siteKey": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,100}$"},
+                           "action": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$"},
+                           "minScore": {"type": "number", "minimum": 0, "maximum": 1}},
+        },
     },
 }
 
@@ -175,6 +184,7 @@ def check_document(schema: Any, source: str) -> None:
     settings = schema.get("x-form")
     if settings is None:
         raise DefinitionError(source, "$", 'missing "x-form" settings (at least {"kind": "contact"})')
+    _check_captcha(settings.get("captcha") if isinstance(settings, dict) else None, source)
     _meta_check(X_FORM_SCHEMA, settings, source, ("x-form",))
     for key in ("respondentEmail", "feedbackKindField"):
         if key in settings and settings[key] not in schema["properties"]:
@@ -239,6 +249,26 @@ def _check_survey_settings(settings: Mapping[str, Any], source: str) -> None:
     if settings.get("onePerEmail") and "respondentEmail" not in settings:
         raise DefinitionError(source, "$.x-form.onePerEmail",
                               "onePerEmail needs respondentEmail: the question whose answer is the address")
+
+
+def _check_captcha(captcha: Mapping[str, Any] | None, source: str) -> None:
+    """What each provider can check: an action (Turnstile, reCAPTCHA v3), a score (reCAPTCHA v3 only)."""
+    if not isinstance(captcha, dict):
+        return  # the meta-schema names what is wrong
+    for key in captcha:
+        if "secret" in str(key).lower():
+            raise DefinitionError(source, _json_path(("x-form", "captcha", key)),
+                                  "a CAPTCHA secret key never goes in a definition (anyone can read the form's "
+                                  "schema): set it in the deployment's settings, see docs/captcha.md")
+    provider = captcha.get("provider")
+    if provider not in CAPTCHA_PROVIDERS:
+        return  # the meta-schema lists the providers
+    if "minScore" in captcha and provider != "recaptcha-v3":
+        raise DefinitionError(source, "$.x-form.captcha.minScore",
+                              f"only reCAPTCHA v3 scores a visitor; {provider} has no minScore")
+    if "action" in captcha and provider not in ("turnstile", "recaptcha-v3"):
+        raise DefinitionError(source, "$.x-form.captcha.action",
+                              f"only Turnstile and reCAPTCHA v3 report an action; {provider} has none")
 
 
 def _meta_check(meta: dict[str, Any], value: Any, source: str, prefix: tuple[Any, ...]) -> None:

@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit
 
 from chalicelib.core.clock import Clock, utcnow
-from chalicelib.core.config import Settings
+from chalicelib.core.config import SettingError, Settings
 from chalicelib.core.errors import (
     AdmissionRefusedError,
     ConditionFailedError,
     FieldError,
+    FormUnavailableError,
     IdempotencyMismatchError,
     InvalidSubmissionError,
     KeyReusedError,
@@ -22,7 +24,7 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.ids import new_id
 from chalicelib.core.submission import IdempotencyClaim, StoreResult, Submission
-from chalicelib.forms.answers import ControlFields, coerce, split_control, validate
+from chalicelib.forms.answers import CAPTCHA_TOKEN_FIELDS, ControlFields, coerce, split_control, validate
 from chalicelib.forms.definitions import FormDefinition, FormRegistry
 from chalicelib.forms.formats import is_email
 from chalicelib.intake.admission import Admission
@@ -30,6 +32,11 @@ from chalicelib.intake.parsing import Limits, parse_body
 from chalicelib.intake.ports import SubmissionStorage
 from chalicelib.intake.spam import RateLimiter, page_token, posted_too_fast
 from chalicelib.intake.surveys import SurveyGuard
+
+if TYPE_CHECKING:
+    from chalicelib.intake.captcha import CaptchaGuard
+
+log = logging.getLogger("formloop.intake")
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,9 @@ class SubmitOutcome:
 
     def as_json(self) -> dict[str, Any]:
         """The 201 body for JSON clients; a spam hit looks like any other success."""
-        return {"id": self.submission_id, "form": self.form.id, "status": "received"}
+        # Held (its CAPTCHA could not be checked) is said openly; spam is not.
+        return {"id": self.submission_id, "form": self.form.id,
+                "status": "held" if self.status == "held" else "received"}
 
 
 def wants_json(headers: Mapping[str, str], body_is_json: bool = False) -> bool:
@@ -120,8 +129,9 @@ class SubmissionService:
 
     def __init__(self, settings: Settings, forms: FormRegistry, store: SubmissionStorage,
                  clock: Clock = utcnow, limiter: RateLimiter | None = None,
-                 surveys: SurveyGuard | None = None) -> None:
+                 surveys: SurveyGuard | None = None, captcha: CaptchaGuard | None = None) -> None:
         self.settings = settings
+        self._captcha = captcha  # built on the first post to a form with a CAPTCHA
         self.forms = forms
         self.store = store
         self.clock = clock
@@ -192,7 +202,9 @@ class SubmissionService:
         language = choose_language(definition, control.language, request.headers.get("accept-language"))
         json_client = wants_json(request.headers, parsed.is_json)
         answers = coerce(definition, raw, from_form=not parsed.is_json)
-        too_fast = posted_too_fast(definition, control.page_token, self.settings.secret("page_secret"), self.clock())
+        # Only a post carrying a page stamp needs the page secret (in production, a parameter read on first use).
+        too_fast = bool(control.page_token) and posted_too_fast(definition, control.page_token,
+                                                                self.settings.secret("page_secret"), self.clock())
         status = "spam" if control.honeypot_hit or too_fast else "received"
         if status == "received":
             answers = definition.visible_answers(answers)
@@ -201,6 +213,9 @@ class SubmissionService:
             if errors:
                 raise InvalidSubmissionError(errors, form_id=definition.id, values=parsed.values,
                                              language=language)
+        captcha_use = None
+        if status == "received" and definition.settings.get("captcha"):
+            status, captcha_use = self._check_captcha(definition, request, control, parsed.values, language)
         submission = self._submission(definition, request, answers, control, status, language)
         claim = self._claim(definition, request, control)
         # Worked out before the write: once stored, nothing may fail.
@@ -214,6 +229,8 @@ class SubmissionService:
             if self.limiter is not None else None
         if use is not None:
             admissions.append(use)
+        if captcha_use is not None:  # the token is spent in the same write that stores the post
+            admissions.append(captcha_use)
         result = self._store(submission, claim, admissions)
         return SubmitOutcome(
             form=definition, submission_id=result.submission_id, status=status, created=result.created,
@@ -241,6 +258,29 @@ class SubmissionService:
                 "Your submission could not be saved just now and nothing was stored; "
                 "please send it again in a few seconds.") from exc
 
+    def _check_captcha(self, definition: FormDefinition, request: SubmitRequest, control: ControlFields,
+                       values: dict[str, Any], language: str) -> tuple[str, Admission]:
+        """Verify the post's CAPTCHA token: "received" or "held" (the provider could not answer), and the write
+        that spends the token; CaptchaRefusedError (422, the form back with the answers) when it fails."""
+        from chalicelib.intake.captcha import CaptchaGuard, CaptchaRefusedError, allowed_hostnames
+        if self._captcha is None:
+            self._captcha = CaptchaGuard(self.settings.captcha, self.limiter.store if self.limiter else None)
+        field = CAPTCHA_TOKEN_FIELDS[definition.settings["captcha"]["provider"]][0]
+
+        def refuse(reason: str) -> CaptchaRefusedError:
+            return CaptchaRefusedError(reason, field, form_id=definition.id, values=values, language=language)
+
+        replaying = bool(request.headers.get("idempotency-key") or control.idempotency_key)
+        try:
+            checked = self._captcha.check(
+                definition, control.captcha_token, hostnames=allowed_hostnames(definition, request.headers.get("host")),
+                remote_ip=request.source_ip, now=self.clock(), replaying=replaying, refuse=refuse)
+        except SettingError as exc:
+            log.error("form %s cannot verify its CAPTCHA: %s", definition.id, exc)
+            raise FormUnavailableError("This form cannot check its human test just now, so nothing was stored; "
+                                       "its owner has been told. Please try again later.") from exc
+        return checked.status, checked.admission
+
     @staticmethod
     def _reply_to_errors(control: ControlFields) -> list[FieldError]:
         if control.reply_to is None:
@@ -254,12 +294,12 @@ class SubmissionService:
         email_field = definition.respondent_email_field
         respondent = answers.get(email_field) if email_field else None
         if not isinstance(respondent, str):
-            respondent = control.reply_to if status == "received" else None
+            respondent = control.reply_to if status != "spam" else None
         retention = (self.settings.spam_retention_days if status == "spam"
                      else int(definition.settings.get("retentionDays", self.settings.default_retention_days)))
         return Submission(
             form=definition.id, id=new_id(), created_at=self.clock(), status=status, answers=answers,
-            feedback_kind=definition.feedback_kind(answers) if status == "received" else None,
+            feedback_kind=definition.feedback_kind(answers) if status != "spam" else None,
             language=language, origin=(request.origin or None) and request.origin[:300],
             user_agent=(request.headers.get("user-agent") or "")[:500] or None,
             ip_hash=self._ip_hash(request.source_ip), respondent_email=respondent,

@@ -10,9 +10,10 @@ fails. A record seen again finds its emails settled.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from chalicelib.mail.content import (
     Email,
     EmailTemplates,
     TemplateError,
+    envelope,
     message_id_for,
     notification_recipients,
     render_acknowledgement,
@@ -60,6 +62,21 @@ class PlannedEmail:
     render: Callable[[], Email]
 
 
+HELD_NOTE = ("Held for review: the form's CAPTCHA could not be checked (its provider did not answer, or refused "
+             "the site's keys). Nothing was sent to the respondent and no gift was given; check the post before "
+             "trusting it.")
+
+
+def marked_if_held(submission: Submission, email: Email) -> Email:
+    """A held submission's notification says so: in its subject and first in both parts."""
+    if submission.status != "held":
+        return email
+    from html import escape
+    body = re.sub(r"(<body[^>]*>)", lambda m: f"{m[1]}<p><strong>{escape(HELD_NOTE)}</strong></p>", email.html,
+                  count=1)
+    return replace(email, subject=f"[held] {email.subject}", text=f"{HELD_NOTE}\n\n{email.text}", html=body)
+
+
 class DeliveryService:
     """Sends the acknowledgement and the team notification of stored submissions."""
 
@@ -84,18 +101,18 @@ class DeliveryService:
 
     def plan(self, definition: FormDefinition, submission: Submission) -> list[PlannedEmail]:
         """The emails owed: none for spam; the acknowledgement if there is a respondent; the team's."""
-        if submission.status != "received":
+        if submission.status not in ("received", "held"):
             return []
         planned = []
-        if submission.respondent_email:
+        if submission.respondent_email and submission.status == "received":  # held: the team hears first (below)
             planned.append(PlannedEmail(ACKNOWLEDGEMENT, [submission.respondent_email],
                                         lambda: render_acknowledgement(self.templates, definition, submission,
                                                                        self._extras(submission))))
         recipients = notification_recipients(definition, submission.feedback_kind)
         if recipients:
             planned.append(PlannedEmail(NOTIFICATION, recipients,
-                                        lambda: render_notification(self.templates, definition, submission,
-                                                                    self.mail.admin_base_url)))
+                                        lambda: marked_if_held(submission, render_notification(
+                                            self.templates, definition, submission, self.mail.admin_base_url))))
         return planned
 
     def deliver(self, submission: Submission) -> list[Delivery]:
@@ -143,7 +160,7 @@ class DeliveryService:
                 email = planned.render()
                 message = to_message(email, self.mail.sender,
                                      message_id_for(self.mail.sender, f"{delivery.key}.{delivery.kind}"))
-                message_id = self.mailer.send(message, email.to)
+                message_id = self.mailer.send(message, envelope(email.to))
             except PermanentMailError as exc:
                 return self._settle(delivery, FAILED, error=str(exc))
             except (TemplateError, ValueError) as exc:  # a broken template or refused header: no retry helps
