@@ -4,7 +4,7 @@ Templates live in `forms/templates/` as `<name>.mjml` (HTML part) and `<name>.tx
 with per-language variants `<name>.<lang>.mjml`. MJML is compiled to HTML once — by
 `formloop package` (make package) into `chalicelib/bundled/emails/`, or on first use in this process —
 never per email. Headers are built only from the definition, settings and values already
-validated at submission; the MIME library refuses any line break in a header on top of that.
+validated at submission, written as plain text by `mail.headers` and read back before sending.
 """
 from __future__ import annotations
 
@@ -12,16 +12,18 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormDefinition, localized
+from chalicelib.mail.headers import check_headers, mailbox, sender_parts, text_header
 
 BUNDLED_EMAILS_DIR = Path(__file__).resolve().parents[1] / "bundled" / "emails"
 # The first line of a precompiled template: the hash of the MJML it came from, to spot stale copies.
@@ -258,26 +260,34 @@ def render_notification(templates: EmailTemplates, definition: FormDefinition, s
                  html=html, text=plain, reply_to=submission.reply_to or submission.respondent_email)
 
 
-def _address(value: str) -> Address:
-    # Parsing as an addr-spec refuses display names, line breaks and anything but one address.
-    return Address(addr_spec=value)
-
-
 def to_message(email: Email, sender: str, message_id: str) -> EmailMessage:
-    """A MIME message (text and HTML alternatives); ValueError for a header that is not one clean line."""
+    """A MIME message (text and HTML alternatives); ValueError unless its headers are exactly the ones meant.
+
+    Every header is one line of plain text (mail.headers): answers that look like RFC 2047 encoded words
+    stay the text they are, and the message is read back from its bytes before anyone is handed it.
+    """
     message = EmailMessage(policy=policy.SMTP)
-    message["From"] = sender
-    message["To"] = [_address(to) for to in email.to]
+    name, address = sender_parts(sender)
+    message["From"] = Address(display_name=name, addr_spec=address)
+    recipients = envelope(email.to)
+    message["To"] = [Address(addr_spec=to) for to in recipients]
+    addresses: dict[str, list[str]] = {"To": recipients}
     if email.reply_to:
-        message["Reply-To"] = _address(email.reply_to)
-    message["Subject"] = " ".join(email.subject.split())  # any whitespace run, line breaks included, to a space
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = message_id
-    for name, value in email.headers.items():
-        message[name] = value
+        addresses["Reply-To"] = [mailbox(email.reply_to)]
+        message["Reply-To"] = Address(addr_spec=addresses["Reply-To"][0])
+    texts = {"Subject": email.subject, "Date": format_datetime(datetime.now(UTC)), "Message-ID": message_id,
+             **email.headers}
+    for header, value in texts.items():
+        message[header] = text_header(header, value)
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
+    check_headers(message, (name, address), texts, addresses)
     return message
+
+
+def envelope(recipients: list[str]) -> list[str]:
+    """The addresses a message goes to, as the mail provider takes them; ValueError for one that is not."""
+    return [mailbox(to) for to in recipients]
 
 
 def message_id_for(sender: str, key: str) -> str:
