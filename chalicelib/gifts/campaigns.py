@@ -22,6 +22,8 @@ from chalicelib.forms.definitions import FormRegistry, format_checker, localized
 # No 0/O or 1/I: every character reads and types unambiguously. 32 symbols = 5 bits each.
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_GROUPS, GROUP_SIZE = 4, 4  # e.g. RF5U-JJYD-PFB4-7TGE: 80 bits
+# An unclaimed link expires after this many days unless the campaign says otherwise (or its gifts expire sooner).
+CLAIM_WITHIN_DAYS = 30
 CAMPAIGN_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62})$")
 MAX_CODE_CHARS = 64
 _LABEL: dict[str, Any] = {"oneOf": [
@@ -44,6 +46,7 @@ CAMPAIGN_SCHEMA: dict[str, Any] = {
         "codes": {"type": "object", "additionalProperties": False, "required": ["source"],
                   "properties": {"source": {"enum": ["generated", "pool"]},
                                  "count": {"type": "integer", "minimum": 1, "maximum": 1_000_000}}},
+        "claimWithinDays": {"type": "integer", "minimum": 1, "maximum": 3650},
         "earnedBy": {"enum": ["valid-submission-with-email"]},
         "digital": {"type": "boolean"},
         "lowStock": {"type": "integer", "minimum": 0},
@@ -88,6 +91,12 @@ class Campaign:
         """When a gift issued now expires: the campaign's end date, or days after issue, or never."""
         days = self.spec.get("expiry", {}).get("daysAfterIssue")
         return issued_at + timedelta(days=int(days)) if days else self.ends_at()
+
+    def link_deadline(self, promised_at: datetime) -> datetime:
+        """When an unclaimed link expires: `claimWithinDays` after the answer, or the gift's expiry if sooner."""
+        deadline = promised_at + timedelta(days=int(self.spec.get("claimWithinDays", CLAIM_WITHIN_DAYS)))
+        expiry = self.expiry_for(promised_at)
+        return min(deadline, expiry) if expiry is not None else deadline
 
     def low_stock_threshold(self, loaded: int) -> int:
         return int(self.spec.get("lowStock", max(10, loaded // 10)))

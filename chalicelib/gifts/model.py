@@ -1,4 +1,4 @@
-"""The gift entities every store and service shares: a gift, what issuing it decides, its audit trail."""
+"""The gift entities every store and service shares: a gift, what promising it decides, its audit trail."""
 from __future__ import annotations
 
 import hashlib
@@ -7,7 +7,11 @@ from datetime import datetime
 
 # Codes are spread over shards so that concurrent issuers rarely pick, or count on, the same item.
 SHARDS = 16
-STATES = ("issued", "claimed", "redeemed", "expired", "revoked")
+# promised: a link was sent, no code is taken yet (the claim takes one). issued: a code was taken when the
+# answer was stored, as gifts handed out before claims took the codes were; it is claimed like a promise.
+STATES = ("promised", "issued", "claimed", "redeemed", "expired", "revoked")
+# The states in which a gift still waits for its respondent to open the link.
+UNCLAIMED = ("promised", "issued")
 COUNTERS = ("loaded", "available", *STATES)
 # When a gift enters a state, this field records the moment.
 STAMPS = {"claimed": "claimed_at", "redeemed": "redeemed_at", "expired": "ended_at", "revoked": "ended_at"}
@@ -19,9 +23,9 @@ class Gift:
 
     id: str
     campaign: str
-    code: str
-    display: str
-    shard: int
+    code: str | None  # None while promised: the claim takes the code
+    display: str | None
+    shard: int  # the code's shard; while promised, the shard whose counter counts the promise
     state: str
     token_hash: str
     respondent: str
@@ -38,7 +42,7 @@ class Gift:
 
 @dataclass(frozen=True)
 class NewGift:
-    """What the domain decides about a gift before a code is found for it."""
+    """What the domain decides about a promised gift: no code yet, the claim takes one."""
 
     id: str
     campaign: str
@@ -52,12 +56,11 @@ class NewGift:
 
 
 @dataclass(frozen=True)
-class IssueResult:
-    """The respondent's gift (new or earlier), or out_of_stock with no gift."""
+class PromiseResult:
+    """The respondent's gift: promised just now (`created`), or the one promised or issued earlier."""
 
-    gift: Gift | None
+    gift: Gift
     created: bool
-    out_of_stock: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,22 @@
 """Thank-you gifts: issuing, showing, claiming and redeeming them; their pages and command line.
 
-A campaign lives in `forms/gifts/{campaign}.json`. One gift per respondent per campaign is issued after an
-earning submission; the respondent reaches it only through the emailed link `/g/{gift}?t=TOKEN`.
-States: issued -> claimed -> redeemed, or expired / revoked; every change is one storage transaction.
+A campaign lives in `forms/gifts/{campaign}.json`. An earning submission gets one promised gift per respondent per
+campaign: a link `/g/{gift}?t=TOKEN` in the acknowledgement, and no code. Claiming the link takes the code, so
+only someone who reads that inbox ever takes stock. States: promised -> claimed -> redeemed, or expired /
+revoked; every change is one storage transaction.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
-import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.core.clock import Clock, utcnow
-from chalicelib.core.config import SettingError, Settings
+from chalicelib.core.config import Settings
 from chalicelib.core.errors import (
     AlreadyRedeemedError,
     CodesRejectedError,
@@ -27,10 +24,8 @@ from chalicelib.core.errors import (
     ConflictError,
     DefinitionError,
     GiftGoneError,
-    GiftLinkError,
     NotFoundError,
     PayloadTooLargeError,
-    RateLimitedError,
     StorageUnavailableError,
     StoreUnavailableError,
 )
@@ -46,14 +41,14 @@ from chalicelib.gifts.campaigns import (
     respondent_key,
     token_hash,
 )
-from chalicelib.gifts.model import Gift, NewGift
+from chalicelib.gifts.links import GIFT_ID, WRONG_LINKS_PER_HOUR, LinkGuard, link_token
+from chalicelib.gifts.model import UNCLAIMED, Gift, NewGift
 from chalicelib.gifts.store import GiftStore, StoreBusyError
 
 log = logging.getLogger("formloop.gifts")
 Progress = Callable[[int, int], None]
-GIFT_ID = re.compile(r"^[A-Za-z0-9_-]{16}$")
-MAX_TOKEN_CHARS = 128
-WRONG_TOKENS_PER_HOUR = 10
+# Per client (hashed source address) and hour; the right token is never limited.
+WRONG_TOKENS_PER_HOUR = WRONG_LINKS_PER_HOUR
 # The admin API takes files up to this size; larger pools go through `formloop gifts load`.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
@@ -81,8 +76,8 @@ class Redemption:
 
 
 @dataclass(frozen=True)
-class IssueOutcome:
-    """A respondent's gift, or out of stock (the submission is accepted either way)."""
+class PromiseOutcome:
+    """A respondent's promised gift (its link), or out of stock (the submission is accepted either way)."""
 
     campaign: Campaign
     gift: Gift | None
@@ -92,6 +87,12 @@ class IssueOutcome:
     @property
     def out_of_stock(self) -> bool:
         return self.gift is None
+
+
+class GiftsRanOutError(GiftGoneError):
+    """Every code was claimed before this promised gift's link was opened."""
+
+    TITLE = "All the gifts have been handed out"
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,7 @@ class GiftService:
         self.store = store
         self.clock = clock
         self.campaigns = CampaignRegistry(settings.forms_dir / "gifts")
-        self._token_hashes: dict[str, str] = {}
-        self._limited: set[tuple[str, str]] = set()
+        self.links = LinkGuard(settings, store, clock)
 
     def campaign(self, campaign_id: str) -> Campaign:
         """A campaign's definition, or NotFoundError."""
@@ -145,11 +145,7 @@ class GiftService:
 
     def token(self, gift_id: str) -> str:
         """The link token of a gift: derived, so a retried email carries the same link; 192 bits."""
-        if not self.settings.gift_secret:
-            raise SettingError("FORMLOOP_GIFT_SECRET is missing, and has no default outside the local stage")
-        digest = hmac.new(self.settings.gift_secret.encode("utf-8"), b"formloop-gift-link\0" + gift_id.encode(),
-                          hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest[:24]).decode("ascii")
+        return link_token(self.settings, gift_id)
 
     def link(self, gift_id: str) -> str:
         """The gift's link for the respondent's email (absolute when Formloop knows its public address)."""
@@ -157,7 +153,7 @@ class GiftService:
         base = self.settings.mail.admin_base_url
         return f"{base.rstrip('/')}/g/{gift_id}?t={self.token(gift_id)}"
 
-    # --- issuing -----------------------------------------------------------------------------------------
+    # --- promising ----------------------------------------------------------------------------------------
 
     def campaign_for(self, submission: Submission) -> Campaign | None:
         """The campaign a submission's form rewards, if any."""
@@ -172,30 +168,33 @@ class GiftService:
         return submission.status == "received" and "@" in email and len(email) <= 254
 
     @_reaching_storage()
-    def issue(self, submission: Submission) -> IssueOutcome | None:
-        """The respondent's gift for this submission (the same one on every retry), or None if it earns none."""
+    def promise(self, submission: Submission) -> PromiseOutcome | None:
+        """The respondent's gift link for this submission (the same one on every retry), or None if it earns none.
+
+        No code is taken here: the claim takes it, so addresses nobody reads take no stock. The link is sent
+        only while codes are left; when they are all taken, the email says so kindly.
+        """
         campaign = self.campaign_for(submission)
         if campaign is None or not self.earns(submission):
             return None
         now = self.clock()
         ends = campaign.ends_at()
         respondent = respondent_key(submission.respondent_email or "")
-        if ends is not None and ends <= now:
+        if (ends is not None and ends <= now) or self.store.stock(campaign.id)["available"] <= 0:
             earlier = self.store.respondent_gift(campaign.id, respondent)
-            return IssueOutcome(campaign, earlier, created=False, token=self.token(earlier.id) if earlier else None)
+            return PromiseOutcome(campaign, earlier, created=False, token=self.token(earlier.id) if earlier else None)
         gift_id = secrets.token_urlsafe(12)
         new = NewGift(id=gift_id, campaign=campaign.id, respondent=respondent,
                       token_hash=token_hash(self.token(gift_id)), issued_at=now,
-                      expires_at=campaign.expiry_for(now), form=submission.form,
+                      expires_at=campaign.link_deadline(now), form=submission.form,
                       submission_id=submission.id, language=submission.language)
-        result = self.store.issue(new)
-        gift = result.gift
-        return IssueOutcome(campaign, gift, result.created, token=self.token(gift.id) if gift else None)
+        result = self.store.promise(new)
+        return PromiseOutcome(campaign, result.gift, result.created, token=self.token(result.gift.id))
 
     def acknowledgement_extra(self, submission: Submission) -> dict[str, Any]:
-        """The `gift` block of the acknowledgement email (issuing the gift if not done yet), or nothing."""
+        """The `gift` block of the acknowledgement email (promising the gift if not done yet), or nothing."""
         try:
-            outcome = self.issue(submission)
+            outcome = self.promise(submission)
         except DefinitionError as exc:
             # A broken campaign file must not hold back the acknowledgement itself; `check` reports it in CI.
             log.error("gift campaign unusable, acknowledgement sent without a gift: %s", exc)
@@ -213,46 +212,6 @@ class GiftService:
 
     # --- the respondent's link ---------------------------------------------------------------------------
 
-    def _open(self, gift_id: str, token: str) -> Gift:
-        """The gift behind a link, after the token check and the wrong-token limit."""
-        gift = None
-        known = self._token_hashes.get(gift_id)
-        if known is None:
-            gift = self.store.gift(gift_id) if GIFT_ID.match(gift_id) else None
-            if gift is None:
-                raise NotFoundError("There is no gift at this address. Please open the link from your email again.")
-            # A gift's token hash never changes: remembering it makes each guess cost one counter write only.
-            if len(self._token_hashes) > 50_000:
-                self._token_hashes.clear()
-            known = self._token_hashes[gift_id] = gift.token_hash
-        now = self.clock()
-        window = now.strftime("%Y%m%d%H")
-        retry_after = 3600 - (now.minute * 60 + now.second)
-        limited = RateLimitedError("Too many wrong links for this gift; please try again later.",
-                                   retry_after=retry_after)
-        # A window's count only grows, so a limit seen once holds until the hour ends: no need to ask again.
-        if (gift_id, window) in self._limited:
-            raise limited
-        presented = token if len(token) <= MAX_TOKEN_CHARS else ""
-        if not hmac.compare_digest(token_hash(presented), known):
-            if not self.store.count_wrong_token(gift_id, window, WRONG_TOKENS_PER_HOUR, now + timedelta(hours=2)):
-                self._remember_limit(gift_id, window)
-                raise limited
-            raise GiftLinkError("This link does not open this gift. Please open it from your email, "
-                                "copying the whole address.")
-        # Once limited, the right token waits too, so a guesser cannot tell it apart from a wrong one.
-        if self.store.wrong_tokens(gift_id, window) >= WRONG_TOKENS_PER_HOUR:
-            self._remember_limit(gift_id, window)
-            raise limited
-        fresh = gift or self.store.gift(gift_id)
-        assert fresh is not None, "a gift is never deleted"
-        return fresh
-
-    def _remember_limit(self, gift_id: str, window: str) -> None:
-        if len(self._limited) > 50_000:
-            self._limited.clear()
-        self._limited.add((gift_id, window))
-
     def _past_expiry(self, gift: Gift) -> bool:
         return gift.expires_at is not None and gift.expires_at <= self.clock()
 
@@ -261,7 +220,7 @@ class GiftService:
         if gift.state == "revoked":
             raise GiftGoneError("This gift was withdrawn and its code can no longer be used. "
                                 "If you think this is a mistake, please reply to the email that brought it.")
-        if gift.state == "expired" or (gift.state in ("issued", "claimed") and self._past_expiry(gift)):
+        if gift.state == "expired" or (gift.state in (*UNCLAIMED, "claimed") and self._past_expiry(gift)):
             if record and gift.state != "expired":
                 try:
                     self.store.transition(gift, "expired", self.clock(), "formloop", expiry="expired")
@@ -277,34 +236,54 @@ class GiftService:
                         code=gift.display if show_code else None, just_redeemed=just_redeemed)
 
     @_reaching_storage()
-    def view(self, gift_id: str, token: str) -> GiftPage:
+    def view(self, gift_id: str, token: str, source_ip: str | None = None) -> GiftPage:
         """The gift page for a GET: what the gift is and a claim button; never changes the gift."""
-        gift = self._open(gift_id, token)
+        gift = self.links.open(gift_id, token, source_ip)
         self._refuse_gone(gift, record=False)
         return self._page(gift, token)
 
     @_reaching_storage()
-    def claim(self, gift_id: str, token: str) -> GiftPage:
-        """Claim the gift (issued -> claimed) and show its code; claiming again shows the same code."""
-        gift = self._open(gift_id, token)
+    def claim(self, gift_id: str, token: str, source_ip: str | None = None) -> GiftPage:
+        """Claim the gift: take its code (promised -> claimed) and show it; claiming again shows the same code.
+
+        GiftsRanOutError when every code was taken before this link was opened.
+        """
+        gift = self.links.open(gift_id, token, source_ip)
         for _ in range(5):
             self._refuse_gone(gift, record=True)
-            if gift.state != "issued":
+            if gift.state not in UNCLAIMED:
                 return self._page(gift, token, show_code=True)
             try:
-                gift = self.store.transition(gift, "claimed", self.clock(), "respondent", expiry="unexpired")
+                taken = self._take_code(gift)
             except ConditionFailedError:
-                gift = self.store.gift(gift_id) or gift  # claimed, expired or revoked meanwhile: look again
+                taken = self.store.gift(gift_id) or gift  # claimed, expired or revoked meanwhile: look again
+            if taken is None:
+                raise self._ran_out(gift)
+            gift = taken
         return self._page(gift, token, show_code=gift.state in ("claimed", "redeemed"))
 
+    def _take_code(self, gift: Gift) -> Gift | None:
+        """The claimed gift with its code; None when the pool is empty."""
+        if gift.state == "issued":  # handed out with its code before claims took the codes
+            return self.store.transition(gift, "claimed", self.clock(), "respondent", expiry="unexpired")
+        campaign = self.campaigns.get(gift.campaign)
+        expiry = campaign.expiry_for(gift.issued_at) if campaign else gift.expires_at
+        return self.store.claim(gift, self.clock(), expiry)
+
+    def _ran_out(self, gift: Gift) -> GiftsRanOutError:
+        until = f" This link keeps working until {when(gift.expires_at)}, in case more arrive." \
+            if gift.expires_at else ""
+        return GiftsRanOutError("We are sorry: all the gifts of this survey were claimed before you opened your "
+                                f"link, so there is none left for you. Thank you for your answers all the same!{until}")
+
     @_reaching_storage()
-    def redeem_own(self, gift_id: str, token: str) -> GiftPage:
+    def redeem_own(self, gift_id: str, token: str, source_ip: str | None = None) -> GiftPage:
         """The respondent marks a digital gift as used (claimed -> redeemed)."""
-        gift = self._open(gift_id, token)
+        gift = self.links.open(gift_id, token, source_ip)
         campaign = self.campaigns.get(gift.campaign)
         if campaign is None or not campaign.digital:
             raise ConflictError("This gift is redeemed at the shop: show the code there.")
-        if gift.state == "issued":
+        if gift.state in UNCLAIMED:
             raise ConflictError("Please reveal your code first, then mark it as used.")
         gift = self._redeem(gift, "respondent")
         return self._page(gift, token, show_code=True, just_redeemed=True)
@@ -325,7 +304,7 @@ class GiftService:
         if gift is None:
             raise ConflictError("This code has not been given to anyone yet, so it cannot be redeemed.")
         gift = self._redeem(gift, actor)
-        assert gift.redeemed_at is not None, "a redeemed gift records when"
+        assert gift.redeemed_at is not None and gift.display is not None, "a redeemed gift has its code and date"
         return Redemption(code=gift.display, campaign=gift.campaign, redeemed_at=gift.redeemed_at,
                           redeemed_by=gift.redeemed_by or actor)
 
@@ -336,7 +315,7 @@ class GiftService:
                 raise AlreadyRedeemedError(f"This code was already redeemed on {when(gift.redeemed_at)}.",
                                            redeemed_at=gift.redeemed_at.isoformat())
             self._refuse_gone(gift, record=True)
-            if gift.state == "issued":
+            if gift.state in UNCLAIMED:
                 raise ConflictError("This gift has not been claimed by its respondent yet, so it cannot be redeemed.")
             try:
                 return self.store.transition(gift, "redeemed", self.clock(), actor, expiry="unexpired")
@@ -346,12 +325,12 @@ class GiftService:
 
     @_reaching_storage()
     def revoke(self, gift_id: str, actor: str = "admin") -> Gift:
-        """Withdraw an unredeemed gift (issued or claimed -> revoked); its code is not handed out again."""
+        """Withdraw an unredeemed gift (promised or claimed -> revoked); a claimed code is not handed out again."""
         gift = self.store.gift(gift_id) if GIFT_ID.match(gift_id) else None
         if gift is None:
             raise NotFoundError("There is no such gift.")
         for _ in range(5):
-            if gift.state not in ("issued", "claimed"):
+            if gift.state not in (*UNCLAIMED, "claimed"):
                 raise ConflictError(f"A {gift.state} gift cannot be revoked.")
             try:
                 return self.store.transition(gift, "revoked", self.clock(), actor)
@@ -361,11 +340,11 @@ class GiftService:
 
     @_reaching_storage()
     def expire_due(self, campaign_id: str) -> int:
-        """Record the expiry of every gift past its date (a scan: run from the CLI or a schedule)."""
+        """Record the expiry of every gift or unclaimed link past its date (a scan: run from the CLI or a schedule)."""
         self.campaign(campaign_id)
         count = 0
         for gift in self.store.gifts_of(campaign_id):
-            if gift.state in ("issued", "claimed") and self._past_expiry(gift):
+            if gift.state in (*UNCLAIMED, "claimed") and self._past_expiry(gift):
                 try:
                     self.store.transition(gift, "expired", self.clock(), "formloop", expiry="expired")
                     count += 1
@@ -427,7 +406,8 @@ class GiftService:
 
     @_reaching_storage()
     def stock(self, campaign_id: str) -> dict[str, Any]:
-        """Available / issued / claimed / redeemed / expired / revoked counts, with a low-stock flag."""
+        """Codes available, links promised, and gifts claimed / redeemed / expired / revoked, with a low-stock flag
+        on the codes available (promises take no code, so they do not lower it)."""
         campaign = self.campaign(campaign_id)
         counts = self.store.stock(campaign_id)
         threshold = campaign.low_stock_threshold(counts["loaded"])

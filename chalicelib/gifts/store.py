@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.core.errors import StoreUnavailableError
-from chalicelib.gifts.model import Gift, GiftEvent, IssueResult, NewGift
+from chalicelib.gifts.model import Gift, GiftEvent, NewGift, PromiseResult
 
 
 class StoreBusyError(StoreUnavailableError):
@@ -14,10 +14,10 @@ class StoreBusyError(StoreUnavailableError):
 
 
 class GiftStore(Protocol):
-    """Gifts, their code pools, stock counters and wrong-token counts.
+    """Gifts, their code pools, stock counters and wrong-link counts.
 
-    Every change is all-or-nothing. Methods raise ConditionFailedError (only `transition`: the gift was not in
-    the state read, or the expiry condition failed), StoreBusyError and StoreUnavailableError.
+    Every change is all-or-nothing. Methods raise ConditionFailedError (only `claim` and `transition`: the gift
+    was not in the state read, or the expiry condition failed), StoreBusyError and StoreUnavailableError.
     """
 
     def add_codes(self, campaign: str, codes: Iterable[tuple[str, str]], now: datetime) -> tuple[int, list[str]]:
@@ -36,8 +36,14 @@ class GiftStore(Protocol):
         """The gift a respondent already holds in a campaign, if any."""
         ...
 
-    def issue(self, new: NewGift) -> IssueResult:
-        """Give the respondent one available code, atomically; the same gift again if they already have one."""
+    def promise(self, new: NewGift) -> PromiseResult:
+        """Record a promised gift (no code) for the respondent, atomically; their earlier gift if they have one."""
+        ...
+
+    def claim(self, gift: Gift, now: datetime, expires_at: datetime | None) -> Gift | None:
+        """Take one available code for a promised gift (promised -> claimed, with `expires_at`), atomically;
+        None when the pool has no code left. ConditionFailedError when the gift is no longer promised or
+        its link expired."""
         ...
 
     def gift(self, gift_id: str) -> Gift | None:
@@ -61,10 +67,7 @@ class GiftStore(Protocol):
         """Every gift of a campaign (for sweeps and tools, not for requests)."""
         ...
 
-    def wrong_tokens(self, gift_id: str, window: str) -> int:
-        """How many wrong tokens this gift received in this window."""
-        ...
-
-    def count_wrong_token(self, gift_id: str, window: str, limit: int, expires: datetime) -> bool:
-        """Count one wrong token unless the window already holds `limit`; False means the limit is reached."""
+    def count_wrong_link(self, client: str, window: str, limit: int, expires: datetime) -> bool:
+        """Count one link of this client that opened nothing, unless the window already holds `limit`;
+        False means the limit is reached."""
         ...

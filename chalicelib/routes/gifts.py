@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 
-from .edge import field, handles_errors, html, params, services
+from .edge import field, handles_errors, html, params, request, services
 
 if TYPE_CHECKING:
     from chalicelib.gifts.service import GiftPage, GiftService
@@ -27,6 +27,11 @@ def gift_service() -> GiftService:
     return service
 
 
+def source_ip() -> str | None:
+    """The client's address, by which links that open nothing are counted (never the gift's)."""
+    return (request().context.get("identity") or {}).get("sourceIp")  # type: ignore[no-any-return]
+
+
 def _page(page: GiftPage) -> Response:
     from chalicelib.gifts.pages import render_page
     return html(render_page(page), extra=GIFT_HEADERS)
@@ -35,16 +40,16 @@ def _page(page: GiftPage) -> Response:
 @gifts.route("/g/{gift_id}", methods=["GET"])
 @handles_errors
 def gift_page(gift_id: str) -> Response:
-    return _page(gift_service().view(gift_id, params().get("t", "")))
+    return _page(gift_service().view(gift_id, params().get("t", ""), source_ip()))
 
 
 @gifts.route("/g/{gift_id}", methods=["POST"], content_types=GIFT_POST_TYPES)
 @handles_errors
 def claim_gift(gift_id: str) -> Response:
-    return _page(gift_service().claim(gift_id, field("t")))
+    return _page(gift_service().claim(gift_id, field("t"), source_ip()))
 
 
 @gifts.route("/g/{gift_id}/redeem", methods=["POST"], content_types=GIFT_POST_TYPES)
 @handles_errors
 def redeem_own_gift(gift_id: str) -> Response:
-    return _page(gift_service().redeem_own(gift_id, field("t")))
+    return _page(gift_service().redeem_own(gift_id, field("t"), source_ip()))

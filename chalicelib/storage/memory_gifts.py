@@ -1,7 +1,8 @@
 """Gift campaigns held in memory: the same behaviour as the DynamoDB store, for unit tests and local tools.
 
-One lock makes every change all-or-nothing, as one TransactWriteItems does in DynamoDB: a respondent gets one
-gift per campaign, a code goes to one gift, the stock counters move with the codes and gifts.
+One lock makes every change all-or-nothing, as one TransactWriteItems does in DynamoDB: a respondent is promised
+one gift per campaign, a claim takes one code for one promised gift, the stock counters move with the codes
+and gifts.
 """
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from datetime import UTC, datetime
 from chalicelib.core.errors import ConditionFailedError
 from chalicelib.gifts.model import (
     COUNTERS,
+    SHARDS,
     STAMPS,
     Gift,
     GiftEvent,
-    IssueResult,
     NewGift,
+    PromiseResult,
     epoch_seconds,
     shard_of,
 )
@@ -33,7 +35,7 @@ class _Code:
 
 
 class MemoryGiftStore:
-    """Gifts, code pools, stock and wrong-token counts in dictionaries, safe to share between threads."""
+    """Gifts, code pools, stock and wrong-link counts in dictionaries, safe to share between threads."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -42,7 +44,7 @@ class MemoryGiftStore:
         self._gifts: dict[str, Gift] = {}
         self._events: dict[str, list[GiftEvent]] = {}
         self._stock: dict[tuple[str, int], dict[str, int]] = {}  # (campaign, shard) -> counters
-        self._wrong: dict[str, int] = {}  # "<gift>#<window>" -> wrong tokens
+        self._wrong: dict[str, int] = {}  # "<client>#<window>" -> links that opened nothing
 
     # --- codes and stock ---------------------------------------------------------------------------------
 
@@ -88,32 +90,47 @@ class MemoryGiftStore:
             gift_id = self._holders.get((campaign, respondent))
             return self._gifts.get(gift_id) if gift_id else None
 
-    def issue(self, new: NewGift) -> IssueResult:
-        """Give the respondent one available code, atomically; the same gift again if they already have one."""
+    def promise(self, new: NewGift) -> PromiseResult:
+        """Record a promised gift (no code) for the respondent; their earlier gift if they already have one."""
         with self._lock:
             earlier = self.respondent_gift(new.campaign, new.respondent)
             if earlier is not None:
-                return IssueResult(earlier, created=False)
-            available = [code for code, c in self._codes.items() if c.campaign == new.campaign and c.gift_id is None]
-            if not available:
-                return IssueResult(None, created=False, out_of_stock=True)
+                return PromiseResult(earlier, created=False)
             if new.id in self._gifts:  # DynamoDB's condition on the gift id refuses it, and retries give up
                 raise StoreBusyError(f"gift id {new.id} is taken")
-            code = random.choice(available)
-            shard = shard_of(code)
             expires = epoch_seconds(new.expires_at)
             # Stored at the precision DynamoDB keeps (epoch seconds), so both stores answer alike.
-            gift = Gift(id=new.id, campaign=new.campaign, code=code, display=self._codes[code].display, shard=shard,
-                        state="issued", token_hash=new.token_hash, respondent=new.respondent,
+            gift = Gift(id=new.id, campaign=new.campaign, code=None, display=None, shard=random.randrange(SHARDS),
+                        state="promised", token_hash=new.token_hash, respondent=new.respondent,
                         issued_at=new.issued_at,
                         expires_at=datetime.fromtimestamp(expires, UTC) if expires is not None else None,
                         form=new.form, submission_id=new.submission_id, language=new.language)
-            self._codes[code].gift_id = new.id
             self._holders[(new.campaign, new.respondent)] = new.id
             self._gifts[new.id] = gift
-            self._events[new.id] = [GiftEvent("issued", None, new.issued_at, "formloop")]
-            self._count(new.campaign, shard, available=-1, issued=1)
-            return IssueResult(gift, created=True)
+            self._events[new.id] = [GiftEvent("promised", None, new.issued_at, "formloop")]
+            self._count(new.campaign, gift.shard, promised=1)
+            return PromiseResult(gift, created=True)
+
+    def claim(self, gift: Gift, now: datetime, expires_at: datetime | None) -> Gift | None:
+        """Take one available code for a promised gift (promised -> claimed); None when none is left."""
+        with self._lock:
+            stored = self._gifts.get(gift.id)
+            if stored is None or stored.state != "promised" or not _expiry_holds(stored, now, "unexpired"):
+                raise ConditionFailedError(f"gift {gift.id}: no longer promised, or its link expired")
+            available = [code for code, c in self._codes.items() if c.campaign == stored.campaign and c.gift_id is None]
+            if not available:
+                return None
+            code = random.choice(available)
+            ends = epoch_seconds(expires_at)
+            claimed = replace(stored, code=code, display=self._codes[code].display, shard=shard_of(code),
+                              state="claimed", claimed_at=now,
+                              expires_at=datetime.fromtimestamp(ends, UTC) if ends is not None else None)
+            self._codes[code].gift_id = gift.id
+            self._gifts[gift.id] = claimed
+            self._events[gift.id].append(GiftEvent("claimed", "promised", now, "respondent"))
+            self._count(stored.campaign, stored.shard, promised=-1)
+            self._count(stored.campaign, claimed.shard, available=-1, claimed=1)
+            return claimed
 
     # --- reading and changing gifts ----------------------------------------------------------------------
 
@@ -160,14 +177,9 @@ class MemoryGiftStore:
 
     # --- wrong-token rate limit --------------------------------------------------------------------------
 
-    def wrong_tokens(self, gift_id: str, window: str) -> int:
-        """How many wrong tokens this gift received in this window."""
-        with self._lock:
-            return self._wrong.get(f"{gift_id}#{window}", 0)
-
-    def count_wrong_token(self, gift_id: str, window: str, limit: int, expires: datetime) -> bool:
-        """Count one wrong token unless the window already holds `limit`; False means the limit is reached."""
-        key = f"{gift_id}#{window}"
+    def count_wrong_link(self, client: str, window: str, limit: int, expires: datetime) -> bool:
+        """Count one link of this client that opened nothing unless the window holds `limit`; False at the limit."""
+        key = f"{client}#{window}"
         with self._lock:
             if self._wrong.get(key, 0) >= limit:
                 return False

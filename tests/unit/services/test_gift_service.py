@@ -16,11 +16,13 @@ from chalicelib.core.errors import (
     ConflictError,
     GiftGoneError,
     GiftLinkError,
+    NotFoundError,
     RateLimitedError,
 )
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormRegistry
-from chalicelib.gifts.service import WRONG_TOKENS_PER_HOUR, GiftService
+from chalicelib.gifts.model import Gift
+from chalicelib.gifts.service import WRONG_TOKENS_PER_HOUR, GiftService, GiftsRanOutError
 from chalicelib.gifts.store import GiftStore
 from chalicelib.storage.memory_gifts import MemoryGiftStore
 
@@ -41,7 +43,7 @@ def codes(count: int, prefix: str = "SHOP") -> str:
 
 
 class TestGiftService:
-    """Issue, claim, redeem, revoke and expire gifts through the service, on whatever store the fixture gives."""
+    """Promise, claim, redeem, revoke and expire gifts through the service, on whatever store the fixture gives."""
 
     @pytest.fixture
     def service_settings(self) -> Settings:
@@ -78,105 +80,175 @@ class TestGiftService:
         service.load_codes(CAMPAIGN, codes(3))
         return service
 
+    @staticmethod
+    def promised(gifts: GiftService, address: str) -> tuple[str, str]:
+        """(gift id, token) of the link an answer from `address` earns."""
+        outcome = gifts.promise(survey(address))
+        assert outcome is not None and outcome.gift is not None and outcome.token is not None
+        return outcome.gift.id, outcome.token
+
+    def claimed(self, gifts: GiftService, address: str) -> tuple[Gift, str]:
+        """The claimed gift (with its code) of `address`, and its token."""
+        gift_id, token = self.promised(gifts, address)
+        return gifts.claim(gift_id, token).gift, token
+
     def test_one_gift_per_respondent_whatever_the_address_case(self, gifts: GiftService) -> None:
-        first = gifts.issue(survey("Ann.Lee@Example.com"))
-        again = gifts.issue(survey("  ann.lee@example.COM "))
+        first = gifts.promise(survey("Ann.Lee@Example.com"))
+        again = gifts.promise(survey("  ann.lee@example.COM "))
         assert first is not None and again is not None and first.gift is not None
         assert first.created and not again.created
-        assert again.gift == first.gift
-        assert gifts.stock(CAMPAIGN)["issued"] == 1 and gifts.stock(CAMPAIGN)["available"] == 2
-
-    def test_every_respondent_gets_a_different_code_until_stock_runs_out(self, gifts: GiftService) -> None:
-        outcomes = [gifts.issue(survey(f"r{n}@example.com")) for n in range(4)]
-        handed = [o.gift.code for o in outcomes[:3] if o is not None and o.gift is not None]
-        assert sorted(handed) == ["SHOP00000", "SHOP00001", "SHOP00002"]
-        last = outcomes[3]
-        assert last is not None and last.out_of_stock and not last.created
-        assert gifts.acknowledgement_extra(survey("late@example.com"))["gift"]["out_of_stock"] is True
+        assert again.gift == first.gift and again.token == first.token
         stock = gifts.stock(CAMPAIGN)
-        assert (stock["available"], stock["issued"], stock["lowStock"]) == (0, 3, True)
+        assert (stock["promised"], stock["available"], stock["claimed"]) == (1, 3, 0)
+
+    def test_answers_take_no_code_until_their_link_is_claimed(self, gifts: GiftService, store: GiftStore) -> None:
+        # Twenty throwaway addresses answer: each gets a link, and the pool keeps every code.
+        links = [self.promised(gifts, f"throwaway{n}@example.com") for n in range(20)]
+        assert len({gift_id for gift_id, _ in links}) == 20
+        assert all(store.gift(gift_id).code is None for gift_id, _ in links)  # type: ignore[union-attr]
+        block = gifts.acknowledgement_extra(survey("one.more@example.com"))["gift"]
+        assert block["url"] and block["out_of_stock"] is False
+        stock = gifts.stock(CAMPAIGN)
+        assert (stock["available"], stock["promised"], stock["claimed"], stock["lowStock"]) == (3, 21, 0, True)
+        assert [code for code, _, holder in store.codes_of(CAMPAIGN) if holder] == []
+        # The claim proves the inbox: only then is a code taken.
+        page = gifts.claim(*links[7])
+        assert page.code is not None and page.gift.state == "claimed"
+        assert store.gift_of_code(page.gift.code or "") == (CAMPAIGN, links[7][0])
+        stock = gifts.stock(CAMPAIGN)
+        assert (stock["available"], stock["promised"], stock["claimed"]) == (2, 20, 1)
+
+    def test_every_claim_gets_a_different_code_until_stock_runs_out(self, gifts: GiftService,
+                                                                     store: GiftStore) -> None:
+        links = [self.promised(gifts, f"r{n}@example.com") for n in range(4)]
+        handed = [gifts.claim(*link).code for link in links[:3]]
+        assert sorted(code or "" for code in handed) == ["SHOP-00000", "SHOP-00001", "SHOP-00002"]
+        with pytest.raises(GiftsRanOutError, match="all the gifts of this survey were claimed") as ran_out:
+            gifts.claim(*links[3])
+        assert ran_out.value.STATUS_CODE == 410 and "SHOP" not in ran_out.value.message
+        assert store.gift(links[3][0]).state == "promised"  # type: ignore[union-attr]
+        late = gifts.acknowledgement_extra(survey("late@example.com"))["gift"]
+        assert late["out_of_stock"] is True and late["url"] is None
+        stock = gifts.stock(CAMPAIGN)
+        assert (stock["available"], stock["claimed"], stock["promised"], stock["lowStock"]) == (0, 3, 1, True)
+        # More codes arrive before the link expires: the same link works.
+        gifts.load_codes(CAMPAIGN, codes(1, "MORE"))
+        assert gifts.claim(*links[3]).code == "MORE-00000"
 
     def test_spam_and_anonymous_submissions_earn_nothing(self, gifts: GiftService) -> None:
-        assert gifts.issue(replace(survey("ann@example.com"), status="spam")) is None
-        assert gifts.issue(survey(None)) is None
-        assert gifts.stock(CAMPAIGN)["issued"] == 0
+        assert gifts.promise(replace(survey("ann@example.com"), status="spam")) is None
+        assert gifts.promise(survey(None)) is None
+        assert gifts.stock(CAMPAIGN)["promised"] == 0
 
     def test_claiming_twice_shows_the_same_code(self, gifts: GiftService, store: GiftStore) -> None:
-        outcome = gifts.issue(survey("ann@example.com"))
-        assert outcome is not None and outcome.gift is not None and outcome.token is not None
-        gift_id, token = outcome.gift.id, outcome.token
+        gift_id, token = self.promised(gifts, "ann@example.com")
         assert gifts.view(gift_id, token).code is None  # the page alone reveals nothing
         first = gifts.claim(gift_id, token)
         second = gifts.claim(gift_id, token)
-        assert first.code == second.code == outcome.gift.display
+        assert first.code is not None and first.code == second.code == store.gift(gift_id).display  # type: ignore[union-attr]
         assert second.gift.state == "claimed"
-        assert [e.event for e in store.history(gift_id)] == ["issued", "claimed"]
+        assert [e.event for e in store.history(gift_id)] == ["promised", "claimed"]
+        assert gifts.stock(CAMPAIGN)["available"] == 2
 
     def test_a_code_is_redeemed_once(self, gifts: GiftService, clock: Clock) -> None:
-        outcome = gifts.issue(survey("ann@example.com"))
-        assert outcome is not None and outcome.gift is not None and outcome.token is not None
-        with pytest.raises(ConflictError, match="not been claimed"):
-            gifts.redeem_code(outcome.gift.display)
-        gifts.claim(outcome.gift.id, outcome.token)
-        redeemed = gifts.redeem_code(outcome.gift.display.lower(), actor="till-3")
-        assert (redeemed.code, redeemed.redeemed_by, redeemed.redeemed_at) == (
-            outcome.gift.display, "till-3", clock())
+        with pytest.raises(ConflictError, match="not been given to anyone"):
+            gifts.redeem_code("SHOP-00000")
+        gift, _ = self.claimed(gifts, "ann@example.com")
+        assert gift.display is not None
+        redeemed = gifts.redeem_code(gift.display.lower(), actor="till-3")
+        assert (redeemed.code, redeemed.redeemed_by, redeemed.redeemed_at) == (gift.display, "till-3", clock())
         clock.advance(minutes=5)
         with pytest.raises(AlreadyRedeemedError) as refused:
-            gifts.redeem_code(outcome.gift.display)
+            gifts.redeem_code(gift.display)
         assert refused.value.redeemed_at == redeemed.redeemed_at.isoformat()
         assert gifts.stock(CAMPAIGN)["redeemed"] == 1
 
-    def test_a_revoked_gift_is_gone(self, gifts: GiftService) -> None:
-        outcome = gifts.issue(survey("ann@example.com"))
-        assert outcome is not None and outcome.gift is not None and outcome.token is not None
-        assert gifts.revoke(outcome.gift.id).state == "revoked"
+    def test_a_revoked_gift_is_gone_and_a_revoked_promise_took_no_code(self, gifts: GiftService) -> None:
+        gift_id, token = self.promised(gifts, "ann@example.com")
+        assert gifts.revoke(gift_id).state == "revoked"
         with pytest.raises(GiftGoneError, match="withdrawn"):
-            gifts.claim(outcome.gift.id, outcome.token)
+            gifts.claim(gift_id, token)
         with pytest.raises(ConflictError, match="revoked gift cannot be revoked"):
-            gifts.revoke(outcome.gift.id)
+            gifts.revoke(gift_id)
         stock = gifts.stock(CAMPAIGN)
-        assert (stock["issued"], stock["revoked"]) == (0, 1)
+        assert (stock["promised"], stock["revoked"], stock["available"]) == (0, 1, 3)
 
     def test_a_gift_expires_after_its_days(self, make: Any, clock: Clock, store: GiftStore) -> None:
         gifts: GiftService = make(expiry={"daysAfterIssue": 2})
         gifts.load_codes(CAMPAIGN, codes(2))
-        outcome = gifts.issue(survey("ann@example.com"))
-        assert outcome is not None and outcome.gift is not None and outcome.token is not None
-        assert outcome.gift.expires_at == clock() + timedelta(days=2)
+        gift_id, token = self.promised(gifts, "ann@example.com")
+        assert store.gift(gift_id).expires_at == clock() + timedelta(days=2)  # type: ignore[union-attr]
         clock.advance(days=2)
         with pytest.raises(GiftGoneError, match="expired"):
-            gifts.view(outcome.gift.id, outcome.token)
-        assert store.gift(outcome.gift.id).state == "issued"  # type: ignore[union-attr]  # a GET changes nothing
+            gifts.view(gift_id, token)
+        assert store.gift(gift_id).state == "promised"  # type: ignore[union-attr]  # a GET changes nothing
         with pytest.raises(GiftGoneError, match="expired"):
-            gifts.claim(outcome.gift.id, outcome.token)
-        assert store.gift(outcome.gift.id).state == "expired"  # type: ignore[union-attr]
+            gifts.claim(gift_id, token)
+        assert store.gift(gift_id).state == "expired"  # type: ignore[union-attr]
         assert gifts.expire_due(CAMPAIGN) == 0  # already recorded
+        assert gifts.stock(CAMPAIGN)["available"] == 2  # an expired link took no code
+
+    def test_unclaimed_links_expire_even_when_codes_never_do(self, make: Any, clock: Clock, store: GiftStore) -> None:
+        gifts: GiftService = make(claimWithinDays=3)
+        gifts.load_codes(CAMPAIGN, codes(2))
+        late_id, late_token = self.promised(gifts, "late@example.com")
+        soon_id, soon_token = self.promised(gifts, "soon@example.com")
+        assert store.gift(late_id).expires_at == clock() + timedelta(days=3)  # type: ignore[union-attr]
+        clock.advance(days=2)
+        claimed = gifts.claim(soon_id, soon_token).gift
+        assert claimed.expires_at is None and store.gift(soon_id).expires_at is None  # type: ignore[union-attr]
+        clock.advance(days=1)
+        assert gifts.expire_due(CAMPAIGN) == 1
+        with pytest.raises(GiftGoneError, match="expired"):
+            gifts.claim(late_id, late_token)
+        stock = gifts.stock(CAMPAIGN)
+        assert (stock["promised"], stock["expired"], stock["claimed"], stock["available"]) == (0, 1, 1, 1)
 
     def test_the_sweep_records_every_expiry_once(self, make: Any, clock: Clock) -> None:
         gifts: GiftService = make(expiry={"daysAfterIssue": 1})
         gifts.load_codes(CAMPAIGN, codes(3))
-        for n in range(3):
-            gifts.issue(survey(f"r{n}@example.com"))
+        self.claimed(gifts, "r0@example.com")
+        for n in range(1, 3):
+            gifts.promise(survey(f"r{n}@example.com"))
         assert gifts.expire_due(CAMPAIGN) == 0
         clock.advance(days=1, seconds=1)
         assert gifts.expire_due(CAMPAIGN) == 3
         assert gifts.expire_due(CAMPAIGN) == 0
         assert gifts.stock(CAMPAIGN)["expired"] == 3
 
-    def test_wrong_tokens_are_limited_per_hour(self, gifts: GiftService, clock: Clock) -> None:
-        outcome = gifts.issue(survey("ann@example.com"))
-        assert outcome is not None and outcome.gift is not None and outcome.token is not None
-        for _ in range(WRONG_TOKENS_PER_HOUR):
+    def test_wrong_tokens_are_limited_per_client_per_hour(self, gifts: GiftService, clock: Clock) -> None:
+        mine = self.promised(gifts, "ann@example.com")
+        theirs = self.promised(gifts, "bob@example.com")
+        for n in range(WRONG_TOKENS_PER_HOUR):  # one client, guessing at two gifts
             with pytest.raises(GiftLinkError):
-                gifts.view(outcome.gift.id, "not-the-token")
+                gifts.view((mine, theirs)[n % 2][0], "not-the-token", "198.51.100.7")
         with pytest.raises(RateLimitedError) as limited:
-            gifts.view(outcome.gift.id, "not-the-token")
+            gifts.view(theirs[0], "not-the-token", "198.51.100.7")
         assert 0 < limited.value.retry_after <= 3600
-        with pytest.raises(RateLimitedError):  # the right token waits too: a guesser learns nothing
-            gifts.claim(outcome.gift.id, outcome.token)
+        with pytest.raises(GiftLinkError):  # another client is not slowed down by the first one's guesses
+            gifts.view(mine[0], "not-the-token", "203.0.113.50")
         clock.advance(hours=1)
-        assert gifts.claim(outcome.gift.id, outcome.token).code == outcome.gift.display
+        with pytest.raises(GiftLinkError):
+            gifts.view(mine[0], "not-the-token", "198.51.100.7")
+
+    def test_wrong_tokens_never_lock_the_owner_out(self, gifts: GiftService) -> None:
+        gift_id, token = self.promised(gifts, "ann@example.com")
+        for _ in range(WRONG_TOKENS_PER_HOUR + 5):
+            with pytest.raises((GiftLinkError, RateLimitedError)):
+                gifts.claim(gift_id, "guess", "198.51.100.7")
+        # The owner gets in from their own network, and even from the guesser's (a shared office, say).
+        assert gifts.view(gift_id, token, "203.0.113.50").code is None
+        page = gifts.claim(gift_id, token, "198.51.100.7")
+        assert page.code is not None and page.gift.state == "claimed"
+
+    def test_unknown_gift_ids_count_against_the_client(self, gifts: GiftService) -> None:
+        for n in range(WRONG_TOKENS_PER_HOUR):
+            with pytest.raises(NotFoundError):
+                gifts.view(f"unknownGift{n:05d}", "t", "198.51.100.7")
+        with pytest.raises(NotFoundError):  # a malformed id costs no lookup and is not counted
+            gifts.view("nope", "t", "198.51.100.7")
+        with pytest.raises(RateLimitedError):
+            gifts.view("unknownGift99999", "t", "198.51.100.7")
 
     def test_loading_the_same_codes_again_adds_nothing(self, gifts: GiftService) -> None:
         report = gifts.load_codes(CAMPAIGN, codes(5))
