@@ -15,6 +15,7 @@ from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.keys import AdminAuth
+from chalicelib.core.secrets import admin_auth, use_reader_factory
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormRegistry
 from chalicelib.intake.ports import SubmissionStorage
@@ -23,6 +24,7 @@ from chalicelib.intake.spam import RateLimiter
 from chalicelib.intake.surveys import SurveyGuard
 from chalicelib.storage import SubmissionStore
 from chalicelib.storage.limits import RateLimitStore
+from chalicelib.storage.parameters import SsmParameters
 from chalicelib.storage.surveys import SurveyStore
 
 if TYPE_CHECKING:
@@ -157,6 +159,7 @@ LAZY_FIELDS: dict[str, Callable[[], Any]] = {
 
 def build_services(settings: Settings) -> Services:
     """Wire the services for one deployment (tests pass their own settings); the submit path at once."""
+    use_reader_factory(SsmParameters)  # secrets under FORMLOOP_SECRETS_PATH, read on first use
     forms = FormRegistry(settings.forms_dir)
     limits = RateLimitStore(settings)
     survey_store = SurveyStore(settings)
@@ -170,7 +173,8 @@ def build_services(settings: Settings) -> Services:
     return Services(settings=settings, forms=forms, store=store,
                     submissions=SubmissionService(settings, forms, store, limiter=RateLimiter(limits),
                                                   surveys=surveys),
-                    admin=AdminAuth(settings.admin_key_hashes), surveys=surveys, wiring=wire_the_rest)
+                    admin=admin_auth(settings.admin_key_hashes, settings.secrets_path, settings.region),
+                    surveys=surveys, wiring=wire_the_rest)
 
 
 @dataclass
@@ -243,7 +247,8 @@ def build_memory_services(settings: Settings, stores: MemoryStores | None = None
             built.consumers.append(built.delivery)
 
     return Services(settings=settings, forms=forms, store=memory.submissions, submissions=submit,
-                    admin=AdminAuth(settings.admin_key_hashes), surveys=surveys, wiring=wire_the_rest)
+                    admin=admin_auth(settings.admin_key_hashes, settings.secrets_path, settings.region),
+                    surveys=surveys, wiring=wire_the_rest)
 
 
 def _wire_the_rest(built: Services, submit_stores: list[TableOwner]) -> None:

@@ -142,6 +142,9 @@ class MailSettings:
     retry_base_ms: int = 200
     retry_hours: int = 24  # how long an email keeps getting later rounds before it is marked failed
     acknowledgements_per_address_per_day: int = 1
+    # All acknowledgements of one form in one UTC hour: however many addresses a flood names, at most this many
+    # emails of ours reach strangers (a form may set its own, `x-form.acknowledgement.perFormPerHour`).
+    acknowledgements_per_form_per_hour: int = 50
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> MailSettings:
@@ -173,6 +176,8 @@ class MailSettings:
             acknowledgements_per_address_per_day=_int(environ, "FORMLOOP_ACK_PER_ADDRESS_PER_DAY",
                                                       default["acknowledgements_per_address_per_day"],
                                                       allow_zero=True),
+            acknowledgements_per_form_per_hour=_int(environ, "FORMLOOP_ACKNOWLEDGEMENTS_PER_FORM_PER_HOUR",
+                                                    default["acknowledgements_per_form_per_hour"], allow_zero=True),
         )
 
 
@@ -252,6 +257,35 @@ class CaptchaSettings:
         return dict(self.verify_urls)[provider]
 
 
+WEBHOOK_SECRET_PREFIX = "FORMLOOP_WEBHOOK_SECRET_"
+
+
+def webhook_secret_variable(target: str) -> str:
+    """The variable of one webhook target's secret: FORMLOOP_WEBHOOK_SECRET_ and its name, upper-cased, `-` as `_`."""
+    return WEBHOOK_SECRET_PREFIX + "".join(c if c.isalnum() else "_" for c in target.upper())
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Webhook delivery: each target's secret (never in a definition), the per-call timeout, the response cap."""
+
+    # (variable, value) pairs of FORMLOOP_WEBHOOK_SECRET_<NAME>: a tuple, so the settings stay hashable.
+    secrets: tuple[tuple[str, str], ...] = ()
+    timeout_seconds: int = 10
+    max_response_bytes: int = 16 * 1024
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> WebhookSettings:
+        """Read FORMLOOP_WEBHOOK_SECRET_<NAME>, FORMLOOP_WEBHOOK_TIMEOUT_SECONDS and FORMLOOP_WEBHOOK_MAX_RESPONSE_BYTES."""
+        default = _defaults(cls)
+        return cls(
+            secrets=tuple(sorted((k, v.strip()) for k, v in environ.items()
+                                 if k.startswith(WEBHOOK_SECRET_PREFIX) and v.strip())),
+            timeout_seconds=_int(environ, "FORMLOOP_WEBHOOK_TIMEOUT_SECONDS", default["timeout_seconds"]),
+            max_response_bytes=_int(environ, "FORMLOOP_WEBHOOK_MAX_RESPONSE_BYTES", default["max_response_bytes"]),
+        )
+
+
 # Positive whole-number settings: field -> variable.
 _LIMITS = {
     "max_body_bytes": "FORMLOOP_MAX_BODY_BYTES",
@@ -289,6 +323,7 @@ class Settings:
     # Where a deployment keeps its secrets in SSM Parameter Store (chalicelib/core/secrets.py); None: environment only.
     secrets_path: str | None = None
     mail: MailSettings = MailSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     captcha: CaptchaSettings = CaptchaSettings()
 
     @classmethod
@@ -308,6 +343,7 @@ class Settings:
             admin_key_hashes=_admin_key_hashes(environ),
             secrets_path=environ.get("FORMLOOP_SECRETS_PATH", "").strip() or None,
             mail=MailSettings.from_environ(environ),
+            webhooks=WebhookSettings.from_environ(environ),
             captcha=CaptchaSettings.from_environ(environ, stage),
             ip_hash_salt=secrets["ip_hash_salt"],
             page_secret=secrets["page_secret"],
