@@ -17,6 +17,7 @@ from chalicelib.pages.rendering import TEMPLATES, _environment
 NONE = "'none'"
 SELF = "'self'"
 # Only the bare tags: a `<script src=…>` is allowed by its source, not its hash.
+_END = "\x00"
 _INLINE = re.compile(r"<(style|script)>(.*?)</\1>", re.DOTALL)
 
 
@@ -33,8 +34,10 @@ def inline_hashes() -> dict[str, tuple[str, ...]]:
     found: dict[str, set[str]] = {"style": set(), "script": set()}
     for template in sorted(TEMPLATES.glob("*.html")):
         for kind, text in _INLINE.findall(template.read_text(encoding="utf-8")):
-            # Rendered as the page renders it, so an `{% include %}` inside the block is hashed as served.
-            found[kind].add(source_hash(environment.from_string(text).render()))
+            # Rendered as the page renders it, so an `{% include %}` inside the block is hashed as served; the
+            # end marker keeps the block's last newline, which Jinja drops at the end of a template.
+            rendered = environment.from_string(text + _END).render().removesuffix(_END)
+            found[kind].add(source_hash(rendered))
     return {kind: tuple(sorted(hashes)) for kind, hashes in found.items()}
 
 

@@ -103,11 +103,13 @@ def secure_headers(event: Any, get_response: Callable[[Any], Response]) -> Respo
     """Chalice HTTP middleware: the shared headers on every response."""
     response = get_response(event)
     found = {name.lower(): name for name in response.headers}
-    for name, value in ALWAYS.items():
+    route = str((event.context or {}).get("resourcePath", ""))
+    # A gift link carries its token, error pages included: no referrer at all leaves with it.
+    shared = {**ALWAYS, "Referrer-Policy": "no-referrer"} if route.startswith("/g/") else ALWAYS
+    for name, value in shared.items():
         if name.lower() not in found:
             response.headers[name] = value
     content_type = str(response.headers.get(found.get("content-type", "Content-Type"), ""))
-    route = str((event.context or {}).get("resourcePath", ""))
     if content_type.startswith("text/html") and "content-security-policy" not in found:
         response.headers["Content-Security-Policy"] = _default_policy(route)
     if route in CORS_ROUTES:
