@@ -4,16 +4,41 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from chalicelib.core.config import PROJECT_ROOT as ROOT
+from chalicelib.forms.definitions import check_folder
 from formloop_cli import dynamodb_local
 
 
 def _stop_on_signal(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # so `finally` stops the children on SIGTERM/SIGHUP as on Ctrl-C
+
+
+def port_taken(host: str, port: int) -> bool:
+    """Whether something already listens on host:port (a Formloop started earlier, or another program)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def taken_ports(host: str, port: int, ddb_port: int) -> list[str]:
+    """What stops a second `formloop run` from starting, in words; empty when both ports are free."""
+    return [f"port {number} on {where} is in use ({what})"
+            for where, number, what in ((host, port, "the app"), ("127.0.0.1", ddb_port, "DynamoDB Local"))
+            if port_taken(where, number)]
+
+
+def report_definitions(forms_dir: Path) -> int:
+    """Print each broken definition now, so a mistake shows at start and not on the first post; how many."""
+    errors = check_folder(forms_dir)
+    for error in errors:
+        print(f"error: {error}\n  (this form cannot take posts until it is fixed; the others work)", file=sys.stderr,
+              flush=True)
+    return len(errors)
 
 
 def main(argv: list[str]) -> int:
@@ -28,6 +53,13 @@ def main(argv: list[str]) -> int:
     port = int(os.environ.get("FORMLOOP_PORT", "8000"))
     ddb_port = int(os.environ.get("FORMLOOP_DYNAMODB_PORT", "8001"))
     endpoint = f"http://127.0.0.1:{ddb_port}"
+    taken = taken_ports(host, port, ddb_port)
+    if taken:
+        print(f"error: {'; '.join(taken)}. Formloop probably runs already: open http://{host}:{port}/ , or stop "
+              "it (Ctrl-C where `make run` runs), or pick free ports: "
+              f"FORMLOOP_PORT={port + 10} FORMLOOP_DYNAMODB_PORT={ddb_port + 10} make run", file=sys.stderr)
+        return 1
+    report_definitions(Path(os.environ.get("FORMLOOP_FORMS_DIR") or ROOT / "forms"))
     print(f"Formloop: open http://{host}:{port}/f/contact (or /f/customer-survey) and send the form.", flush=True)
     try:
         dynamodb_local.check_java()
@@ -35,8 +67,11 @@ def main(argv: list[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
+    # The server and the worker both read these (`.chalice/config.json` leaves them out so they are not overridden):
+    # the database this run started, and the address links in emails point to.
     env = {**os.environ, "FORMLOOP_DYNAMODB_ENDPOINT": endpoint, "AWS_ACCESS_KEY_ID": "local",
-           "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
+           "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1",
+           "FORMLOOP_ADMIN_BASE_URL": os.environ.get("FORMLOOP_ADMIN_BASE_URL") or f"http://{host}:{port}"}
     env["FORMLOOP_ADMIN_KEY"] = admin_key = os.environ.get("FORMLOOP_ADMIN_KEY") or secrets.token_urlsafe(24)
     print(f"Admin key (FORMLOOP_ADMIN_KEY): {admin_key}\n  e.g. curl -H 'Authorization: Bearer {admin_key}' "
           f"http://{host}:{port}/admin/forms/customer-survey/results?format=html", flush=True)

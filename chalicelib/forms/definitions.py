@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -286,26 +287,37 @@ def seal_folder(folder: Path) -> list[DefinitionError]:
 
 
 class FormRegistry:
-    """Finds definitions by id, loading and checking each on first use."""
+    """Finds definitions by id, loading and checking each on first use, and again when its file changes."""
 
     def __init__(self, forms_dir: Path) -> None:
         self.forms_dir = forms_dir
-        self._cache: dict[str, FormDefinition] = {}
+        # form id -> (the file's mtime and size when it was loaded, the definition)
+        self._cache: dict[str, tuple[tuple[int, int], FormDefinition]] = {}
         self._checked: dict[str, str] | None = None
 
     def get(self, form_id: str) -> FormDefinition | None:
-        """The definition of a form, or None if there is no such form."""
+        """The definition of a form, or None if there is no such form.
+
+        One stat per call: a definition edited while Formloop runs (`make run`) is used from the next request
+        on, and a removed one is gone; in Lambda the files never change, so the first load serves every post.
+        """
         if not FORM_ID.match(form_id):
             return None
+        path = self.forms_dir / f"{form_id}.json"
+        try:
+            found = path.stat()
+        except OSError:
+            self._cache.pop(form_id, None)
+            return None
+        if not stat.S_ISREG(found.st_mode):
+            return None
+        stamp = (found.st_mtime_ns, found.st_size)
         cached = self._cache.get(form_id)
-        if cached is None:
-            path = self.forms_dir / f"{form_id}.json"
-            if not path.is_file():
-                return None
+        if cached is None or cached[0] != stamp:
             if self._checked is None:
                 self._checked = read_manifest(self.forms_dir)
-            cached = self._cache[form_id] = load_definition(path, self._checked.get(path.name))
-        return cached
+            cached = self._cache[form_id] = (stamp, load_definition(path, self._checked.get(path.name)))
+        return cached[1]
 
     def require(self, form_id: str) -> FormDefinition:
         """The definition of a form, or NotFoundError (404) for a form id nobody defined."""
