@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.core.errors import FieldError
+from chalicelib.forms.answers import TOKEN_FIELDS
 from chalicelib.forms.definitions import FormDefinition, Question, localized
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -18,12 +19,18 @@ TEXTS: dict[str, dict[str, str]] = {
            "submit": "Send", "honeypot": "Leave this empty", "thanks_title": "Thank you",
            "thanks": "Your answers were received.", "back": "Back to the form",
            "choose_between": "Choose {low} to {high}.", "choose_up_to": "Choose up to {high}.",
-           "choose_at_least": "Choose at least {low}."},
+           "choose_at_least": "Choose at least {low}.",
+           "captcha": "Please confirm that you are a person ({provider}).",
+           "captcha_invisible": "This form is protected by {provider}: nothing to tick, it checks when you send.",
+           "captcha_noscript": "This form's human check needs JavaScript; please turn it on to send the form."},
     "ru": {"summary": "Пожалуйста, исправьте", "required": "обязательно", "choose": "Выберите…",
            "submit": "Отправить", "honeypot": "Оставьте пустым", "thanks_title": "Спасибо",
            "thanks": "Ваши ответы получены.", "back": "Вернуться к форме",
            "choose_between": "Выберите от {low} до {high}.", "choose_up_to": "Выберите не больше {high}.",
-           "choose_at_least": "Выберите не меньше {low}."},
+           "choose_at_least": "Выберите не меньше {low}.",
+           "captcha": "Подтвердите, что вы человек ({provider}).",
+           "captcha_invisible": "Форма защищена {provider}: отмечать ничего не нужно, проверка идёт при отправке.",
+           "captcha_noscript": "Для проверки «я не робот» нужен JavaScript; включите его, чтобы отправить форму."},
 }
 
 
@@ -199,8 +206,12 @@ def render_form(definition: FormDefinition, language: str, *, action: str,
     by_field: dict[str, str] = {}
     others: list[str] = []
     names = {q.name for q in definition.questions}
+    captcha = _captcha_widget(definition)
+    captcha_error = next((e.message for e in errors if captcha and e.field in TOKEN_FIELDS), None)
     for error in errors:
         top = error.field.split("/")[0]
+        if captcha and error.field in TOKEN_FIELDS:
+            continue  # shown beside the widget
         if top in names:
             by_field.setdefault(top, error.message)
         else:
@@ -216,7 +227,16 @@ def render_form(definition: FormDefinition, language: str, *, action: str,
         honeypot=definition.honeypot, idempotency_key=secrets.token_urlsafe(16), issued=issued, t=t,
         submit_label=localized(settings.get("submitLabel"), language, t["submit"]),
         has_conditions=any(q.visible_if for q in definition.questions),
+        captcha=captcha, captcha_error=captcha_error,
     )
+
+
+def _captcha_widget(definition: FormDefinition) -> dict[str, Any] | None:
+    """The CAPTCHA widget's view, for a form that has one (the module loads only then)."""
+    if not definition.settings.get("captcha"):
+        return None
+    from chalicelib.intake.captcha import widget
+    return widget(definition)
 
 
 def render_thanks(definition: FormDefinition, language: str) -> str:
