@@ -48,7 +48,9 @@ X_FORM_SCHEMA: dict[str, Any] = {
             "type": "object", "additionalProperties": False,
             "properties": {"template": {"type": "string", "pattern": "^[a-z0-9-]+$"},
                            "subject": _LABEL, "intro": _LABEL,
-                           "perAddressPerDay": {"type": "integer", "minimum": 0}},
+                           "perAddressPerDay": {"type": "integer", "minimum": 0},
+                           "perFormPerHour": {"type": "integer", "minimum": 0},
+                           "echo": {"type": "boolean"}},
         },
         "notify": {
             "type": "object", "additionalProperties": False,

@@ -172,14 +172,38 @@ def _readable(definition: FormDefinition, name: str, value: Any, language: str) 
     return str(value)
 
 
-def recap(definition: FormDefinition, answers: Mapping[str, Any], language: str) -> list[RecapRow]:
-    """The answers in the form's order, labelled with the questions' own wording."""
+def typed_by_respondent(schema: Mapping[str, Any], value: Any) -> bool:
+    """Whether an answer holds text the respondent wrote (not a choice, number, date or yes/no)."""
+    if isinstance(value, str):
+        return not ("enum" in schema or "const" in schema or schema.get("format") == "date")
+    if isinstance(value, list):
+        items = schema.get("items")
+        return any(typed_by_respondent(items if isinstance(items, Mapping) else {}, item) for item in value)
+    if isinstance(value, Mapping):
+        rows = schema.get("properties", {})
+        return any(typed_by_respondent(rows.get(key, {}), item) for key, item in value.items())
+    return False
+
+
+def recap(definition: FormDefinition, answers: Mapping[str, Any], language: str,
+          free_text: bool = True) -> list[RecapRow]:
+    """The answers in the form's order, labelled with the questions' own wording; without what the respondent
+    wrote themselves unless `free_text`."""
     rows = []
     for question in definition.questions:
-        if question.name in answers and answers[question.name] not in (None, "", []):
-            rows.append(RecapRow(question.label(language), _readable(definition, question.name,
-                                                                        answers[question.name], language)))
+        value = answers.get(question.name)
+        if value in (None, "", []) or (not free_text and typed_by_respondent(question.schema, value)):
+            continue
+        rows.append(RecapRow(question.label(language), _readable(definition, question.name, value, language)))
     return rows
+
+
+def echoes_answers(definition: FormDefinition) -> bool:
+    """`x-form.acknowledgement.echo`: the acknowledgement repeats what the respondent wrote (off by default).
+
+    Off, a stranger's address given in a form gets no text of the sender's choosing from our domain.
+    """
+    return definition.settings.get("acknowledgement", {}).get("echo") is True
 
 
 @dataclass
@@ -218,7 +242,8 @@ def render_acknowledgement(templates: EmailTemplates, definition: FormDefinition
         "gift": None, **extras,
         "language": language, "form_title": title, "kind": submission.feedback_kind,
         "intro": localized(settings.get("intro"), language, localized(definition.settings.get("thanks"), language)),
-        "recap": recap(definition, submission.answers, language), "submission_id": submission.id,
+        "recap": recap(definition, submission.answers, language, free_text=echoes_answers(definition)),
+        "echo": echoes_answers(definition), "submission_id": submission.id,
     }
     html, plain = templates.render(acknowledgement_template(definition), language, context)
     subject = localized(settings.get("subject"), language, default_subject.format(title=title))

@@ -3,9 +3,9 @@
 A post-write consumer (DynamoDB Streams in AWS, `formloop worker` locally). For each email a
 submission is owed it creates a delivery record (pending), claims it with a lease, sends, and
 records the outcome: sent; failed after a permanent error; skipped when nothing may be sent (the
-per-address daily limit). When a round of attempts meets only transient errors, the email waits
-for a later round (`retry_due`, run on a schedule), for up to FORMLOOP_MAIL_RETRY_HOURS, then
-fails. A record seen again finds its emails settled.
+acknowledgement's per-mailbox daily and per-form hourly limits). When a round of attempts meets only
+transient errors, the email waits for a later round (`retry_due`, run on a schedule), for up to
+FORMLOOP_MAIL_RETRY_HOURS, then fails. A record seen again finds its emails settled.
 """
 from __future__ import annotations
 
@@ -135,9 +135,25 @@ class DeliveryService:
             raise DeliveryPendingError(f"{submission.form}/{submission.id}: {', '.join(pending)} still in flight")
         return results
 
-    def _limit(self, definition: FormDefinition) -> int:
-        configured = definition.settings.get("acknowledgement", {}).get("perAddressPerDay")
-        return int(configured) if configured is not None else self.mail.acknowledgements_per_address_per_day
+    def _limit(self, definition: FormDefinition, setting: str, default: int) -> int:
+        configured = definition.settings.get("acknowledgement", {}).get(setting)
+        return int(configured) if configured is not None else default
+
+    def _acknowledgement_refusal(self, definition: FormDefinition, submission: Submission, delivery: Delivery,
+                                 address: str) -> str | None:
+        """Why an acknowledgement may not go (a flood guard is spent), or None.
+
+        Without both guards a form is a relay: anyone can make us mail any inbox, once per spelling of it.
+        """
+        if not self.store.take_daily_slot(submission.form, address, submission.created_at, delivery.key,
+                                          self._limit(definition, "perAddressPerDay",
+                                                      self.mail.acknowledgements_per_address_per_day)):
+            return "daily acknowledgement limit for this address reached"
+        if not self.store.take_hourly_slot(submission.form, submission.created_at, delivery.key,
+                                           self._limit(definition, "perFormPerHour",
+                                                       self.mail.acknowledgements_per_form_per_hour)):
+            return "hourly acknowledgement limit for this form reached"
+        return None
 
     def _send(self, definition: FormDefinition, submission: Submission, delivery: Delivery,
               planned: PlannedEmail) -> Delivery:
@@ -148,10 +164,10 @@ class DeliveryService:
                 return self.store.get(delivery.form, delivery.submission_id, delivery.kind) or delivery
             delivery = claimed
             tries += 1
-            if planned.kind == ACKNOWLEDGEMENT and not self.store.take_daily_slot(
-                    submission.form, planned.recipients[0], submission.created_at, delivery.key,
-                    self._limit(definition)):
-                return self._settle(delivery, SKIPPED, error="daily acknowledgement limit for this address reached")
+            if planned.kind == ACKNOWLEDGEMENT:
+                refusal = self._acknowledgement_refusal(definition, submission, delivery, planned.recipients[0])
+                if refusal:
+                    return self._settle(delivery, SKIPPED, error=refusal)
             if not self.mail.sender:
                 return self._settle(delivery, FAILED, error=(
                     f"FORMLOOP_MAIL_FROM is missing, and has no default for the {self.mailer.name} backend "

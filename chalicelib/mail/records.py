@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 
@@ -41,3 +41,8 @@ class Due:
     submission_id: str
     kind: str
     due: int
+
+
+def hour_of(moment: datetime) -> str:
+    """The UTC hour a moment falls in, as "YYYY-MM-DDTHH" (the per-form acknowledgement allowance's period)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H")

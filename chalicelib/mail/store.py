@@ -52,5 +52,10 @@ class DeliveryStore(Protocol):
         ...
 
     def take_daily_slot(self, form: str, address: str, now: datetime, delivery_key: str, limit: int) -> bool:
-        """Count this delivery against the address's daily allowance; False once `limit` others have it."""
+        """Count this delivery against the mailbox's daily allowance (addresses compared by `normalise_address`);
+        False once `limit` others have it."""
+        ...
+
+    def take_hourly_slot(self, form: str, now: datetime, delivery_key: str, limit: int) -> bool:
+        """Count this delivery against the form's allowance for the UTC hour; False once `limit` others have it."""
         ...

@@ -1,4 +1,4 @@
-"""Delivery records (one per email of a submission) and the per-address daily acknowledgement guard.
+"""Delivery records (one per email of a submission) and the acknowledgement guards (mailbox/day, form/hour).
 
 Every state change is one conditional write, never read-then-write: two workers handed the
 same stream record cannot both send, and a repeated record finds the email already sent.
@@ -25,9 +25,10 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.core.addresses import normalise_address
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import ConditionFailedError, StoreUnavailableError
-from chalicelib.mail.records import PENDING, Delivery, Due
+from chalicelib.mail.records import PENDING, Delivery, Due, hour_of
 
 from .base import bind_model, connection_for, error_code
 
@@ -80,12 +81,13 @@ def _waiting_key(due: int, form: str, submission_id: str, kind: str) -> str:
 
 
 class AddressDayRecord(Model):
-    """The acknowledgements one address was sent by one form on one day (the address is hashed)."""
+    """The acknowledgements one mailbox was sent by one form on one day (the address is hashed), or that one
+    form sent in one UTC hour."""
 
     class Meta:
         table_name = "unbound-ack-guard"
 
-    key = UnicodeAttribute(hash_key=True)  # "<form>#<sha256 of the address>#<YYYY-MM-DD>"
+    key = UnicodeAttribute(hash_key=True)  # "<form>#<sha256 of the mailbox>#<YYYY-MM-DD>" or "<form>#hour#<hour>"
     deliveries = UnicodeSetAttribute(null=True)
     expires_at = TTLAttribute()
 
@@ -243,21 +245,44 @@ class DeliveryStore:
 
     @_reaching_table()
     def take_daily_slot(self, form: str, address: str, now: datetime, delivery_key: str, limit: int) -> bool:
-        """Count this delivery against the address's daily allowance; False once `limit` others have it.
+        """Count this delivery against the mailbox's daily allowance; False once `limit` others have it.
 
-        One conditional update: the set of deliveries grows only while smaller than the limit, and
-        asking again for a delivery already counted is a yes (retries and redelivered records).
+        Spellings of one mailbox (case, `+tags`, Gmail's dots and domains) share one allowance. Asking again
+        for a delivery already counted is a yes (retries and redelivered records).
         """
+        digest = hashlib.sha256(normalise_address(address).encode("utf-8")).hexdigest()
+        return self._take(f"{form}#{digest}#{now.date().isoformat()}", now, delivery_key, limit)
+
+    @_reaching_table()
+    def take_hourly_slot(self, form: str, now: datetime, delivery_key: str, limit: int) -> bool:
+        """Count this delivery against the form's allowance for the UTC hour; False once `limit` others have it."""
+        return self._take(f"{form}#hour#{hour_of(now)}", now, delivery_key, limit)
+
+    def _take(self, key: str, now: datetime, delivery_key: str, limit: int) -> bool:
+        """One conditional update: the set of deliveries grows only while smaller than the limit."""
         if limit <= 0:
             return False
-        digest = hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()
-        record = self.guard(f"{form}#{digest}#{now.date().isoformat()}")
+        record = self.guard(key)
         try:
             record.update(
                 actions=[self.guard.deliveries.add({delivery_key}),
                          self.guard.expires_at.set(now + timedelta(days=2))],
                 condition=(self.guard.deliveries.does_not_exist() | (size(self.guard.deliveries) < limit)
                            | self.guard.deliveries.contains(delivery_key)))
+        except UpdateError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    @_reaching_table()
+    def mark_outcome(self, form: str, submission_id: str, kind: str, status: str, detail: str,
+                     now: datetime) -> bool:
+        """Record what happened after sending (bounced, complained); False if there is no such record."""
+        d = self.deliveries
+        try:
+            d(_key(form, submission_id), kind).update(actions=[d.status.set(status), d.last_error.set(detail[:1000]),
+                                                             d.updated_at.set(now)], condition=d.status.exists())
         except UpdateError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False

@@ -10,8 +10,9 @@ import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from chalicelib.core.addresses import normalise_address
 from chalicelib.core.errors import ConditionFailedError
-from chalicelib.mail.records import PENDING, Delivery, Due
+from chalicelib.mail.records import PENDING, Delivery, Due, hour_of
 
 
 @dataclass
@@ -30,13 +31,13 @@ def _epoch(moment: datetime) -> int:
 
 
 class MemoryDeliveryStore:
-    """Delivery records, the waiting list and the per-address daily guard in dictionaries, thread-safe."""
+    """Delivery records, the waiting list and the per-address and per-form guards in dictionaries, thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._records: dict[tuple[str, str, str], _Record] = {}  # (form, submission id, kind) -> record
         self._waiting: set[tuple[int, str, str, str]] = set()  # (due, form, submission id, kind)
-        self._daily: dict[str, set[str]] = {}  # "<form>#<address hash>#<day>" -> delivery keys counted
+        self._daily: dict[str, set[str]] = {}  # "<form>#<address hash>#<day>" or "<form>#hour#<hour>" -> keys counted
 
     def ensure(self, form: str, submission_id: str, kind: str, recipients: list[str], now: datetime) -> Delivery:
         """The delivery record, created as pending unless it already exists (then returned as stored)."""
@@ -114,6 +115,15 @@ class MemoryDeliveryStore:
             record = self._records.get((form, submission_id, kind))
             return _copy(record.delivery) if record else None
 
+    def mark_outcome(self, form: str, submission_id: str, kind: str, status: str, detail: str,
+                     now: datetime) -> bool:
+        """Record what happened after sending (bounced, complained); False if there is no such record."""
+        with self._lock:
+            record = self._records.get((form, submission_id, kind))
+            if record is not None:
+                record.delivery.status, record.delivery.last_error = status, detail[:1000]
+            return record is not None
+
     def for_submission(self, form: str, submission_id: str) -> list[Delivery]:
         """Every delivery record of a submission, by kind."""
         with self._lock:
@@ -131,15 +141,23 @@ class MemoryDeliveryStore:
             return len(deliveries)
 
     def take_daily_slot(self, form: str, address: str, now: datetime, delivery_key: str, limit: int) -> bool:
-        """Count this delivery against the address's daily allowance; False once `limit` others have it.
+        """Count this delivery against the mailbox's daily allowance; False once `limit` others have it.
 
-        Asking again for a delivery already counted is a yes (retries and redelivered records).
+        Spellings of one mailbox (case, `+tags`, Gmail's dots and domains) share one allowance. Asking again
+        for a delivery already counted is a yes (retries and redelivered records).
         """
+        digest = hashlib.sha256(normalise_address(address).encode("utf-8")).hexdigest()
+        return self._take(f"{form}#{digest}#{now.date().isoformat()}", delivery_key, limit)
+
+    def take_hourly_slot(self, form: str, now: datetime, delivery_key: str, limit: int) -> bool:
+        """Count this delivery against the form's allowance for the UTC hour; False once `limit` others have it."""
+        return self._take(f"{form}#hour#{hour_of(now)}", delivery_key, limit)
+
+    def _take(self, key: str, delivery_key: str, limit: int) -> bool:
         if limit <= 0:
             return False
-        digest = hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()
         with self._lock:
-            counted = self._daily.setdefault(f"{form}#{digest}#{now.date().isoformat()}", set())
+            counted = self._daily.setdefault(key, set())
             if delivery_key not in counted and len(counted) >= limit:
                 return False
             counted.add(delivery_key)

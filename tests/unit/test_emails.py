@@ -1,6 +1,7 @@
 """Email rendering: MJML compiled once, answers escaped, recap labelled, languages, safe headers."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.core.submission import Submission
-from chalicelib.forms.definitions import FormRegistry
+from chalicelib.forms.definitions import FormDefinition, FormRegistry
 from chalicelib.mail.content import (
     EmailTemplates,
     TemplateError,
@@ -40,6 +41,14 @@ def forms() -> FormRegistry:
 def templates(tmp_path: Path) -> EmailTemplates:
     # An empty bundle folder: these tests compile from the MJML sources themselves.
     return EmailTemplates(TEMPLATES, bundled_dir=tmp_path / "bundle")
+
+
+def echoing(forms: FormRegistry) -> FormDefinition:
+    """The contact form with `x-form.acknowledgement.echo: true`: the acknowledgement repeats every answer."""
+    definition = forms.require("contact")
+    settings = {**definition.settings,
+                "acknowledgement": {**definition.settings.get("acknowledgement", {}), "echo": True}}
+    return dataclasses.replace(definition, settings=settings)
 
 
 def contact(**changes: Any) -> Submission:
@@ -80,7 +89,7 @@ class TableRows(HTMLParser):
 
 
 def test_acknowledgement_recaps_answers_with_question_labels(forms, templates) -> None:  # type: ignore[no-untyped-def]
-    email = render_acknowledgement(templates, forms.get("contact"), contact(), {})
+    email = render_acknowledgement(templates, echoing(forms), contact(), {})
     parser = TableRows()
     parser.feed(email.html)
     cells = [text for _, text in parser.cells]
@@ -94,7 +103,7 @@ def test_acknowledgement_recaps_answers_with_question_labels(forms, templates) -
 
 
 def test_answers_are_escaped_in_html_and_plain_in_text(forms, templates) -> None:  # type: ignore[no-untyped-def]
-    email = render_acknowledgement(templates, forms.get("contact"), contact(), {})
+    email = render_acknowledgement(templates, echoing(forms), contact(), {})
     assert "<script>" not in email.html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;friends&#34;" in email.html
     assert "Line &#39;two&#39;" in email.html
@@ -115,14 +124,14 @@ def test_message_has_text_and_html_parts_and_stable_message_id(forms, templates)
 
 
 def test_language_variant_and_fallback(forms, templates) -> None:  # type: ignore[no-untyped-def]
-    russian = render_acknowledgement(templates, forms.get("contact"), contact(language="ru"), {})
+    russian = render_acknowledgement(templates, echoing(forms), contact(language="ru"), {})
     assert russian.subject == "Мы получили ваше сообщение: Напишите нам"
     assert "Копия вашего сообщения" in russian.html and "Ваше имя" in russian.html
     assert "Копия вашего сообщения" in russian.text
     # A language the form does not offer falls back to its default; a missing file variant to the plain one.
     assert templates.resolve("contact-thanks", "ru-RU", "mjml") == "contact-thanks.ru.mjml"
     assert templates.resolve("team-notification", "de", "mjml") == "team-notification.mjml"
-    german = render_acknowledgement(templates, forms.get("contact"), contact(language="de"), {})
+    german = render_acknowledgement(templates, echoing(forms), contact(language="de"), {})
     assert "Here is a copy of what you sent us" in german.html
 
 
@@ -220,3 +229,36 @@ def test_mail_settings_name_what_is_missing() -> None:
                                      "FORMLOOP_ADMIN_BASE_URL": "https://forms.acme.example/api/"})
     assert (ses.ses_configuration_set, ses.acknowledgements_per_address_per_day) == ("formloop", 0)
     assert ses.admin_base_url == "https://forms.acme.example/api"
+
+
+def test_the_acknowledgement_repeats_only_choices_unless_the_form_opts_in(forms, templates) -> None:  # type: ignore[no-untyped-def]
+    # A stranger's address in a form must not carry the sender's words from our domain.
+    email = render_acknowledgement(templates, forms.get("contact"), contact(), {})
+    for part in (email.html, email.text):
+        assert "alert" not in part and "Line one" not in part and "Your name" not in part
+        assert "Something went wrong" in part  # the topic chosen from the form's own list
+        assert "what you wrote yourself is not repeated" in part
+    team = render_notification(templates, forms.get("contact"), contact(), "https://admin.example.com")
+    assert HOSTILE in team.text and "Line one" in team.text  # the team still reads everything
+
+
+@pytest.mark.parametrize("language, note", [
+    ("en", "what you wrote yourself is not repeated"), ("ru", "в этом письме не повторяется")])
+@pytest.mark.parametrize("form, answers", [
+    ("contact", {}), ("customer-survey", {"nps": 9, "reason": "Ann <b>wrote</b> this", "email": "ann@example.com"})])
+def test_every_shipped_language_says_what_is_left_out(forms, templates, language, note, form, answers) -> None:  # type: ignore[no-untyped-def]
+    submission = contact(form=form, language=language, **({"answers": answers} if answers else {}))
+    email = render_acknowledgement(templates, forms.get(form), submission, {})
+    assert note in email.html and note in email.text
+    assert "wrote</b>" not in email.html and "Ann <b>" not in email.text and "alert" not in email.text
+
+
+def _tags(path: Path) -> list[str]:
+    return re.findall(r"\{%-?\s*(.*?)\s*-?%\}", path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("translated", sorted(p.name for p in TEMPLATES.glob("*.*.*")), ids=str)
+def test_each_translation_has_every_conditional_line_of_its_original(translated: str) -> None:
+    # The same template tags in the same order: no branch (echo, gift, out of stock) left untranslated.
+    stem, _language, extension = translated.split(".")
+    assert _tags(TEMPLATES / translated) == _tags(TEMPLATES / f"{stem}.{extension}")

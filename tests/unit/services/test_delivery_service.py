@@ -2,6 +2,7 @@
 DynamoDB), with a fake mailer that keeps what it is handed."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -166,3 +167,51 @@ class TestDeliveryService:
         clock.advance(days=1)
         delivery.deliver(contact("ann@example.com", clock))  # a new day, a new allowance
         assert mailer.recipients.count("ann@example.com") == 2
+
+    def test_spellings_of_one_mailbox_share_its_daily_acknowledgement(self, delivery: DeliveryService,
+                                                                      mailer: FakeMailer, store: DeliveryStore,
+                                                                      clock: Clock) -> None:
+        spellings = ["victim@gmail.com", "victim+1@gmail.com", "v.ictim@gmail.com", "victim@googlemail.com",
+                     "V.I.C.T.I.M+relay@GoogleMail.com", "Victim@Gmail.com"]
+        submissions = [contact(address, clock) for address in spellings]
+        for submission in submissions:
+            delivery.deliver(submission)
+        assert mailer.recipients.count("team@example.com") == len(spellings)  # the team hears of every one
+        assert [to for to in mailer.recipients if to != "team@example.com"] == ["victim@gmail.com"]
+        for later in submissions[1:]:
+            ack = store.get("contact", later.id, "acknowledgement")
+            assert ack is not None and ack.status == "skipped" and "this address" in (ack.last_error or "")
+
+    def test_acknowledgements_of_one_form_are_capped_per_hour(self, service_settings: Settings,
+                                                             store: DeliveryStore, mailer: FakeMailer,
+                                                             clock: Clock) -> None:
+        settings = replace(service_settings, mail=replace(service_settings.mail,
+                                                          acknowledgements_per_form_per_hour=3))
+        delivery = DeliveryService(settings, FormRegistry(ROOT / "forms"), store, mailer,
+                                   EmailTemplates(ROOT / "forms" / "templates"), clock=clock, sleep=lambda _: None)
+        flood = [contact(f"stranger{n}@example.net", clock) for n in range(6)]
+        for submission in flood:
+            delivery.deliver(submission)
+        acknowledged = [to for to in mailer.recipients if to != "team@example.com"]
+        assert acknowledged == ["stranger0@example.net", "stranger1@example.net", "stranger2@example.net"]
+        assert mailer.recipients.count("team@example.com") == 6
+        ack = store.get("contact", flood[3].id, "acknowledgement")
+        assert ack is not None and ack.status == "skipped" and "for this form" in (ack.last_error or "")
+        delivery.deliver(flood[0])  # asked again, a counted email keeps its place
+        clock.advance(hours=1)
+        delivery.deliver(contact("stranger9@example.net", clock))  # a new hour, a new allowance
+        assert [to for to in mailer.recipients if to != "team@example.com"][-1] == "stranger9@example.net"
+
+    def test_a_form_may_set_its_own_hourly_cap(self, delivery: DeliveryService, mailer: FakeMailer,
+                                              clock: Clock) -> None:
+        contact_form = delivery.forms.require("contact")
+        contact_form.settings["acknowledgement"] = {**contact_form.settings.get("acknowledgement", {}),
+                                                    "perFormPerHour": 0}
+        delivery.deliver(contact("ann@example.com", clock))
+        assert mailer.recipients == ["team@example.com"]
+
+
+def test_the_hourly_cap_has_a_sane_default_and_a_setting() -> None:
+    assert Settings.from_environ({}).mail.acknowledgements_per_form_per_hour == 50
+    configured = Settings.from_environ({"FORMLOOP_ACKNOWLEDGEMENTS_PER_FORM_PER_HOUR": "5"})
+    assert configured.mail.acknowledgements_per_form_per_hour == 5
