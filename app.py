@@ -13,6 +13,11 @@ from chalicelib.routes.edge import services, use_services
 from chalicelib.routes.forms import forms
 from chalicelib.routes.gifts import gifts
 from chalicelib.routes.local import local
+from chalicelib.routes.webhooks import webhooks
+
+# Placeholders `chalice package` needs at build time; infra/resources.json replaces both with the stack's own.
+STREAM_ARN_PLACEHOLDER = "arn:aws:dynamodb:us-east-1:000000000000:table/formloop-prod-submissions/stream/merged"
+MAIL_EVENTS_TOPIC = "formloop-mail-events"
 
 app = Chalice(app_name="formloop")
 app.api.binary_types.append("multipart/form-data")
@@ -22,27 +27,34 @@ app.register_blueprint(gifts)
 app.register_blueprint(admin)
 app.register_blueprint(local)
 
-__all__ = ["app", "deliver_stream_batch", "services", "use_services"]
+__all__ = ["app", "deliver_stream_batch", "on_mail_event", "on_submission_stored", "services", "use_services"]
 
 
-def deliver_stream_batch(event: Any) -> None:
+def deliver_stream_batch(event: Any) -> dict[str, list[dict[str, str]]]:
     """Hand each new submission in a DynamoDB Streams batch to every post-write consumer (as the local worker does).
 
-    Raises after the whole batch if a consumer failed, so Lambda offers the batch again; consumers are idempotent.
+    Answers the records that failed (`ReportBatchItemFailures`): Lambda retries from those, never the whole batch
+    again for one poison record; consumers are idempotent, so a record handled twice sends nothing twice.
     """
-    from chalicelib.jobs import ConsumerFailedError, handle_stream_record
-    failures = [failure for record in event
-                for failure in handle_stream_record(services(), record.event_name, record.new_image)]
-    if failures:
-        raise ConsumerFailedError(f"{len(failures)} consumer failure(s), first: {failures[0]!r}")
+    from chalicelib.jobs import failed_stream_records
+    failed = failed_stream_records(services(), event)
+    return {"batchItemFailures": [{"itemIdentifier": sequence_number} for sequence_number in failed]}
 
 
-# The stream of the submissions table (from `chalice package`'s infra); unset locally, where the worker reads it.
-if os.environ.get("FORMLOOP_SUBMISSIONS_STREAM_ARN"):
-    @app.on_dynamodb_record(stream_arn=os.environ["FORMLOOP_SUBMISSIONS_STREAM_ARN"], batch_size=10,
-                            starting_position="TRIM_HORIZON")
-    def on_submission_stored(event: Any) -> None:
-        deliver_stream_batch(event)
+# The stream of the submissions table: `chalice package` needs a literal ARN, and infra/resources.json swaps in
+# the table's own (Fn::GetAtt). Registered in every stage, so the deployed function finds its handler.
+@app.on_dynamodb_record(stream_arn=os.environ.get("FORMLOOP_SUBMISSIONS_STREAM_ARN", STREAM_ARN_PLACEHOLDER),
+                        batch_size=10, starting_position="TRIM_HORIZON")
+def on_submission_stored(event: Any) -> dict[str, list[dict[str, str]]]:
+    return deliver_stream_batch(event)
+
+
+# SES publishes bounces and complaints of the configuration set to this topic (infra/resources.json); the
+# delivery is marked and the address suppressed for acknowledgements (chalicelib/mail/bounces.py).
+@app.on_sns_message(topic=MAIL_EVENTS_TOPIC)
+def on_mail_event(event: Any) -> None:
+    from chalicelib.jobs import record_mail_events
+    record_mail_events(services(), [event.message])
 
 
 # Emails whose mail provider kept failing wait for a later round (chalicelib/mail/delivery.py); this gives them one.

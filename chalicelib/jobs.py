@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.core.submission import Submission
 from chalicelib.wiring import Services
@@ -35,6 +35,41 @@ def handle_stream_record(services: Services, event_name: str, new_image: dict[st
     return dispatch(services.consumers, services.store.from_stream_image(new_image))
 
 
+class StreamRecord(Protocol):
+    """One DynamoDB Streams record as the handler sees it (Chalice's DynamoDBRecord has these)."""
+
+    event_name: str
+    new_image: Any
+    sequence_number: str
+
+
+def failed_stream_records(services: Services, records: Iterable[StreamRecord]) -> list[str]:
+    """Hand each record to the consumers; the sequence numbers of the records that failed, for Lambda to retry.
+
+    A record that cannot even be read (a poison record) fails alone: the others are handled all the same, and
+    Lambda, told only the failed ones (ReportBatchItemFailures), retries from there, splitting the batch.
+    """
+    failed: list[str] = []
+    for record in records:
+        try:
+            failures = handle_stream_record(services, record.event_name, record.new_image)
+        except Exception as exc:  # unreadable image or store failure: this record only
+            log.exception("stream record %s could not be handled", record.sequence_number)
+            failures = [exc]
+        if failures:
+            failed.append(record.sequence_number)
+    return failed
+
+
+def record_mail_events(services: Services, messages: Iterable[str]) -> int:
+    """Apply SES bounce and complaint events (SNS messages); how many changed something."""
+    bounces = services.bounces
+    if bounces is None:
+        log.warning("mail event received, but this deployment sends no email")
+        return 0
+    return sum(1 for message in messages if bounces.record(message) is not None)
+
+
 def retry_waiting_emails(services: Services, limit: int = 50) -> int:
     """The next round for emails whose mail provider kept failing; how many submissions were offered again."""
     delivery = services.delivery
@@ -54,6 +89,3 @@ def expire_gifts(services: Services) -> int:
         return 0
     return sum(gifts.expire_due(campaign.id) for campaign in gifts.campaigns.all())
 
-
-class ConsumerFailedError(Exception):
-    """Some consumer failed on a record; raised so the stream offers the batch again (consumers are idempotent)."""

@@ -29,6 +29,7 @@ from chalicelib.storage.surveys import SurveyStore
 
 if TYPE_CHECKING:
     from chalicelib.gifts.service import GiftService
+    from chalicelib.mail.bounces import BounceRecorder, SuppressionList
     from chalicelib.mail.delivery import DeliveryService
     from chalicelib.mail.transport import Mailer, OutboxMailer
     from chalicelib.privacy.erasure import AddressRequests
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from chalicelib.storage.memory_deliveries import MemoryDeliveryStore
     from chalicelib.storage.memory_gifts import MemoryGiftStore
     from chalicelib.storage.memory_results import MemoryResultStore
+    from chalicelib.storage.memory_suppressions import MemorySuppressionStore
 
 
 class TableOwner(Protocol):
@@ -107,6 +109,8 @@ class Services:
     acknowledgement_extras: _Lazy[list[Callable[[Submission], dict[str, Any]]]] = _Lazy()
     gifts: _Lazy[GiftService | None] = _Lazy()
     delivery: _Lazy[DeliveryService | None] = _Lazy()
+    # Addresses acknowledgements skip (permanent bounces, complaints); wired with delivery.
+    suppressions: _Lazy[SuppressionList | None] = _Lazy()
     # What wires the fields above that were not given; None: they start empty (no gifts, no delivery).
     wiring: Callable[[Services], None] | None = field(default=None, repr=False, compare=False)
 
@@ -128,6 +132,14 @@ class Services:
         if self.settings.stage != "local" or not isinstance(mailer, OutboxMailer):
             raise NotFoundError("There is no outbox here: it exists only when Formloop runs locally.")
         return mailer
+
+    @property
+    def bounces(self) -> BounceRecorder | None:
+        """Applies SES bounce and complaint events; None without email delivery."""
+        from chalicelib.mail.bounces import BounceRecorder
+        if self.delivery is None or self.suppressions is None:
+            return None
+        return BounceRecorder(self.delivery.store, self.suppressions)
 
     @property
     def removal(self) -> SubmissionRemoval:
@@ -153,7 +165,7 @@ _WIRING_LOCK = threading.RLock()
 # The lazy fields, and what each holds when nothing wires it.
 LAZY_FIELDS: dict[str, Callable[[], Any]] = {
     "results": lambda: None, "exports": lambda: None, "stores": list, "consumers": list,
-    "acknowledgement_extras": list, "gifts": lambda: None, "delivery": lambda: None,
+    "acknowledgement_extras": list, "gifts": lambda: None, "delivery": lambda: None, "suppressions": lambda: None,
 }
 
 
@@ -189,6 +201,8 @@ class MemoryStores:
     results: MemoryResultStore = field(default_factory=lambda: _memory_results().MemoryResultStore())
     gifts: MemoryGiftStore = field(default_factory=lambda: _memory_gifts().MemoryGiftStore())
     deliveries: MemoryDeliveryStore = field(default_factory=lambda: _memory_deliveries().MemoryDeliveryStore())
+    suppressions: MemorySuppressionStore = field(
+        default_factory=lambda: _memory_suppressions().MemorySuppressionStore())
 
 
 # Imported on use: a deployment never needs the memory stores.
@@ -210,6 +224,11 @@ def _memory_gifts() -> Any:
 def _memory_deliveries() -> Any:
     from chalicelib.storage import memory_deliveries
     return memory_deliveries
+
+
+def _memory_suppressions() -> Any:
+    from chalicelib.storage import memory_suppressions
+    return memory_suppressions
 
 
 def build_memory_services(settings: Settings, stores: MemoryStores | None = None, *,
@@ -238,12 +257,15 @@ def build_memory_services(settings: Settings, stores: MemoryStores | None = None
         built.acknowledgement_extras.append(built.gifts.acknowledgement_extra)
         built.results.gift_stock = built.gifts.stock
         built.delivery = None
+        built.suppressions = None
         if mailer is not None:
             from chalicelib.mail.content import EmailTemplates
             from chalicelib.mail.delivery import DeliveryService
+            built.suppressions = memory.suppressions
             built.delivery = DeliveryService(settings, forms, memory.deliveries, mailer,
                                              EmailTemplates(settings.forms_dir / "templates"),
-                                             extras=built.acknowledgement_extras, clock=clock)
+                                             extras=built.acknowledgement_extras, clock=clock,
+                                             suppressed=memory.suppressions.is_suppressed)
             built.consumers.append(built.delivery)
 
     return Services(settings=settings, forms=forms, store=memory.submissions, submissions=submit,
@@ -288,10 +310,14 @@ def add_delivery(services: Services) -> None:
     from chalicelib.mail.delivery import DeliveryService
     from chalicelib.mail.transport import build_mailer
     from chalicelib.storage.deliveries import DeliveryStore
+    from chalicelib.storage.suppressions import SuppressionStore
     settings = services.settings
     store = DeliveryStore(settings)
+    suppressions = SuppressionStore(settings)
+    services.suppressions = suppressions
     services.delivery = DeliveryService(settings, services.forms, store, build_mailer(settings.mail, settings.region),
                                         EmailTemplates(settings.forms_dir / "templates"),
-                                        extras=services.acknowledgement_extras)
+                                        extras=services.acknowledgement_extras, suppressed=suppressions.is_suppressed)
     services.stores.append(store)
+    services.stores.append(suppressions)
     services.consumers.append(services.delivery)

@@ -83,7 +83,8 @@ class DeliveryService:
     def __init__(self, settings: Settings, forms: FormRegistry, store: DeliveryStore, mailer: Mailer,
                  templates: EmailTemplates, extras: list[AcknowledgementExtra] | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 suppressed: Callable[[str], bool] = lambda address: False) -> None:
         self.settings = settings
         self.mail = settings.mail
         self.forms = forms
@@ -94,6 +95,7 @@ class DeliveryService:
         self.extras = extras if extras is not None else []
         self.clock = clock
         self.sleep = sleep
+        self.suppressed = suppressed  # addresses that bounced for good or complained (chalicelib/mail/bounces.py)
 
     def __call__(self, submission: Submission) -> None:
         """The consumer: deliver everything the submission is owed (safe to call again)."""
@@ -145,6 +147,8 @@ class DeliveryService:
 
         Without both guards a form is a relay: anyone can make us mail any inbox, once per spelling of it.
         """
+        if self.suppressed(address):
+            return "address suppressed after a bounce or complaint"
         if not self.store.take_daily_slot(submission.form, address, submission.created_at, delivery.key,
                                           self._limit(definition, "perAddressPerDay",
                                                       self.mail.acknowledgements_per_address_per_day)):

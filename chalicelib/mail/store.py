@@ -59,3 +59,8 @@ class DeliveryStore(Protocol):
     def take_hourly_slot(self, form: str, now: datetime, delivery_key: str, limit: int) -> bool:
         """Count this delivery against the form's allowance for the UTC hour; False once `limit` others have it."""
         ...
+
+    def mark_outcome(self, form: str, submission_id: str, kind: str, status: str, detail: str,
+                     now: datetime) -> bool:
+        """Record what happened after sending (bounced, complained); False if there is no such record."""
+        ...
