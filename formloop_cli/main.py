@@ -18,6 +18,8 @@ COMMANDS = {
     "run": Command("formloop_cli.run_local", "DynamoDB Local, tables, the worker and `chalice local` (make run)"),
     "worker": Command("formloop_cli.worker", "the local delivery worker reading DynamoDB Local's stream"),
     "check-forms": Command("formloop_cli.forms", "check the form definitions in a folder (default forms/)"),
+    "import-html": Command("formloop_cli.import_html", "turn a page's <form> into a definition in forms/"),
+    "import-surveyjs": Command("formloop_cli.import_surveyjs", "turn a SurveyJS survey (JSON) into a definition"),
     "gifts": Command("formloop_cli.gifts", "gift campaigns: load | generate | stock | expire | revoke | check"),
     "package": Command("formloop_cli.package", "build the Lambda bundle and SAM template into OUT (make package)"),
     "infra": Command("formloop_cli.infra", "regenerate infra/resources.json from the models (--check: compare)"),
