@@ -113,8 +113,8 @@ def closed_port_url() -> str:
 
 
 def captcha_forms(directory: Path, **captchas: dict[str, Any] | None) -> Path:
-    """A forms folder with the repository's contact form once per CAPTCHA (`name=x-form.captcha`, or None for none), and its email
-    templates, so delivery renders as it does for the real forms."""
+    """A forms folder with the repository's contact form once per CAPTCHA (`name=x-form.captcha`, None for none),
+    and its email templates, so delivery renders as it does for the real forms."""
     contact = json.loads((ROOT / "forms" / "contact.json").read_text())
     for name, captcha in captchas.items():
         definition = json.loads(json.dumps(contact))

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.core.config import CaptchaSettings, Settings, SettingError, captcha_form_variable
+from chalicelib.core.config import CaptchaSettings, SettingError, Settings, captcha_form_variable
 from chalicelib.core.errors import DefinitionError
 from chalicelib.forms.checks import check_document
 from chalicelib.forms.definitions import FormRegistry

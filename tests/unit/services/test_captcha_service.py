@@ -13,7 +13,7 @@ import pytest
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import FormUnavailableError
 from chalicelib.intake.captcha import CaptchaRefusedError, token_key
-from chalicelib.intake.service import SubmitRequest, SubmitOutcome
+from chalicelib.intake.service import SubmitOutcome, SubmitRequest
 from chalicelib.jobs import dispatch
 from chalicelib.wiring import MemoryStores, Services, build_memory_services
 from tests.captcha_provider import CONTACT, Provider, captcha_forms, closed_port_url, running_provider
