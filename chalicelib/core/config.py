@@ -216,6 +216,9 @@ class CaptchaSettings:
     form_secrets: tuple[tuple[str, str], ...] = ()
     verify_urls: tuple[tuple[str, str], ...] = tuple(CAPTCHA_VERIFY_URLS.items())
     timeout_ms: int = 3000
+    # Production reads unset secrets from SSM Parameter Store under this path (chalicelib/core/secrets.py).
+    secrets_path: str | None = None
+    region: str = "us-east-1"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], stage: str) -> CaptchaSettings:
@@ -235,6 +238,8 @@ class CaptchaSettings:
                                       if k.startswith(CAPTCHA_FORM_SECRET_PREFIX) and v.strip())),
             verify_urls=tuple(urls),
             timeout_ms=_int(environ, "FORMLOOP_CAPTCHA_TIMEOUT_MS", default["timeout_ms"]),
+            secrets_path=environ.get("FORMLOOP_SECRETS_PATH", "").strip() or None,
+            region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or default["region"],
         )
 
     def secret(self, provider: str, form_id: str) -> str:
@@ -244,6 +249,10 @@ class CaptchaSettings:
         """
         own = captcha_form_variable(form_id)
         value = dict(self.form_secrets).get(own) or dict(self.provider_secrets).get(provider)
+        if not value and self.secrets_path:  # production: the form's parameter if it exists, else the provider's
+            from chalicelib.core.secrets import parameter_store
+            store = parameter_store(self.secrets_path, self.region)
+            value = store.get_optional(own) or store.get(CAPTCHA_SECRET_VARIABLES[provider])
         if value:
             return value
         if self.stage == LOCAL_STAGE:

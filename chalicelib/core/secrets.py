@@ -20,6 +20,10 @@ class MissingParameterError(SettingError):
     """A secret's parameter is absent, empty or unreadable; the message names the parameter."""
 
 
+class ParameterNotFoundError(MissingParameterError):
+    """The parameter does not exist (as opposed to existing but being unreadable)."""
+
+
 # Reads one parameter by name; chalicelib/storage/parameters.py provides it (the wiring installs it).
 ParameterReader = Callable[[str], str]
 _READER_FACTORY: list[Callable[[str], ParameterReader]] = []
@@ -38,6 +42,7 @@ class ParameterStore:
         self.region = region
         self._reader: ParameterReader | None = None
         self._values: dict[str, str] = {}
+        self._absent: set[str] = set()
         self._lock = threading.Lock()
 
     def use_reader(self, reader: ParameterReader) -> None:
@@ -47,6 +52,16 @@ class ParameterStore:
     def name(self, variable: str) -> str:
         """The parameter that holds one variable's value."""
         return self.path + variable
+
+    def get_optional(self, variable: str) -> str | None:
+        """One variable's value, or None when its parameter does not exist (remembered, like a value)."""
+        if variable in self._absent:
+            return None
+        try:
+            return self.get(variable)
+        except ParameterNotFoundError:
+            self._absent.add(variable)
+            return None
 
     def get(self, variable: str) -> str:
         """One variable's value, decrypted; MissingParameterError naming the parameter when it cannot be read."""

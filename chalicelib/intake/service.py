@@ -285,6 +285,9 @@ class SubmissionService:
     def _reply_to_errors(control: ControlFields) -> list[FieldError]:
         if control.reply_to is None:
             return []
+        if "=?" in control.reply_to:  # an RFC 2047 encoded word: mail software would decode it into the header
+            return [FieldError("_replyto", "must be a plain email address, like name@example.com "
+                                           "(no encoded words such as =?utf-8?q?...?=).")]
         if not is_email(control.reply_to):
             return [FieldError("_replyto", "must be an email address, like name@example.com.")]
         return []

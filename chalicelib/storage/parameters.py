@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.core.secrets import MissingParameterError
+from chalicelib.core.secrets import MissingParameterError, ParameterNotFoundError
 
 
 class SsmParameters:
@@ -24,7 +24,7 @@ class SsmParameters:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code == "ParameterNotFound":
-                raise MissingParameterError(f"SSM parameter {name} does not exist: create it as a SecureString "
+                raise ParameterNotFoundError(f"SSM parameter {name} does not exist: create it as a SecureString "
                                             "(docs/deploy.md, 'Secrets')") from None
             raise MissingParameterError(f"SSM parameter {name} could not be read ({code}): {exc}") from exc
         except BotoCoreError as exc:

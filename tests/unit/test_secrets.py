@@ -110,3 +110,21 @@ def test_local_runs_keep_environment_variables() -> None:
     secrets.reset_for_tests()
     settings = Settings.from_environ({"FORMLOOP_IP_HASH_SALT": SALT})
     assert settings.secrets_path is None and settings.secret("ip_hash_salt") == SALT
+
+
+def test_a_captcha_secret_is_the_forms_own_parameter_else_the_providers(ssm: Stubber) -> None:
+    own = "FORMLOOP_CAPTCHA_SECRET_CONTACT"
+    ssm.add_client_error("get_parameter", service_error_code="ParameterNotFound", http_status_code=400,
+                         expected_params={"Name": PATH + own, "WithDecryption": True})
+    _answer(ssm, "FORMLOOP_TURNSTILE_SECRET", "0x-provider-secret")
+    captcha = _prod().captcha
+    assert captcha.secret("turnstile", "contact") == "0x-provider-secret"
+    assert captcha.secret("turnstile", "contact") == "0x-provider-secret"  # both answers remembered: no request
+
+
+def test_a_missing_captcha_parameter_fails_with_its_name(ssm: Stubber) -> None:
+    for name in ("FORMLOOP_CAPTCHA_SECRET_CONTACT", "FORMLOOP_HCAPTCHA_SECRET"):
+        ssm.add_client_error("get_parameter", service_error_code="ParameterNotFound", http_status_code=400,
+                             expected_params={"Name": PATH + name, "WithDecryption": True})
+    with pytest.raises(SettingError, match="/formloop/prod/FORMLOOP_HCAPTCHA_SECRET does not exist"):
+        _prod().captcha.secret("hcaptcha", "contact")
