@@ -14,6 +14,7 @@ from chalicelib.routes.forms import forms
 from chalicelib.routes.gifts import gifts
 from chalicelib.routes.local import local
 from chalicelib.routes.webhooks import webhooks
+from chalicelib.routes.webhooks import webhooks
 
 # Placeholders `chalice package` needs at build time; infra/resources.json replaces both with the stack's own.
 STREAM_ARN_PLACEHOLDER = "arn:aws:dynamodb:us-east-1:000000000000:table/formloop-prod-submissions/stream/merged"
@@ -26,6 +27,7 @@ app.register_blueprint(forms)
 app.register_blueprint(gifts)
 app.register_blueprint(admin)
 app.register_blueprint(local)
+app.register_blueprint(webhooks)
 
 __all__ = ["app", "deliver_stream_batch", "on_mail_event", "on_submission_stored", "services", "use_services"]
 

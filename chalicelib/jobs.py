@@ -71,11 +71,25 @@ def record_mail_events(services: Services, messages: Iterable[str]) -> int:
 
 
 def retry_waiting_emails(services: Services, limit: int = 50) -> int:
-    """The next round for emails whose mail provider kept failing; how many submissions were offered again."""
+    """The next round for emails whose mail provider kept failing, and for webhooks whose receiver did (or that
+    gift events queued); how many submissions were offered again."""
+    retry_waiting_webhooks(services, limit)
     delivery = services.delivery
     if delivery is None:
         return 0
     return delivery.retry_due(services.store.get, limit)
+
+
+def retry_waiting_webhooks(services: Services, limit: int = 50) -> int:
+    """The next attempt of every webhook delivery that is due; how many were attempted (never raises)."""
+    webhooks = services.webhooks
+    if webhooks is None:
+        return 0
+    try:
+        return webhooks.retry_due(limit)
+    except Exception:  # DynamoDB out of reach: the next round tries again, and the emails still get theirs
+        log.exception("retrying waiting webhooks failed; trying again next round")
+        return 0
 
 
 def expire_gifts(services: Services) -> int:

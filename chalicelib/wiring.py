@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from chalicelib.storage.memory_deliveries import MemoryDeliveryStore
     from chalicelib.storage.memory_gifts import MemoryGiftStore
     from chalicelib.storage.memory_results import MemoryResultStore
+    from chalicelib.storage.memory_webhooks import MemoryWebhookStore
+    from chalicelib.webhooks.service import WebhookService
+    from chalicelib.webhooks.transport import WebhookTransport
     from chalicelib.storage.memory_suppressions import MemorySuppressionStore
 
 
@@ -109,6 +112,7 @@ class Services:
     acknowledgement_extras: _Lazy[list[Callable[[Submission], dict[str, Any]]]] = _Lazy()
     gifts: _Lazy[GiftService | None] = _Lazy()
     delivery: _Lazy[DeliveryService | None] = _Lazy()
+    webhooks: _Lazy[WebhookService | None] = _Lazy()
     # Addresses acknowledgements skip (permanent bounces, complaints); wired with delivery.
     suppressions: _Lazy[SuppressionList | None] = _Lazy()
     # What wires the fields above that were not given; None: they start empty (no gifts, no delivery).
@@ -165,6 +169,7 @@ _WIRING_LOCK = threading.RLock()
 # The lazy fields, and what each holds when nothing wires it.
 LAZY_FIELDS: dict[str, Callable[[], Any]] = {
     "results": lambda: None, "exports": lambda: None, "stores": list, "consumers": list,
+    "webhooks": lambda: None,
     "acknowledgement_extras": list, "gifts": lambda: None, "delivery": lambda: None, "suppressions": lambda: None,
 }
 
@@ -201,6 +206,7 @@ class MemoryStores:
     results: MemoryResultStore = field(default_factory=lambda: _memory_results().MemoryResultStore())
     gifts: MemoryGiftStore = field(default_factory=lambda: _memory_gifts().MemoryGiftStore())
     deliveries: MemoryDeliveryStore = field(default_factory=lambda: _memory_deliveries().MemoryDeliveryStore())
+    webhooks: MemoryWebhookStore = field(default_factory=lambda: _memory_webhooks().MemoryWebhookStore())
     suppressions: MemorySuppressionStore = field(
         default_factory=lambda: _memory_suppressions().MemorySuppressionStore())
 
@@ -226,13 +232,19 @@ def _memory_deliveries() -> Any:
     return memory_deliveries
 
 
+def _memory_webhooks() -> Any:
+    from chalicelib.storage import memory_webhooks
+    return memory_webhooks
+
+
 def _memory_suppressions() -> Any:
     from chalicelib.storage import memory_suppressions
     return memory_suppressions
 
 
 def build_memory_services(settings: Settings, stores: MemoryStores | None = None, *,
-                          clock: Clock = utcnow, mailer: Mailer | None = None) -> Services:
+                          clock: Clock = utcnow, mailer: Mailer | None = None,
+                          webhook_transport: WebhookTransport | None = None) -> Services:
     """Services over in-memory stores (`stores`, or fresh ones), with the forms of `settings` and the given clock.
 
     Results, exports and gifts are wired on first use as in a deployment; delivery only when a `mailer` is given
@@ -267,6 +279,12 @@ def build_memory_services(settings: Settings, stores: MemoryStores | None = None
                                              extras=built.acknowledgement_extras, clock=clock,
                                              suppressed=memory.suppressions.is_suppressed)
             built.consumers.append(built.delivery)
+        built.webhooks = None
+        if webhook_transport is not None:  # a test's receiver: every real target is outside the process
+            from chalicelib.webhooks.service import WebhookService
+            built.webhooks = WebhookService(settings, forms, memory.webhooks, webhook_transport, clock=clock)
+            built.consumers.append(built.webhooks)
+            built.gifts.on_change = built.webhooks.gift_changed
 
     return Services(settings=settings, forms=forms, store=memory.submissions, submissions=submit,
                     admin=admin_auth(settings.admin_key_hashes, settings.secrets_path, settings.region),
@@ -292,6 +310,7 @@ def _wire_the_rest(built: Services, submit_stores: list[TableOwner]) -> None:
     if built.gifts is not None:
         results.gift_stock = built.gifts.stock
     add_delivery(built)
+    add_webhooks(built)
 
 
 def add_gifts(services: Services) -> None:
@@ -321,3 +340,15 @@ def add_delivery(services: Services) -> None:
     services.stores.append(store)
     services.stores.append(suppressions)
     services.consumers.append(services.delivery)
+
+
+def add_webhooks(services: Services) -> None:
+    """Register webhooks: their table, the submission consumer, and the gift service's events."""
+    from chalicelib.storage.webhooks import WebhookStore
+    from chalicelib.webhooks.service import WebhookService
+    store = WebhookStore(services.settings)
+    services.webhooks = WebhookService(services.settings, services.forms, store)
+    services.stores.append(store)
+    services.consumers.append(services.webhooks)
+    if services.gifts is not None:
+        services.gifts.on_change = services.webhooks.gift_changed

@@ -11,6 +11,7 @@ from chalicelib.core.config import CAPTCHA_PROVIDERS
 from chalicelib.core.errors import DefinitionError
 from chalicelib.forms.definitions import FEEDBACK_KINDS, format_checker, parse_instant
 from chalicelib.forms.patterns import regex_problem
+from chalicelib.webhooks.targets import WEBHOOKS_SCHEMA, check_webhooks
 
 LOCALE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 WIDGETS = (
@@ -76,6 +77,8 @@ X_FORM_SCHEMA: dict[str, Any] = {
         "closes": {"type": "string", "format": "date-time"},
         "maxResponses": {"type": "integer", "minimum": 1},
         "onePerEmail": {"type": "boolean"},
+        # Where events go (docs/webhooks.md); each target's secret comes from the settings, never from here.
+        "webhooks": WEBHOOKS_SCHEMA,
         # Which CAPTCHA guards the form; its secret comes from the settings, never from here (docs/captcha.md).
         "captcha": {
             "type": "object", "additionalProperties": False, "required": ["provider", "siteKey"],
@@ -187,6 +190,7 @@ def check_document(schema: Any, source: str) -> None:
     if settings is None:
         raise DefinitionError(source, "$", 'missing "x-form" settings (at least {"kind": "contact"})')
     _check_captcha(settings.get("captcha") if isinstance(settings, dict) else None, source)
+    check_webhooks(settings.get("webhooks") if isinstance(settings, dict) else None, source)
     _meta_check(X_FORM_SCHEMA, settings, source, ("x-form",))
     for key in ("respondentEmail", "feedbackKindField"):
         if key in settings and settings[key] not in schema["properties"]:

@@ -135,6 +135,8 @@ class GiftService:
         self.clock = clock
         self.campaigns = CampaignRegistry(settings.forms_dir / "gifts")
         self.links = LinkGuard(settings, store, clock)
+        # Told of each gift event (issued, claimed, redeemed): chalicelib/wiring.py hands them to webhooks.
+        self.on_change: Callable[[str, Gift, datetime], None] | None = None
 
     def campaign(self, campaign_id: str) -> Campaign:
         """A campaign's definition, or NotFoundError."""
@@ -189,6 +191,8 @@ class GiftService:
                       expires_at=campaign.link_deadline(now), form=submission.form,
                       submission_id=submission.id, language=submission.language)
         result = self.store.promise(new)
+        if result.created and self.on_change:
+            self.on_change("gift.issued", result.gift, now)
         return PromiseOutcome(campaign, result.gift, result.created, token=self.token(result.gift.id))
 
     def acknowledgement_extra(self, submission: Submission) -> dict[str, Any]:
@@ -255,6 +259,8 @@ class GiftService:
                 return self._page(gift, token, show_code=True)
             try:
                 taken = self._take_code(gift)
+                if taken is not None and self.on_change:
+                    self.on_change("gift.claimed", taken, self.clock())
             except ConditionFailedError:
                 taken = self.store.gift(gift_id) or gift  # claimed, expired or revoked meanwhile: look again
             if taken is None:
@@ -318,7 +324,10 @@ class GiftService:
             if gift.state in UNCLAIMED:
                 raise ConflictError("This gift has not been claimed by its respondent yet, so it cannot be redeemed.")
             try:
-                return self.store.transition(gift, "redeemed", self.clock(), actor, expiry="unexpired")
+                redeemed = self.store.transition(gift, "redeemed", self.clock(), actor, expiry="unexpired")
+                if self.on_change:
+                    self.on_change("gift.redeemed", redeemed, self.clock())
+                return redeemed
             except ConditionFailedError:
                 gift = self.store.gift(gift.id) or gift
         raise ConflictError("This gift is changing right now; please try again.")
