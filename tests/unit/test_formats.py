@@ -1,12 +1,16 @@
 """The `format` checks: addresses at their length limits, calendar dates, and values the formats do not judge."""
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chalicelib.forms.answers import validate
-from chalicelib.forms.definitions import compile_definition
+from chalicelib.forms.definitions import compile_definition, form_validator
+from chalicelib.forms.fastcheck import compile_check
 from chalicelib.forms.formats import FORMATS, is_date, is_email
 
 LOCAL_64 = "a" * 64
@@ -103,3 +107,56 @@ def test_a_number_answer_to_a_number_or_text_question_passes_its_format() -> Non
 
 def test_both_validators_share_the_same_formats() -> None:
     assert FORMATS == {"email": is_email, "date": is_date}
+
+
+# Valid RFC 5322 or close to it, but no mail library or provider would take them as they are.
+UNMAILABLE = [
+    "=?utf-8?q?x?=@example.com",
+    "=?UTF-8?B?eA==?=@example.com",
+    "ann=?utf-8?q?x?=@example.com",
+    "=?utf-8?q?x=0D=0ABcc:_y@evil.example?=@example.com",
+    "ann@=?utf-8?q?example?=.com",
+    "ann@example.com\r\nBcc: x@evil.example",
+    "ann@example.com\u2028",
+    "ann@example.com\x85",
+    "ann@example.com, x@evil.example",
+    "Ann <ann@example.com>",
+    '"ann lee"@example.com',
+    "ann@[192.0.2.1]",
+    "ann..lee@example.com",
+    ".ann@example.com",
+    "ann.@example.com",
+    "ann@example.com.",
+    "ann@localhost",
+    "ann@example.invalid",
+    "ánn@example.com",
+    "ann@exa_mple.com",
+    "ann@123.123.123.123",
+]
+MAILABLE = ["ann@example.com", "ann.lee+forms@mail.example.co.uk", "o'brien@example.ie", "ann@bücher.example",
+            "ANN@EXAMPLE.COM", "a_b-c=d@example.org"]
+
+
+@pytest.mark.parametrize("address", UNMAILABLE)
+def test_addresses_that_cannot_be_mailed_are_refused_by_both_validators(address: str) -> None:
+    schema = {"type": "string", "format": "email"}
+    check = compile_check(schema)
+    assert check is not None
+    assert not is_email(address)
+    assert check(address) is False and not form_validator(schema).is_valid(address)
+    assert messages({"email": address}) == {"email": "must be an email address, like name@example.com."}
+
+
+@pytest.mark.parametrize("address", MAILABLE)
+def test_ordinary_addresses_pass_both_validators(address: str) -> None:
+    schema = {"type": "string", "format": "email"}
+    check = compile_check(schema)
+    assert check is not None and check(address) is True and form_validator(schema).is_valid(address)
+    assert is_email(address) and messages({"email": address}) == {}
+
+
+def test_the_address_library_is_not_imported_before_an_address_is_checked() -> None:
+    # A cold start that never sees an address does not pay for email_validator's tables.
+    code = ("import sys; import chalicelib.forms.formats as f; assert 'email_validator' not in sys.modules; "
+            "f.is_email('ann@example.com'); assert 'email_validator' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
