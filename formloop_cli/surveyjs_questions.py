@@ -173,9 +173,11 @@ class QuestionConverter:
         used = {"rateMin", "rateMax", "rateStep", "rateCount", "rateValues", "minRateDescription",
                 "maxRateDescription"}
         if q.get("rateValues"):
-            values, info = self._choices({"choices": q["rateValues"], "type": "rating"}, name) or ([], {})
-            schema = {"type": info.get("type", "string"), "enum": values}
-            return schema, {"widget": "radio", "choices": info.get("choices", {})}, used
+            found = self._choices({"choices": q["rateValues"], "type": "rating"}, name)
+            if found is None:
+                return None
+            values, info = found
+            return {"type": info["type"], "enum": values}, {"widget": "radio", "choices": info["choices"]}, used
         low = q.get("rateMin", 1)
         step = q.get("rateStep", 1)
         high = q.get("rateMax", low + (q.get("rateCount", 5) - 1) * step)
