@@ -103,8 +103,9 @@ def drop_refused_setting(form_id: str, schema: dict[str, Any], source: str, path
 
 
 def write_definition(schema: dict[str, Any], form_id: str, forms_dir: Path, *, force: bool,
-                     report: ImportReport, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+                     report: ImportReport, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Check the definition, then write forms/<id>.json unless one exists (and not --force); the exit code."""
+    out, err = out or sys.stdout, err or sys.stderr  # looked up per call, so a redirected stream is honoured
     target = forms_dir / f"{form_id}.json"
     report.print(out)
     error = check_definition(form_id, schema, str(target))
