@@ -210,7 +210,8 @@ def test_checkbox_groups_and_hidden_checkbox_pairs_are_typed(tmp_path: Path) -> 
     form_id, definition, report = imported(tmp_path, "checkboxes.html")
     assert form_id == "signup"
     assert guesses(report) == [("name", "text", True), ("role", "checkboxes", False),
-                               ("newsletter", "consent", False), ("terms", "consent", True), ("action", "hidden", False)]
+                               ("newsletter", "consent", False), ("terms", "consent", True),
+                               ("action", "hidden", False)]
     props = definition["properties"]
     assert props["role"]["x-ui"]["label"] == "Which roles interest you?"
     assert props["newsletter"]["type"] == "boolean" and props["terms"]["const"] is True
