@@ -9,6 +9,7 @@ from chalice import Chalice, Rate
 
 from chalicelib.routes import edge
 from chalicelib.routes.admin import admin
+from chalicelib.routes.dashboard import dashboard
 from chalicelib.routes.edge import services, use_services
 from chalicelib.routes.forms import forms
 from chalicelib.routes.gifts import gifts
@@ -26,6 +27,7 @@ edge.attach(app)
 app.register_blueprint(forms)
 app.register_blueprint(gifts)
 app.register_blueprint(admin)
+app.register_blueprint(dashboard)
 app.register_blueprint(local)
 app.register_blueprint(webhooks)
 

@@ -28,6 +28,7 @@ from chalicelib.storage.parameters import SsmParameters
 from chalicelib.storage.surveys import SurveyStore
 
 if TYPE_CHECKING:
+    from chalicelib.cases.service import CaseService
     from chalicelib.gifts.service import GiftService
     from chalicelib.mail.bounces import BounceRecorder, SuppressionList
     from chalicelib.mail.delivery import DeliveryService
@@ -37,13 +38,14 @@ if TYPE_CHECKING:
     from chalicelib.reporting.exports import ExportService
     from chalicelib.reporting.results import ResultsService
     from chalicelib.storage.memory import MemorySubmissionStore
+    from chalicelib.storage.memory_cases import MemoryCaseStore
     from chalicelib.storage.memory_deliveries import MemoryDeliveryStore
     from chalicelib.storage.memory_gifts import MemoryGiftStore
     from chalicelib.storage.memory_results import MemoryResultStore
+    from chalicelib.storage.memory_suppressions import MemorySuppressionStore
     from chalicelib.storage.memory_webhooks import MemoryWebhookStore
     from chalicelib.webhooks.service import WebhookService
     from chalicelib.webhooks.transport import WebhookTransport
-    from chalicelib.storage.memory_suppressions import MemorySuppressionStore
 
 
 class TableOwner(Protocol):
@@ -115,6 +117,8 @@ class Services:
     webhooks: _Lazy[WebhookService | None] = _Lazy()
     # Addresses acknowledgements skip (permanent bounces, complaints); wired with delivery.
     suppressions: _Lazy[SuppressionList | None] = _Lazy()
+    # Every submission as a case for the dashboard (chalicelib/cases/); wired with the rest.
+    cases: _Lazy[CaseService | None] = _Lazy()
     # What wires the fields above that were not given; None: they start empty (no gifts, no delivery).
     wiring: Callable[[Services], None] | None = field(default=None, repr=False, compare=False)
 
@@ -171,6 +175,7 @@ LAZY_FIELDS: dict[str, Callable[[], Any]] = {
     "results": lambda: None, "exports": lambda: None, "stores": list, "consumers": list,
     "webhooks": lambda: None,
     "acknowledgement_extras": list, "gifts": lambda: None, "delivery": lambda: None, "suppressions": lambda: None,
+    "cases": lambda: None,
 }
 
 
@@ -209,9 +214,15 @@ class MemoryStores:
     webhooks: MemoryWebhookStore = field(default_factory=lambda: _memory_webhooks().MemoryWebhookStore())
     suppressions: MemorySuppressionStore = field(
         default_factory=lambda: _memory_suppressions().MemorySuppressionStore())
+    cases: MemoryCaseStore = field(default_factory=lambda: _memory_cases().MemoryCaseStore())
 
 
 # Imported on use: a deployment never needs the memory stores.
+def _memory_cases() -> Any:
+    from chalicelib.storage import memory_cases
+    return memory_cases
+
+
 def _memory() -> Any:
     from chalicelib.storage import memory
     return memory
@@ -279,6 +290,8 @@ def build_memory_services(settings: Settings, stores: MemoryStores | None = None
                                              extras=built.acknowledgement_extras, clock=clock,
                                              suppressed=memory.suppressions.is_suppressed)
             built.consumers.append(built.delivery)
+        from chalicelib.cases.service import CaseService
+        connect_cases(built, CaseService(forms, memory.cases, memory.submissions.get, clock=clock))
         built.webhooks = None
         if webhook_transport is not None:  # a test's receiver: every real target is outside the process
             from chalicelib.webhooks.service import WebhookService
@@ -310,6 +323,7 @@ def _wire_the_rest(built: Services, submit_stores: list[TableOwner]) -> None:
     if built.gifts is not None:
         results.gift_stock = built.gifts.stock
     add_delivery(built)
+    add_cases(built)
     add_webhooks(built)
 
 
@@ -321,6 +335,24 @@ def add_gifts(services: Services) -> None:
     services.gifts = GiftService(services.settings, services.forms, store)
     services.stores.append(store)
     services.acknowledgement_extras.append(services.gifts.acknowledgement_extra)
+
+
+def add_cases(services: Services) -> None:
+    """Register cases: their table, the consumer that opens one per submission, and replies through delivery."""
+    from chalicelib.cases.service import CaseService
+    from chalicelib.storage.cases import CaseStore
+    store = CaseStore(services.settings)
+    services.stores.append(store)
+    connect_cases(services, CaseService(services.forms, store, services.store.get))
+
+
+def connect_cases(services: Services, cases: CaseService) -> None:
+    """Make `cases` the deployment's: it opens a case per submission, and its replies are planned with the emails."""
+    services.cases = cases
+    services.consumers.append(cases)
+    if services.delivery is not None:
+        cases.delivery = services.delivery
+        services.delivery.planners.append(cases.planned_replies)
 
 
 def add_delivery(services: Services) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from chalicelib.core.keys import hash_key
+from chalicelib.core.keys import hash_key, valid_key_entry
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # `chalice package` ships only app.py and chalicelib/: `formloop package` (make package) copies forms/ here.
@@ -67,15 +67,16 @@ def _admin_key_hashes(environ: Mapping[str, str]) -> tuple[str, ...]:
     """FORMLOOP_ADMIN_KEY_HASHES (comma-separated SHA-256 hex), plus FORMLOOP_ADMIN_KEY for local runs."""
     hashes = [h.strip().lower() for h in environ.get("FORMLOOP_ADMIN_KEY_HASHES", "").split(",") if h.strip()]
     for value in hashes:
-        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-            raise SettingError("FORMLOOP_ADMIN_KEY_HASHES must list SHA-256 hex digests (64 hex characters each)")
+        if not valid_key_entry(value):
+            raise SettingError("FORMLOOP_ADMIN_KEY_HASHES must list SHA-256 hex digests (64 hex characters each), "
+                               "each optionally labelled with who holds it, e.g. ann:<digest>")
     plain = environ.get("FORMLOOP_ADMIN_KEY", "")
     if plain:
         hashes.append(hash_key(plain))
     return tuple(hashes)
 
 
-SecretPurpose = Literal["ip_hash_salt", "page_secret", "gift_secret"]
+SecretPurpose = Literal["ip_hash_salt", "page_secret", "gift_secret", "session_secret"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ SECRETS: dict[SecretPurpose, SecretSetting] = {
                                  "signs the `_ts` time-trap token of the form page"),
     "gift_secret": SecretSetting("FORMLOOP_GIFT_SECRET", "formloop-local-gift-secret-not-for-production",
                                  "derives gift link tokens"),
+    "session_secret": SecretSetting("FORMLOOP_SESSION_SECRET", "formloop-local-session-secret-not-for-production",
+                                    "signs the dashboard's session cookie and its CSRF tokens"),
 }
 
 
@@ -348,6 +351,7 @@ class Settings:
     ip_hash_salt: str | None = SECRETS["ip_hash_salt"].local_value
     page_secret: str | None = SECRETS["page_secret"].local_value
     gift_secret: str | None = SECRETS["gift_secret"].local_value
+    session_secret: str | None = SECRETS["session_secret"].local_value
     max_body_bytes: int = 64 * 1024
     max_fields: int = 200
     max_depth: int = 8
@@ -388,6 +392,7 @@ class Settings:
             ip_hash_salt=secrets["ip_hash_salt"],
             page_secret=secrets["page_secret"],
             gift_secret=secrets["gift_secret"],
+            session_secret=secrets["session_secret"],
             **limits,
         )
 

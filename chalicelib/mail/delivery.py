@@ -96,6 +96,9 @@ class DeliveryService:
         self.clock = clock
         self.sleep = sleep
         self.suppressed = suppressed  # addresses that bounced for good or complained (chalicelib/mail/bounces.py)
+        # More emails a submission may be owed (the owner's replies from the dashboard), planned with the rest so
+        # they share its delivery records, retries and outbox.
+        self.planners: list[Callable[[FormDefinition, Submission], list[PlannedEmail]]] = []
 
     def __call__(self, submission: Submission) -> None:
         """The consumer: deliver everything the submission is owed (safe to call again)."""
@@ -115,6 +118,8 @@ class DeliveryService:
             planned.append(PlannedEmail(NOTIFICATION, recipients,
                                         lambda: marked_if_held(submission, render_notification(
                                             self.templates, definition, submission, self.mail.admin_base_url))))
+        for planner in self.planners:
+            planned.extend(planner(definition, submission))
         return planned
 
     def deliver(self, submission: Submission) -> list[Delivery]:

@@ -1,0 +1,101 @@
+"""A case: one submission as the owner works on it (kind, status, due time, history, replies), and inbox queries."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+NEW, OPEN, ANSWERED, RESOLVED, CLOSED = "new", "open", "answered", "resolved", "closed"
+STATUSES = (NEW, OPEN, ANSWERED, RESOLVED, CLOSED)
+# While a case has one of these statuses, the client still waits for us: its due time counts.
+WAITING_STATUSES = frozenset({NEW, OPEN})
+INBOX, SPAM = "inbox", "spam"
+FOLDERS = (INBOX, SPAM)
+# Sorts after every real due time: cases nobody waits on come after those somebody does.
+NO_DUE = 999_999_999_999
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One change of a case's status: from what, to what, by whom, when, and why."""
+
+    at: datetime
+    who: str
+    old: str | None
+    new: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One reply the owner sent from the case page; its email is the delivery of kind `delivery_kind`."""
+
+    id: str
+    at: datetime
+    who: str
+    text: str
+
+    @property
+    def delivery_kind(self) -> str:
+        """The kind of the delivery record that carries this reply's email."""
+        return f"reply-{self.id}"
+
+
+@dataclass
+class Case:
+    """A submission as a case: what it is, who sent it, where it came from, and what was done about it."""
+
+    form: str
+    submission_id: str
+    kind: str | None
+    status: str
+    folder: str
+    created_at: datetime
+    due_at: datetime | None
+    respondent: str | None
+    language: str | None
+    source: str | None
+    version: int = 0
+    history: list[StatusChange] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        """The case's key, as "<form>#<submission id>"."""
+        return f"{self.form}#{self.submission_id}"
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the client still waits for us (a due time that counts)."""
+        return self.folder == INBOX and self.status in WAITING_STATUSES and self.due_at is not None
+
+    def overdue(self, now: datetime) -> bool:
+        """Whether the case passed its due time with the client still waiting."""
+        return self.waiting and self.due_at is not None and self.due_at <= now
+
+    def order(self) -> str:
+        """The inbox order: the earliest due time first (the most overdue at the top), then the newest."""
+        due = int(self.due_at.timestamp()) if self.waiting and self.due_at is not None else NO_DUE
+        newest_first = NO_DUE - int(self.created_at.timestamp())
+        return f"{due:012d}#{newest_first:012d}#{self.form}#{self.submission_id}"
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    """What the inbox shows: one folder, optionally narrowed by form, kind, status, overdue, dates or address."""
+
+    folder: str = INBOX
+    form: str | None = None
+    kind: str | None = None
+    status: str | None = None
+    overdue: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """One page of the inbox and where the next one starts (None on the last page)."""
+
+    cases: list[Case]
+    next_after: str | None

@@ -1,0 +1,182 @@
+"""The case service: a case for every stored submission, the inbox, status changes and replies, attributed."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ulid import ULID
+
+from chalicelib.cases.model import (
+    ANSWERED,
+    INBOX,
+    NEW,
+    SPAM,
+    STATUSES,
+    WAITING_STATUSES,
+    Case,
+    InboxPage,
+    InboxQuery,
+    Reply,
+    StatusChange,
+)
+from chalicelib.cases.reactions import due_time
+from chalicelib.cases.replies import render_reply
+from chalicelib.cases.store import CaseStore
+from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.errors import (
+    ConditionFailedError,
+    ConflictError,
+    MalformedRequestError,
+    NotFoundError,
+    StorageUnavailableError,
+    StoreUnavailableError,
+)
+from chalicelib.core.submission import Submission
+from chalicelib.forms.definitions import FormDefinition, FormRegistry
+
+if TYPE_CHECKING:
+    from chalicelib.mail.delivery import DeliveryService, PlannedEmail
+
+log = logging.getLogger("formloop.cases")
+
+MAX_REPLY_CHARS = 10_000
+MAX_NOTE_CHARS = 500
+PAGE_SIZE = 25
+
+
+def case_of(definition: FormDefinition | None, submission: Submission) -> Case:
+    """The case a newly stored submission opens: status new, due by its kind's reaction, in the spam folder if spam."""
+    settings = definition.settings if definition is not None else {}
+    spam = submission.status == "spam"
+    return Case(form=submission.form, submission_id=submission.id, kind=submission.feedback_kind, status=NEW,
+                folder=SPAM if spam else INBOX, created_at=submission.created_at,
+                due_at=None if spam else due_time(settings, submission.feedback_kind, submission.created_at),
+                respondent=submission.respondent_email, language=submission.language, source=submission.origin)
+
+
+class CaseService:
+    """Opens a case per submission (a post-write consumer), lists the inbox, changes statuses and sends replies."""
+
+    def __init__(self, forms: FormRegistry, store: CaseStore, load: Callable[[str, str], Submission | None],
+                 clock: Clock = utcnow) -> None:
+        self.forms = forms
+        self.store = store
+        self.load = load  # reads a submission back (its answers are shown, never copied into the case)
+        self.clock = clock
+        self.delivery: DeliveryService | None = None  # set by the wiring when this deployment sends email
+
+    def __call__(self, submission: Submission) -> None:
+        """The consumer: open the submission's case unless it has one (safe to call again)."""
+        if self.store.create(case_of(self.forms.get(submission.form), submission)):
+            log.info("case opened for %s/%s", submission.form, submission.id)
+
+    def inbox(self, query: InboxQuery, after: str | None = None, limit: int = PAGE_SIZE) -> InboxPage:
+        """One page of cases, overdue first."""
+        return self._reading(lambda: self.store.page(query, self.clock(), limit, after))
+
+    def get(self, form: str, submission_id: str) -> Case:
+        """One case; NotFoundError when there is none."""
+        case = self._reading(lambda: self.store.get(form, submission_id))
+        if case is None:
+            raise NotFoundError(f"There is no case for submission {submission_id} of form {form}.")
+        return case
+
+    def submission(self, case: Case) -> Submission | None:
+        """The submission a case is about (None once it was deleted or expired)."""
+        return self._reading(lambda: self.load(case.form, case.submission_id))
+
+    def change_status(self, form: str, submission_id: str, status: str, who: str, note: str = "",
+                      version: int | None = None) -> Case:
+        """Move a case to `status`, recorded with who and when; ConflictError if it changed since `version`."""
+        if status not in STATUSES:
+            raise MalformedRequestError(f"Status must be one of {', '.join(STATUSES)}.")
+        if len(note) > MAX_NOTE_CHARS:
+            raise MalformedRequestError(f"A note is at most {MAX_NOTE_CHARS} characters.")
+        case = self.get(form, submission_id)
+        self._same_version(case, version)
+        if case.status == status:
+            return case
+        return self._write(self._moved(case, status, who, note.strip()))
+
+    def reply(self, form: str, submission_id: str, text: str, who: str, version: int | None = None) -> Case:
+        """Record the owner's reply and email it to the respondent (delivery records, retries, outbox)."""
+        text = text.strip()
+        if not text:
+            raise MalformedRequestError("Write a reply before sending it.")
+        if len(text) > MAX_REPLY_CHARS:
+            raise MalformedRequestError(f"A reply is at most {MAX_REPLY_CHARS} characters.")
+        if self.delivery is None:
+            raise NotFoundError("This server sends no email, so a reply cannot be sent from here.")
+        case = self.get(form, submission_id)
+        self._same_version(case, version)
+        if not case.respondent:
+            raise ConflictError("This submission gave no email address, so there is nobody to reply to.")
+        if case.folder == SPAM:
+            raise ConflictError("This submission is in the spam folder; move it to the inbox before replying.")
+        submission = self.submission(case)
+        if submission is None:
+            raise NotFoundError("The submission was deleted, so its case can no longer be answered.")
+        now = self.clock()
+        changed = replace(case, replies=[*case.replies, Reply(str(ULID.from_datetime(now)), now, who, text)])
+        if case.status in WAITING_STATUSES:
+            changed = self._moved(changed, ANSWERED, who, "replied")
+        stored = self._write(changed)
+        from chalicelib.mail.delivery import DeliveryPendingError
+        try:
+            self.delivery.deliver(submission)
+        except DeliveryPendingError:
+            pass  # another worker is sending; the reply's record is pending and is sent by it or a later round
+        return stored
+
+    def planned_replies(self, definition: FormDefinition, submission: Submission) -> list[PlannedEmail]:
+        """The emails of the case's replies, for the delivery service's plan (so they share its records and retries)."""
+        from chalicelib.mail.delivery import PlannedEmail
+        try:
+            case = self.store.get(submission.form, submission.id)
+        except StoreUnavailableError:
+            log.warning("case of %s/%s unreadable: its replies wait for the next round", submission.form,
+                        submission.id)
+            return []
+        if case is None or not case.replies or not submission.respondent_email or self.delivery is None:
+            return []
+        sender = self.delivery.mail.sender
+
+        def renderer(reply: Reply) -> Callable[[], object]:
+            return lambda: render_reply(definition, submission, reply, sender)
+
+        return [PlannedEmail(reply.delivery_kind, [submission.respondent_email], renderer(reply))  # type: ignore[arg-type]
+                for reply in case.replies]
+
+    def _moved(self, case: Case, status: str, who: str, note: str) -> Case:
+        change = StatusChange(self.clock(), who, case.status, status, note)
+        return replace(case, status=status, history=[*case.history, change])
+
+    @staticmethod
+    def _same_version(case: Case, version: int | None) -> None:
+        if version is not None and version != case.version:
+            raise ConflictError("Someone changed this case while you were looking at it; reload the page and "
+                                "try again.")
+
+    def _write(self, case: Case) -> Case:
+        try:
+            return self.store.replace(case)
+        except ConditionFailedError as exc:
+            raise ConflictError("Someone changed this case at the same moment; reload the page and try again.") \
+                from exc
+        except StoreUnavailableError as exc:
+            raise StorageUnavailableError("Cases cannot be saved right now; please try again in a minute.") from exc
+
+    @staticmethod
+    def _reading[T](read: Callable[[], T]) -> T:
+        try:
+            return read()
+        except StoreUnavailableError as exc:
+            raise StorageUnavailableError("Cases cannot be read right now; please try again in a minute.") from exc
+
+
+def overdue(case: Case, now: datetime) -> bool:
+    """Whether a case is past its due time (for templates)."""
+    return case.overdue(now)

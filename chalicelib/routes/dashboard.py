@@ -1,0 +1,238 @@
+"""The owner's dashboard in a browser (/admin, /admin/inbox, /admin/cases/…): signed in with an admin key into a
+signed session cookie; every form that changes something carries the session's CSRF token. No GET changes
+anything (the sign-in page only sets the cookie its own form's token is bound to)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from chalice import Blueprint, Response
+
+from .edge import field, handles_errors, headers, html, params, request, services
+
+if TYPE_CHECKING:
+    from chalicelib.cases.model import InboxQuery
+    from chalicelib.cases.service import CaseService
+    from chalicelib.cases.session import Session
+
+dashboard = Blueprint(__name__)
+
+FORM_TYPES = ["application/x-www-form-urlencoded"]
+# What a finished action says on the page it returns to (fixed wording: a link cannot put its own words there).
+NOTICES = {"status": "Status changed.", "reply": "Reply sent: it is in the emails below."}
+NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _secret() -> str:
+    return services().settings.secret("session_secret")
+
+
+def _secure() -> bool:
+    from chalicelib.core.config import LOCAL_STAGE
+    return services().settings.stage != LOCAL_STAGE
+
+
+def _page(body: str, status: int = 200, extra: dict[str, str] | None = None) -> Response:
+    from chalicelib.cases.pages import dashboard_policy
+    return html(body, status, {**NO_STORE, **(extra or {})}, policy=dashboard_policy())
+
+
+def _see(location: str, cookie: str | None = None) -> Response:
+    extra: dict[str, str | list[str]] = {**NO_STORE, "Location": location}
+    if cookie:
+        extra["Set-Cookie"] = cookie
+    return Response(body="", status_code=303, headers=extra)
+
+
+def _cookies() -> dict[str, str]:
+    from chalicelib.cases.session import cookies
+    return cookies(headers().get("cookie"))
+
+
+def _session() -> Session | None:
+    from chalicelib.cases.session import SESSION_COOKIE, read
+    return read(_secret(), _cookies().get(SESSION_COOKIE), _now())
+
+
+def _cases() -> CaseService:
+    from chalicelib.core.errors import NotFoundError
+    found = services().cases
+    if found is None:
+        raise NotFoundError("The dashboard is not set up on this server.")
+    return found
+
+
+def _checked_post() -> Session:
+    """The session of a state-changing post whose CSRF token matches it; CsrfError (403) otherwise."""
+    from chalicelib.cases.session import check_csrf
+    session = _session()
+    check_csrf(_secret(), session.nonce if session else None, field("csrf"))
+    assert session is not None
+    return session
+
+
+def _client() -> str:
+    from chalicelib.cases.session import client_hash
+    ip = (request().context.get("identity") or {}).get("sourceIp")
+    return client_hash(services().settings.secret("ip_hash_salt"), ip)
+
+
+@dashboard.route("/admin", methods=["GET"])
+@handles_errors
+def sign_in_page() -> Response:
+    if _session() is not None:
+        return _see("/admin/inbox")
+    return _sign_in_page(None, 200)
+
+
+def _sign_in_page(error: str | None, status: int) -> Response:
+    import secrets
+
+    from chalicelib.cases.pages import render_sign_in
+    from chalicelib.cases.session import SIGN_IN_COOKIE, SIGN_IN_MINUTES, cookie, csrf_token
+    nonce = secrets.token_urlsafe(16)
+    body = render_sign_in(csrf_token(_secret(), nonce), error)
+    return _page(body, status, {"Set-Cookie": cookie(SIGN_IN_COOKIE, nonce, secure=_secure(),
+                                                     max_age=SIGN_IN_MINUTES * 60)})
+
+
+@dashboard.route("/admin/sign-in", methods=["POST"], content_types=FORM_TYPES)
+@handles_errors
+def sign_in() -> Response:
+    from chalicelib.cases.session import (
+        SESSION_COOKIE,
+        SESSION_HOURS,
+        SIGN_IN_COOKIE,
+        SignInThrottle,
+        check_csrf,
+        cookie,
+        issue,
+    )
+    check_csrf(_secret(), _cookies().get(SIGN_IN_COOKIE), field("csrf"))
+    throttle = SignInThrottle(_cases().store)
+    client, now = _client(), _now()
+    throttle.check(client, now)
+    auth = services().admin
+    who = auth.label_of(field("key")) if auth.configured and field("key") else None
+    if who is None:
+        throttle.wrong_key(client, now)
+        return _sign_in_page("That admin key is not valid.", 401)
+    value, _ = issue(_secret(), who, now)
+    return _see("/admin/inbox", cookie(SESSION_COOKIE, value, secure=_secure(), max_age=SESSION_HOURS * 3600))
+
+
+@dashboard.route("/admin/sign-out", methods=["POST"], content_types=FORM_TYPES)
+@handles_errors
+def sign_out() -> Response:
+    from chalicelib.cases.session import SESSION_COOKIE, cookie
+    _checked_post()
+    return _see("/admin", cookie(SESSION_COOKIE, "", secure=_secure(), max_age=0))
+
+
+def _inbox_query() -> tuple[InboxQuery, str | None]:
+    from chalicelib.cases.model import FOLDERS, INBOX, STATUSES, InboxQuery
+    from chalicelib.cases.reactions import DEFAULT_REACTIONS
+    from chalicelib.core.errors import MalformedRequestError
+    query = params()
+
+    def chosen(name: str, allowed: list[str] | tuple[str, ...]) -> str | None:
+        value = query.get(name, "").strip()
+        if value and value not in allowed:
+            raise MalformedRequestError(f"The {name} filter must be one of: {', '.join(allowed)}.")
+        return value or None
+
+    def day(name: str) -> datetime | None:
+        value = query.get(name, "").strip()
+        if not value:
+            return None
+        try:
+            return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            raise MalformedRequestError(f"The {name} filter must be a date like 2026-01-31.") from None
+
+    until = day("until")
+    after = query.get("after") or None
+    if after is not None and (len(after) > 200 or after.count("#") < 3):
+        raise MalformedRequestError("That page link is not valid; start again from the first page.")
+    from datetime import timedelta
+    return InboxQuery(folder=chosen("folder", FOLDERS) or INBOX, form=chosen("form", services().forms.ids()),
+                      kind=chosen("kind", list(DEFAULT_REACTIONS)), status=chosen("status", STATUSES),
+                      overdue=query.get("overdue") == "1", since=day("since"),
+                      until=until + timedelta(days=1) if until else None,
+                      address=query.get("address", "").strip()[:254] or None), after
+
+
+@dashboard.route("/admin/inbox", methods=["GET"])
+@handles_errors
+def inbox() -> Response:
+    from chalicelib.cases.pages import render_inbox
+    from chalicelib.cases.session import csrf_token
+    session = _session()
+    if session is None:
+        return _see("/admin")
+    query, after = _inbox_query()
+    page = _cases().inbox(query, after)
+    return _page(render_inbox(page, query, who=session.who, csrf=csrf_token(_secret(), session.nonce),
+                              forms=sorted(services().forms.ids()), now=_now(), after=after))
+
+
+def _case_page(form_id: str, submission_id: str, session: Session, notice: str | None = None,
+               status: int = 200) -> Response:
+    from chalicelib.cases.pages import render_case
+    from chalicelib.cases.reactions import reaction_for
+    from chalicelib.cases.session import csrf_token
+    cases = _cases()
+    case = cases.get(form_id, submission_id)
+    submission = cases.submission(case)
+    answers = [(name, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
+               for name, value in (submission.answers.items() if submission else [])]
+    delivery = services().delivery
+    deliveries = [{"kind": d.kind, "to": ", ".join(d.recipients), "status": d.status, "attempts": str(d.attempts),
+                   "error": d.last_error or ""}
+                  for d in (delivery.store.for_submission(form_id, submission_id) if delivery else [])]
+    definition = services().forms.get(form_id)
+    reaction = reaction_for(definition.settings if definition else {}, case.kind)
+    return _page(render_case(case, answers=answers, deliveries=deliveries, who=session.who,
+                             csrf=csrf_token(_secret(), session.nonce), now=_now(),
+                             reaction=reaction.reaction if reaction else "—",
+                             can_reply=bool(case.respondent) and case.folder == "inbox" and delivery is not None,
+                             notice=notice), status)
+
+
+@dashboard.route("/admin/cases/{form_id}/{submission_id}", methods=["GET"])
+@handles_errors
+def case_page(form_id: str, submission_id: str) -> Response:
+    session = _session()
+    if session is None:
+        return _see("/admin")
+    return _case_page(form_id, submission_id, session, notice=NOTICES.get(params().get("done", "")))
+
+
+def _version() -> int | None:
+    from chalicelib.core.errors import MalformedRequestError
+    raw = field("version")
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise MalformedRequestError("The page sent a version that is not a number; reload it and try again.")
+    return int(raw)
+
+
+@dashboard.route("/admin/cases/{form_id}/{submission_id}/status", methods=["POST"], content_types=FORM_TYPES)
+@handles_errors
+def change_status(form_id: str, submission_id: str) -> Response:
+    session = _checked_post()
+    _cases().change_status(form_id, submission_id, field("status"), session.who, field("note"), _version())
+    return _see(f"/admin/cases/{form_id}/{submission_id}?done=status")
+
+
+@dashboard.route("/admin/cases/{form_id}/{submission_id}/reply", methods=["POST"], content_types=FORM_TYPES)
+@handles_errors
+def reply(form_id: str, submission_id: str) -> Response:
+    session = _checked_post()
+    _cases().reply(form_id, submission_id, field("text"), session.who, _version())
+    return _see(f"/admin/cases/{form_id}/{submission_id}?done=reply")
