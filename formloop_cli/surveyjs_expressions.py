@@ -188,6 +188,14 @@ def compile_condition(text: str, answers: Mapping[str, Answer]) -> dict[str, Any
     return _Compiler(answers).node(parse(text))
 
 
+def negate(condition: dict[str, Any]) -> dict[str, Any]:
+    """The opposite condition, without a double `not`."""
+    if list(condition) == ["not"]:
+        inner: dict[str, Any] = condition["not"]
+        return inner
+    return {"not": condition}
+
+
 class _Compiler:
     def __init__(self, answers: Mapping[str, Answer]) -> None:
         self.answers = answers
@@ -196,10 +204,10 @@ class _Compiler:
         if node.kind == "logic":
             return {"allOf" if node.value == "and" else "anyOf": [self.node(item) for item in node.items]}
         if node.kind == "unary" and node.value == "!":
-            return {"not": self.node(node.items[0])}
+            return negate(self.node(node.items[0]))
         if node.kind == "unary":
             present = self._not_empty(self._answer(node.items[0]))
-            return present if node.value == "notempty" else {"not": present}
+            return present if node.value == "notempty" else negate(present)
         if node.kind == "binary":
             return self._binary(node.value, *node.items)
         if node.kind == "var" and self._answer(node).type == "boolean":
@@ -234,9 +242,9 @@ class _Compiler:
         if op in ("=", "!="):
             if literal is None or literal == [] or literal == "":
                 present = self._not_empty(answer)
-                return {"not": present} if op == "=" else present
+                return negate(present) if op == "=" else present
             equal = self._at(answer, self._equals(answer, literal))
-            return equal if op == "=" else {"not": equal}
+            return equal if op == "=" else negate(equal)
         if op in ("<", "<=", ">", ">="):
             if answer.type not in ("integer", "number") or isinstance(literal, bool) \
                     or not isinstance(literal, (int, float)):
@@ -245,7 +253,7 @@ class _Compiler:
             return self._at(answer, {keyword: literal})
         positive = {"notcontains": "contains", "noneof": "anyof"}.get(op, op)
         matched = self._at(answer, self._set(positive, answer, literal))
-        return {"not": matched} if positive != op else matched
+        return negate(matched) if positive != op else matched
 
     def _literal(self, node: Node, answer: Answer) -> Any:
         if node.kind == "array":
