@@ -19,7 +19,7 @@ from chalicelib.routes.webhooks import webhooks
 
 # Placeholders `chalice package` needs at build time; infra/resources.json replaces both with the stack's own.
 STREAM_ARN_PLACEHOLDER = "arn:aws:dynamodb:us-east-1:000000000000:table/formloop-prod-submissions/stream/merged"
-MAIL_EVENTS_TOPIC = "formloop-mail-events"
+MAIL_EVENTS_TOPIC = "arn:aws:sns:us-east-1:000000000000:formloop-mail-events"
 
 app = Chalice(app_name="formloop")
 app.api.binary_types.append("multipart/form-data")

@@ -1,6 +1,8 @@
-"""Generate infra/resources.json (the tables merged into `chalice package`) from Formloop's PynamoDB models.
+"""Generate infra/resources.json (merged into `chalice package`) and .chalice/policy-prod.json.
 
-`formloop infra` (make infra) rewrites the file; `formloop infra --check` fails when it is stale.
+The tables come from Formloop's PynamoDB models; the rest of the production stack (stream failures, mail
+events, alarms, throttling, logs, IAM) from formloop_cli/stack.py. `formloop infra` (make infra) rewrites
+both files; `formloop infra --check` fails when either is stale.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from chalicelib.core.config import PROJECT_ROOT as ROOT
 from chalicelib.storage.base import hash_first
 
 TARGET = ROOT / "infra" / "resources.json"
+POLICY = ROOT / ".chalice" / "policy-prod.json"
 PROD_PREFIX = "formloop-prod"  # FORMLOOP_TABLE_PREFIX of the prod stage in .chalice/config.json
 
 
@@ -39,6 +42,7 @@ def table_resource(model: Any) -> dict[str, Any]:
         "KeySchema": hash_first(schema["key_schema"]),
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "SSESpecification": {"SSEEnabled": True},
+        "DeletionProtectionEnabled": True,  # a stack deletion or a mistaken replacement cannot drop the data
     }
     if schema["global_secondary_indexes"]:
         properties["GlobalSecondaryIndexes"] = [_index(i) for i in schema["global_secondary_indexes"]]
@@ -55,7 +59,7 @@ def table_resource(model: Any) -> dict[str, Any]:
 
 
 def build_template() -> dict[str, Any]:
-    """The merge template: every table, an SES configuration set, and their names as outputs."""
+    """The merge template: every table (names as outputs) and the stack around them (formloop_cli/stack.py)."""
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "unused")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "unused")
     from chalicelib.core.config import Settings
@@ -69,15 +73,12 @@ def build_template() -> dict[str, Any]:
             logical = _logical_id(model.Meta.table_name)
             resources[logical] = table_resource(model)
             outputs[logical + "Name"] = {"Value": {"Ref": logical}}
-    # `chalice package` needs a literal stream ARN for the stream handler (formloop_cli/package.py passes a
-    # placeholder, see STREAM_ARN_PLACEHOLDER); the merge replaces it with the stream of the table made here.
-    resources["OnSubmissionStored"] = {"Properties": {"Events": {"OnSubmissionStoredDynamodbEventSource": {
-        "Properties": {"Stream": {"Fn::GetAtt": ["SubmissionsTable", "StreamArn"]}}}}}}
-    resources["EmailConfigurationSet"] = {
-        "Type": "AWS::SES::ConfigurationSet",
-        "Properties": {"Name": "formloop", "SendingOptions": {"SendingEnabled": True}},
-    }
-    return {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources, "Outputs": outputs}
+    from formloop_cli.stack import stack
+    extra = stack(resources)
+    resources.update(extra["Resources"])
+    outputs.update(extra["Outputs"])
+    return {"AWSTemplateFormatVersion": "2010-09-09", "Parameters": extra["Parameters"],
+            "Conditions": extra["Conditions"], "Resources": resources, "Outputs": outputs}
 
 
 def main(argv: list[str]) -> int:
@@ -86,14 +87,20 @@ def main(argv: list[str]) -> int:
                                      description="Generate infra/resources.json from the models.")
     parser.add_argument("--check", action="store_true", help="fail if infra/resources.json is out of date")
     args = parser.parse_args(argv)
-    text = json.dumps(build_template(), indent=2, sort_keys=True) + "\n"
+    template = build_template()
+    from formloop_cli.stack import chalice_policy
+    tables = {k: v for k, v in template["Resources"].items() if v.get("Type") == "AWS::DynamoDB::Table"}
+    files = {TARGET: json.dumps(template, indent=2, sort_keys=True) + "\n",
+             POLICY: json.dumps(chalice_policy(tables), indent=2) + "\n"}
     if args.check:
-        if not TARGET.exists() or TARGET.read_text() != text:
-            print(f"{TARGET.relative_to(ROOT)} is out of date: run `formloop infra` (make infra)", file=sys.stderr)
+        stale = [path for path, text in files.items() if not path.exists() or path.read_text() != text]
+        for path in stale:
+            print(f"{path.relative_to(ROOT)} is out of date: run `formloop infra` (make infra)", file=sys.stderr)
+        if stale:
             return 1
-        print(f"{TARGET.relative_to(ROOT)} matches the models")
+        print(f"{TARGET.relative_to(ROOT)} and {POLICY.relative_to(ROOT)} match the models")
         return 0
-    TARGET.write_text(text)
-    print(f"wrote {TARGET.relative_to(ROOT)}")
+    for path, text in files.items():
+        path.write_text(text)
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
-
