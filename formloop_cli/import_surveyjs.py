@@ -65,7 +65,7 @@ class Localizer:
         return label or ""
 
 
-def walk(elements: list[Any], conditions: list[str], report: ImportReport, where: str) -> Iterator[Placed]:
+def walk(elements: list[Any], conditions: list[str], report: ImportReport, layout: set[str]) -> Iterator[Placed]:
     """Every question inside panels and pages, in order, with the conditions of what holds it."""
     for element in elements or []:
         if not isinstance(element, dict):
@@ -75,16 +75,20 @@ def walk(elements: list[Any], conditions: list[str], report: ImportReport, where
             if element.get("title"):
                 report.gap(name, "panel title (a section heading)",
                            "Formloop has no sections: the panel's questions are kept in order, without the heading")
-            _unknown(element, CONTAINER_KEYS, name, report)
+            _unknown(element, CONTAINER_KEYS, name, report, layout)
             inner = conditions + ([element["visibleIf"]] if element.get("visibleIf") else [])
-            yield from walk(element.get("elements") or element.get("questions") or [], inner, report, name)
+            yield from walk(element.get("elements") or element.get("questions") or [], inner, report, layout)
         else:
             yield Placed(element, list(conditions))
 
 
-def _unknown(node: dict[str, Any], known: frozenset[str] | set[str], name: str, report: ImportReport) -> None:
+def _unknown(node: dict[str, Any], known: frozenset[str] | set[str], name: str, report: ImportReport,
+             layout: set[str]) -> None:
+    """List each setting not converted: layout ones together (Formloop's page lays itself out), others one by one."""
     for key in node:
-        if key not in known and key not in LAYOUT_KEYS:
+        if key in LAYOUT_KEYS and key not in known:
+            layout.add(key)
+        elif key not in known:
             report.gap(name, f"setting {key}", "Formloop has no equivalent")
 
 
@@ -94,14 +98,15 @@ def convert_survey(survey: dict[str, Any], form_id: str) -> tuple[dict[str, Any]
     localize = Localizer(str(survey.get("locale") or "en").lower(), report)
     converter = QuestionConverter(report, localize)
     placed: list[Placed] = []
+    layout: set[str] = set()
     pages = survey.get("pages") or [{"elements": survey.get("elements") or survey.get("questions") or []}]
     for number, page in enumerate(pages, start=1):
         page_name = str(page.get("name", f"page {number}"))
         if page.get("title"):
             report.gap(page_name, "page title", "Formloop shows one page: the page's questions follow the others")
-        _unknown(page, CONTAINER_KEYS, page_name, report)
+        _unknown(page, CONTAINER_KEYS, page_name, report, layout)
         conditions = [page["visibleIf"]] if page.get("visibleIf") else []
-        placed += walk(page.get("elements") or page.get("questions") or [], conditions, report, page_name)
+        placed += walk(page.get("elements") or page.get("questions") or [], conditions, report, layout)
     properties: dict[str, Any] = {}
     required: list[str] = []
     answers: dict[str, Answer] = {}
@@ -117,7 +122,7 @@ def convert_survey(survey: dict[str, Any], form_id: str) -> tuple[dict[str, Any]
         if built is None:
             continue
         schema, used = built
-        _unknown(question, used, name, report)
+        _unknown(question, used, name, report, layout)
         properties[name] = schema
         if question.get("isRequired"):
             required.append(name)
@@ -132,8 +137,12 @@ def convert_survey(survey: dict[str, Any], form_id: str) -> tuple[dict[str, Any]
         if survey.get(key):
             settings[setting] = _plain(localize(survey[key]))
     for key in survey:
-        if key not in SURVEY_KEYS and key not in SURVEY_LAYOUT_KEYS:
+        if key in SURVEY_LAYOUT_KEYS:
+            layout.add(key)
+        elif key not in SURVEY_KEYS:
             report.gap("survey", f"setting {key}", "Formloop has no equivalent")
+    if layout:
+        report.notes.append("layout settings left to Formloop's own page: " + ", ".join(sorted(layout)))
     title = settings.get("title")
     definition: dict[str, Any] = {
         "$schema": SCHEMA_URI, "$id": form_id,

@@ -301,3 +301,17 @@ def test_the_installed_command_imports_a_page(tmp_path: Path) -> None:
     checked = subprocess.run([str(formloop), "check-forms", "forms"], cwd=tmp_path, capture_output=True, text=True,
                              timeout=60)
     assert checked.returncode == 0 and "1 of 1 definitions OK" in checked.stdout
+
+
+@pytest.mark.parametrize("page", ["hugo-formspree.html", "netlify.html", "web3forms.html", "german.html",
+                                  "checkboxes.html"])
+def test_formloops_own_page_of_an_imported_form_has_every_question(tmp_path: Path, page: str) -> None:
+    from html import escape
+
+    from chalicelib.forms.definitions import load_definition
+    from chalicelib.pages.rendering import render_form
+
+    form_id, definition, _ = imported(tmp_path, page)
+    form = load_definition(tmp_path / "forms" / f"{form_id}.json")
+    rendered = render_form(form, form.locales[0], action=f"/f/{form_id}")
+    assert all(f'name="{escape(name)}"' in rendered for name in definition["properties"])
