@@ -51,23 +51,21 @@ def _origins(definition: FormDefinition) -> list[str]:
     return [origin for origin in found if origin]
 
 
-def _captcha_sources(definition: FormDefinition) -> dict[str, list[str]]:
-    """The script, frame and connect sources of the form's CAPTCHA widget (`x-form.captcha.provider`), if any."""
+def _captcha_sources(definition: FormDefinition) -> tuple[list[str], list[str]]:
+    """The form's CAPTCHA widget (`x-form.captcha.provider`): its script sources, and its frame and connect ones."""
     captcha = definition.settings.get("captcha")
     provider = captcha.get("provider") if isinstance(captcha, Mapping) else None
     if not provider:
-        return {}
+        return [], []
     try:
-        from chalicelib.intake.captcha import page_sources  # type: ignore[import-not-found,unused-ignore]
+        from chalicelib.intake.captcha import page_sources
     except ImportError:
         # Fail closed: without the provider's sources the widget is blocked, never the policy loosened.
         log.warning("form %s names CAPTCHA provider %r, but this build has no chalicelib.intake.captcha",
                     definition.id, provider)
-        return {}
-    sources = page_sources(provider)
-    read: Callable[[str], Any] = (sources.get if isinstance(sources, Mapping)
-                                  else lambda name: getattr(sources, name, ()))
-    return {kind: list(read(kind) or ()) for kind in ("script", "frame", "connect")}
+        return [], []
+    scripts, frames = page_sources(str(provider))
+    return list(scripts), list(frames)
 
 
 def form_policy(definition: FormDefinition) -> str:
@@ -76,12 +74,11 @@ def form_policy(definition: FormDefinition) -> str:
     from chalicelib.pages.csp import SELF, content_security_policy
     origins = _origins(definition)
     redirect = origin_of(str(definition.settings.get("redirect") or ""))
-    captcha = _captcha_sources(definition)
+    scripts, frames = _captcha_sources(definition)
     # Without allowedOrigins the form takes posts from anywhere, but only Formloop's own pages may frame it.
     return content_security_policy(
         frame_ancestors=[SELF, *origins], form_action=[SELF, *origins, *([redirect] if redirect else [])],
-        script_sources=captcha.get("script", ()), frame_sources=captcha.get("frame", ()),
-        connect_sources=captcha.get("connect", ()))
+        script_sources=scripts, frame_sources=frames, connect_sources=frames)
 
 
 def _default_policy(route: str) -> str:

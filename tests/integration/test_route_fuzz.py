@@ -18,7 +18,8 @@ from tests.integration.test_fuzz import FIELD_NAMES, header_text, json_bodies, m
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
 CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "multipart/form-data; boundary=fuzzb",
-                 "text/plain", "text/csv", "application/octet-stream", "application/xml", "application/merge-patch+json"]
+                 "text/plain", "text/csv", "application/octet-stream", "application/xml",
+                 "application/merge-patch+json"]
 PARAMETERS = ["lang", "format", "cursor", "status", "limit", "t", "_next"]
 # Values that lead past the 404s: real forms, the shapes of ids Formloop hands out.
 KNOWN = {"form_id": ["contact", "customer-survey", "product-feedback"], "campaign": ["spring-coupon"],
