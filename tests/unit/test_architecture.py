@@ -109,6 +109,7 @@ def test_rendering_an_email_loads_no_database_code() -> None:
              "from chalicelib.mail.content import EmailTemplates, render_acknowledgement\n"
              "forms = FormRegistry(Path('forms'))\n"
              "definition = forms.get('contact')\n"
+             "definition.settings['acknowledgement'] = {'echo': True}  # the recap repeats the name\n"
              "submission = Submission(form='contact', id='01J0000000000000000000000A',\n"
              "    created_at=datetime.datetime.now(datetime.UTC), status='received',\n"
              "    answers={'name': 'Ann', 'email': 'ann@example.com', 'message': 'Hello'},\n"
