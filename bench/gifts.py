@@ -1,10 +1,12 @@
-"""`python bench/gifts.py`: what issuing gifts costs beside plain submissions, in one run.
+"""`python bench/gifts.py` (`make bench-gifts`): what gifts cost beside plain submissions, in one run.
 
-One in-memory DynamoDB Local, the same number of threads for both measurements:
+One in-memory DynamoDB Local, the same number of threads for every measurement:
   (a) plain submissions per second: customer-survey posts through the submit service;
-  (b) gifts issued per second under contention: every thread released at once against one shared pool,
-      each for a different respondent, plus a second wave that finds the pool empty;
-  (c) DynamoDB requests per issued gift (botocore before-send on every client), writes and items written.
+  (b) gift links per second: the gift step of the acknowledgement for answers that earn a link (a promise:
+      no code is taken), for half again as many answers as there are codes, every thread released at once;
+  (c) claims per second: every one of those links claimed at once, racing for the pool; the claims past the
+      pool's size find it empty. Checked exactly: each code claimed once, every other claim told they ran out;
+  (d) DynamoDB requests per link and per claim (botocore before-send on every client), writes and items written.
 """
 from __future__ import annotations
 
@@ -63,6 +65,7 @@ def main() -> int:
         (forms_dir / "gifts" / "spring-coupon.json").write_text(json.dumps(campaign), encoding="utf-8")
         from chalicelib.core.config import Settings
         from chalicelib.core.submission import Submission
+        from chalicelib.gifts.service import GiftsRanOutError
         from chalicelib.intake.service import SubmitRequest
         from chalicelib.wiring import build_services
         settings = Settings.from_environ({
@@ -80,40 +83,53 @@ def main() -> int:
                 form_id="customer-survey", body=body.encode(), source_ip=f"10.0.{i // 250}.{i % 250}",
                 headers={"content-type": "application/x-www-form-urlencoded", "accept": "application/json"}))
 
-        def issue(i: int) -> Any:
+        def answer(i: int) -> Any:
             stored = Submission(form="customer-survey", id=uuid.uuid4().hex, created_at=datetime.now(UTC),
                                 status="received", answers={}, respondent_email=f"person{i}@example.com",
                                 language="en")
-            return gifts.issue(stored)
+            return gifts.acknowledgement_extra(stored)["gift"]["url"]
 
+        def claim(link: str) -> Any:
+            gift_id, token = link.split("/g/")[1].split("?t=")
+            try:
+                return gifts.claim(gift_id, token).code
+            except GiftsRanOutError:
+                return None
+
+        answers = args.count + args.count // 2
         submit(-1)  # warm up clients and templates outside the clock
         _, plain_seconds = released_together(args.count, args.threads, submit)
         counter.reset()
         counter.active = True
-        outcomes, gift_seconds = released_together(args.count, args.threads, issue)
+        links, link_seconds = released_together(answers, args.threads, answer)
         counter.active = False
-        issued = [o.gift for o in outcomes if o is not None and o.gift is not None]
-        requests = dict(counter.requests)
-        items_written = counter.items_written
+        link_requests, link_items = dict(counter.requests), counter.items_written
+        stock_after_links = gifts.stock("spring-coupon")
+        assert stock_after_links["available"] == args.count, "an answer takes no code"
         counter.reset()
         counter.active = True
-        empty, empty_seconds = released_together(args.count // 2, args.threads,
-                                                 lambda i: issue(args.count + i))
+        codes, claim_seconds = released_together(answers, args.threads, lambda i: claim(links[i]))
         counter.active = False
-        assert len(issued) == args.count == len({g.code for g in issued}), "every code issued exactly once"
-        assert all(o is not None and o.out_of_stock for o in empty)
-        writes = sum(n for op, n in requests.items() if op in WRITE_OPERATIONS)
+        handed = [code for code in codes if code is not None]
+        assert len(handed) == args.count == len(set(handed)), "every code claimed exactly once"
+        assert codes.count(None) == answers - args.count, "every other claim told the gifts ran out"
+        plain_rate = args.count / plain_seconds
+        link_rate = answers / link_seconds
+        writes = sum(n for op, n in link_requests.items() if op in WRITE_OPERATIONS)
+        claim_writes = sum(n for op, n in counter.requests.items() if op in WRITE_OPERATIONS)
         report = {
-            "threads": args.threads, "count": args.count,
-            "plain_submissions_per_second": round(args.count / plain_seconds, 1),
-            "gifts_issued_per_second": round(len(issued) / gift_seconds, 1),
-            "out_of_stock_answers_per_second": round(len(empty) / empty_seconds, 1),
-            "requests_per_issued_gift": {op: round(n / len(issued), 2) for op, n in sorted(requests.items())},
-            "write_requests_per_issued_gift": round(writes / len(issued), 2),
-            "items_written_per_issued_gift": round(items_written / len(issued), 2),
-            "requests_per_out_of_stock_answer": {op: round(n / len(empty), 2)
-                                                 for op, n in sorted(counter.requests.items())},
-            "stock_after": gifts.stock("spring-coupon"),
+            "threads": args.threads, "codes": args.count, "answers": answers,
+            "plain_submissions_per_second": round(plain_rate, 1),
+            "gift_links_per_second": round(link_rate, 1),
+            "gift_links_vs_plain": round(link_rate / plain_rate, 2),
+            "claims_per_second": round(answers / claim_seconds, 1),
+            "requests_per_gift_link": {op: round(n / answers, 2) for op, n in sorted(link_requests.items())},
+            "write_requests_per_gift_link": round(writes / answers, 2),
+            "items_written_per_gift_link": round(link_items / answers, 2),
+            "requests_per_claim": {op: round(n / answers, 2) for op, n in sorted(counter.requests.items())},
+            "write_requests_per_claim": round(claim_writes / answers, 2),
+            "stock_after_links": stock_after_links,
+            "stock_after_claims": gifts.stock("spring-coupon"),
         }
         print(json.dumps(report, indent=2))
     return 0

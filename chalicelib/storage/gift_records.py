@@ -156,6 +156,11 @@ def reasons_of(exc: TransactWriteError) -> list[str | None]:
     return [reason.code if reason else None for reason in exc.cancellation_reasons]
 
 
+def unanswered(exc: TransactWriteError) -> bool:
+    """Whether DynamoDB never answered (a timeout, a dropped connection): the transaction may have been applied."""
+    return error_code(exc) is None
+
+
 def busy() -> StoreBusyError:
     """Concurrent transactions kept winning: the caller answers 'try again'."""
     return StoreBusyError("gift transactions kept conflicting with concurrent ones")

@@ -34,11 +34,19 @@ from .gift_records import (
     busy,
     gift_of,
     reasons_of,
+    unanswered,
     unavailable,
 )
 
 # Positions in a claim's transaction (PynamoDB sends puts, then updates, each in the order added).
 _CLAIM_GIFT, _CLAIM_CODE, _CLAIM_STOCK = 1, 2, 3
+# Unanswered transactions are sent again this many times: both promise and claim are safe to repeat,
+# because their own conditions tell whether an unanswered attempt was applied.
+_UNANSWERED_RETRIES = 3
+
+
+class _UnansweredError(Exception):
+    """DynamoDB did not answer a claim's transaction; it may have been applied."""
 
 
 class GiftStore:
@@ -99,6 +107,7 @@ class GiftStore:
                           respondent=new.respondent, form=new.form, submission_id=new.submission_id,
                           language=new.language, issued_at=new.issued_at, expires_at=epoch_seconds(new.expires_at))
         holder = self.respondents(new.campaign, new.respondent, gift_id=new.id, created_at=new.issued_at)
+        silent = 0
         for attempt in range(self.max_attempts):
             try:
                 with TransactWrite(connection=self.connection) as transaction:
@@ -114,6 +123,8 @@ class GiftStore:
                     earlier = self.respondent_gift(new.campaign, new.respondent)
                     if earlier is not None:
                         return PromiseResult(earlier, created=False)
+                elif not reasons and unanswered(exc) and silent < _UNANSWERED_RETRIES:
+                    silent += 1  # sent again: if the first was applied, the respondent key now says so
                 elif "TransactionConflict" not in reasons:
                     raise unavailable(exc) from exc
                 backoff(attempt)
@@ -130,13 +141,23 @@ class GiftStore:
         took meanwhile is skipped and another tried.
         """
         tried: set[str] = set()
+        silent = 0
         try:
             for attempt in range(self.max_attempts):
                 pick = self.pool.pick(gift.campaign, tried, attempt)
                 if pick is None:
                     return None
                 if pick[0]:
-                    claimed = self._try_claim(gift, pick[0], pick[1], now, expires_at, tried)
+                    try:
+                        claimed = self._try_claim(gift, pick[0], pick[1], now, expires_at, tried)
+                    except _UnansweredError as exc:
+                        silent += 1
+                        if silent > _UNANSWERED_RETRIES:
+                            raise unavailable(exc) from exc
+                        current = self.gift(gift.id)
+                        if current is None or current.state != "promised":  # it was applied (or changed)
+                            raise ConditionFailedError(f"gift {gift.id}: no longer promised") from exc
+                        continue
                     if claimed is not None:
                         return claimed
                 backoff(attempt)
@@ -174,6 +195,8 @@ class GiftStore:
                                        actions=[self.stock_rows.promised.add(-1)])
         except TransactWriteError as exc:
             reasons = reasons_of(exc)
+            if not reasons and unanswered(exc):
+                raise _UnansweredError(str(exc)) from exc
             if not reasons:
                 raise unavailable(exc) from exc
             if reasons[_CLAIM_GIFT] == "ConditionalCheckFailed":

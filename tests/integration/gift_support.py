@@ -1,4 +1,4 @@
-"""Helpers for the gift tests: a campaign in a temporary forms folder, a movable clock, submissions."""
+"""Helpers for the gift tests: a campaign in a temporary forms folder, a movable clock, submissions, links."""
 from __future__ import annotations
 
 import json
@@ -11,6 +11,7 @@ from ulid import ULID
 
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormRegistry
+from chalicelib.gifts.model import Gift
 from chalicelib.gifts.service import GiftService
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,3 +55,16 @@ def submission(email: str | None, *, status: str = "received", submission_id: st
 def codes_csv(count: int, prefix: str = "SHOP") -> str:
     """A shop export: a header and `count` codes."""
     return "code\n" + "".join(f"{prefix}-{n:05d}\n" for n in range(count))
+
+
+def promised(gifts: GiftService, address: str) -> tuple[str, str]:
+    """(gift id, token) of the link an answer from `address` earns: no code is taken yet."""
+    outcome = gifts.promise(submission(address))
+    assert outcome is not None and outcome.gift is not None and outcome.token is not None
+    return outcome.gift.id, outcome.token
+
+
+def claimed(gifts: GiftService, address: str) -> tuple[Gift, str]:
+    """The claimed gift (its code taken) of `address`, and its token."""
+    gift_id, token = promised(gifts, address)
+    return gifts.claim(gift_id, token).gift, token

@@ -1,6 +1,8 @@
 """The gift state machine, explored by Hypothesis against DynamoDB Local and checked against a plain model.
 
-Each example gets its own campaign and codes, so examples never see each other's items.
+Each example gets its own campaign and codes, so examples never see each other's items. An answer promises a
+link and takes no code; the claim takes one, so the pool runs out only as links are claimed. Wrong tokens are
+counted per client (every guess here comes from one), and the right token is never turned away.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, 
 
 from chalicelib.core.addresses import normalise_address
 from chalicelib.core.errors import AlreadyRedeemedError, ConflictError, GiftGoneError, GiftLinkError, RateLimitedError
-from chalicelib.gifts.service import WRONG_TOKENS_PER_HOUR, GiftService
+from chalicelib.gifts.service import WRONG_TOKENS_PER_HOUR, GiftService, GiftsRanOutError
 
 from .gift_support import Clock, codes_csv, gift_service, submission
 
@@ -33,7 +35,7 @@ class ModelGift:
     """What the model expects of one gift."""
 
     id: str
-    code: str
+    code: str | None  # None until the claim takes one
     token: str
     state: str
     expires_at: datetime
@@ -55,7 +57,7 @@ def test_gift_state_machine(services: Any) -> None:
             assert isinstance(clock, Clock)
             self.clock = clock
             self.by_person: dict[str, ModelGift] = {}
-            self.wrong: dict[tuple[str, str], int] = {}
+            self.wrong: dict[str, int] = {}  # window -> wrong tokens of the one client
             self.known: dict[str, ModelGift] = {}
 
         # --- helpers ---------------------------------------------------------------------------------------
@@ -63,29 +65,32 @@ def test_gift_state_machine(services: Any) -> None:
         def window(self) -> str:
             return self.clock.now.strftime("%Y%m%d%H")
 
-        def limited(self, gift: ModelGift) -> bool:
-            return self.wrong.get((gift.id, self.window()), 0) >= WRONG_TOKENS_PER_HOUR
+        def limited(self) -> bool:
+            return self.wrong.get(self.window(), 0) >= WRONG_TOKENS_PER_HOUR
 
         def past_expiry(self, gift: ModelGift) -> bool:
-            return gift.state in ("issued", "claimed") and gift.expires_at <= self.clock.now
+            return gift.state in ("promised", "claimed") and gift.expires_at <= self.clock.now
+
+        def codes_left(self) -> int:
+            return POOL - sum(1 for g in self.known.values() if g.code is not None)
 
         # --- rules -----------------------------------------------------------------------------------------
 
         @rule(target=gifts, address=st.sampled_from(ADDRESSES))
-        def issue(self, address: str) -> Any:
+        def answer(self, address: str) -> Any:
             person = normalise_address(address)
-            outcome = self.service.issue(submission(address))
+            outcome = self.service.promise(submission(address))
             assert outcome is not None
             if person in self.by_person:
                 assert outcome.gift is not None and outcome.gift.id == self.by_person[person].id
                 assert not outcome.created
                 return self.by_person[person]
-            if len(self.by_person) >= POOL:
+            if self.codes_left() == 0:
                 assert outcome.out_of_stock
                 return None
             assert outcome.gift is not None and outcome.created and outcome.token
-            assert outcome.gift.code not in {g.code for g in self.by_person.values()}
-            gift = ModelGift(outcome.gift.id, outcome.gift.code, outcome.token, "issued",
+            assert outcome.gift.code is None and outcome.gift.state == "promised"  # an answer takes no code
+            gift = ModelGift(outcome.gift.id, None, outcome.token, "promised",
                              self.clock.now + timedelta(days=DAYS_VALID))
             self.by_person[person] = gift
             self.known[gift.id] = gift
@@ -97,14 +102,10 @@ def test_gift_state_machine(services: Any) -> None:
                 return
             try:
                 page = self.service.view(gift.id, gift.token)
-            except RateLimitedError:
-                assert self.limited(gift)
-                return
             except GiftGoneError:
-                assert not self.limited(gift)
                 assert gift.state in ("expired", "revoked") or self.past_expiry(gift)
                 return  # a GET records nothing: the model's stored state stays as it is
-            assert not self.limited(gift) and gift.state not in ("expired", "revoked") and not self.past_expiry(gift)
+            assert gift.state not in ("expired", "revoked") and not self.past_expiry(gift)
             assert page.code is None
 
         @rule(gift=gifts)
@@ -113,34 +114,36 @@ def test_gift_state_machine(services: Any) -> None:
                 return
             try:
                 page = self.service.claim(gift.id, gift.token)
-            except RateLimitedError:
-                assert self.limited(gift)
+            except GiftsRanOutError:
+                assert gift.state == "promised" and not self.past_expiry(gift) and self.codes_left() == 0
                 return
             except GiftGoneError:
-                assert not self.limited(gift)
                 assert gift.state in ("expired", "revoked") or self.past_expiry(gift)
                 if self.past_expiry(gift):
                     gift.state = "expired"
                 return
-            assert not self.limited(gift) and gift.state in ("issued", "claimed", "redeemed")
-            assert not self.past_expiry(gift) and page.code is not None
-            assert page.code.replace("-", "") == gift.code
-            if gift.state == "issued":
+            assert gift.state in ("promised", "claimed", "redeemed") and not self.past_expiry(gift)
+            assert page.code is not None
+            if gift.state == "promised":
+                assert self.codes_left() > 0
+                taken = {g.code for g in self.known.values()}
+                gift.code = page.code.replace("-", "")
+                assert gift.code not in taken  # a code goes to one gift
                 gift.state = "claimed"
+            assert page.code.replace("-", "") == gift.code
 
         @rule(gift=gifts, guess=st.text(min_size=0, max_size=40))
         def wrong_token(self, gift: ModelGift | None, guess: str) -> None:
             if gift is None or guess == gift.token:
                 return
-            key = (gift.id, self.window())
             try:
                 self.service.claim(gift.id, guess)
             except GiftLinkError:
-                assert self.wrong.get(key, 0) < WRONG_TOKENS_PER_HOUR
-                self.wrong[key] = self.wrong.get(key, 0) + 1
+                assert not self.limited()
+                self.wrong[self.window()] = self.wrong.get(self.window(), 0) + 1
                 return
             except RateLimitedError:
-                assert self.limited(gift)
+                assert self.limited()
                 return
             raise AssertionError("a wrong token opened a gift")
 
@@ -148,14 +151,13 @@ def test_gift_state_machine(services: Any) -> None:
         def redeem(self, gift: ModelGift | None, own: bool) -> None:
             if gift is None:
                 return
+            if gift.code is None and not own:
+                return  # no code to type at the shop before the claim takes one
             try:
                 if own:
                     self.service.redeem_own(gift.id, gift.token)
                 else:
-                    self.service.redeem_code(gift.code.lower())
-            except RateLimitedError:
-                assert own and self.limited(gift)
-                return
+                    self.service.redeem_code((gift.code or "").lower())
             except AlreadyRedeemedError as refused:
                 assert gift.state == "redeemed" and gift.redeemed_at is not None
                 assert refused.redeemed_at == gift.redeemed_at.isoformat()
@@ -166,7 +168,7 @@ def test_gift_state_machine(services: Any) -> None:
                     gift.state = "expired"
                 return
             except ConflictError:
-                assert gift.state == "issued"
+                assert gift.state == "promised"
                 return
             assert gift.state == "claimed" and not self.past_expiry(gift)
             gift.state, gift.redeemed_at = "redeemed", self.clock.now
@@ -178,9 +180,9 @@ def test_gift_state_machine(services: Any) -> None:
             try:
                 self.service.revoke(gift.id)
             except ConflictError:
-                assert gift.state not in ("issued", "claimed")
+                assert gift.state not in ("promised", "claimed")
                 return
-            assert gift.state in ("issued", "claimed")
+            assert gift.state in ("promised", "claimed")
             gift.state = "revoked"
 
         @rule(days=st.sampled_from([0.04, 1, 4, 11]))
@@ -200,14 +202,15 @@ def test_gift_state_machine(services: Any) -> None:
         def storage_matches_the_model(self) -> None:
             stock = self.service.stock(self.campaign)
             states = [g.state for g in self.known.values()]
-            expected = {name: states.count(name) for name in ("issued", "claimed", "redeemed", "expired", "revoked")}
+            expected = {name: states.count(name)
+                        for name in ("promised", "issued", "claimed", "redeemed", "expired", "revoked")}
             assert {name: stock[name] for name in expected} == expected
-            assert stock["available"] == POOL - len(self.known) and stock["loaded"] == POOL
+            assert stock["available"] == self.codes_left() and stock["loaded"] == POOL
             for gift in self.known.values():
                 stored = self.service.store.gift(gift.id)
                 assert stored is not None and stored.state == gift.state and stored.code == gift.code
                 events = [e.event for e in self.service.store.history(gift.id)]
-                assert events[0] == "issued" and events[-1] == gift.state and len(events) == len(set(events))
+                assert events[0] == "promised" and events[-1] == gift.state and len(events) == len(set(events))
 
     run_state_machine_as_test(GiftMachine, settings=settings(
         max_examples=12, stateful_step_count=30, deadline=None,
