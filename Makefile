@@ -7,7 +7,7 @@ FORMLOOP := $(VENV)/bin/formloop
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: setup browser run test lint mutate check-forms package infra bench bench-results bench-email bench-gifts clean
+.PHONY: setup browser run test lint mutate check-forms package infra bench bench-results bench-email bench-gifts bench-webhooks clean
 
 setup: $(STAMP_PY) $(STAMP_NODE)
 
@@ -73,6 +73,10 @@ bench-email: setup
 
 bench-gifts: setup
 	$(PY) bench/gifts.py
+
+# Webhook deliveries per second against emails per second, on this machine (numbers in docs/webhooks.md).
+bench-webhooks: setup
+	$(PY) bench/webhooks.py
 
 clean:
 	rm -rf $(VENV) node_modules build chalicelib/bundled .local

@@ -48,15 +48,15 @@ class TestWebhookService:
         return tmp_path / "forms"
 
     @pytest.fixture
-    def settings(self, forms_dir: Path) -> Settings:
+    def service_settings(self, forms_dir: Path) -> Settings:
         return webhook_settings(forms_dir)
 
     def service(self, settings: Settings, store: WebhookStore, clock: Clock) -> WebhookService:
         return WebhookService(settings, FormRegistry(settings.forms_dir), store, clock=clock, jitter=lambda: 1.0)
 
     @pytest.fixture
-    def webhooks(self, settings: Settings, store: WebhookStore, clock: Clock) -> WebhookService:
-        return self.service(settings, store, clock)
+    def webhooks(self, service_settings: Settings, store: WebhookStore, clock: Clock) -> WebhookService:
+        return self.service(service_settings, store, clock)
 
     def test_signature_verifies_with_the_reference_library(self, webhooks: WebhookService, receiver: Receiver,
                                                            clock: Clock) -> None:
