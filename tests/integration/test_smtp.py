@@ -60,8 +60,10 @@ def delivery_over(services, mail: MailSettings) -> DeliveryService:  # type: ign
                            EmailTemplates(ROOT / "forms" / "templates"), sleep=lambda seconds: None)
 
 
-def test_smtp_delivers_text_and_html_to_the_planned_recipients(services, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_smtp_delivers_text_and_html_to_the_planned_recipients(services, smtp, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     inbox, mail = smtp
+    contact = services.forms.require("contact")  # a form that opts in to repeating the message in its acknowledgement
+    monkeypatch.setitem(contact.settings, "acknowledgement", {**contact.settings["acknowledgement"], "echo": True})
     submission = submit(services, topic="complaint", _replyto="ann.work@example.com")
     results = delivery_over(services, mail).deliver(submission)
     assert [r.status for r in results] == ["sent", "sent"]
