@@ -35,10 +35,12 @@ class Element:
 
     def iter(self) -> Iterator[Element]:
         """This element and every element inside it, in document order."""
-        yield self
-        for child in self.children:
-            if isinstance(child, Element):
-                yield from child.iter()
+        # A loop, not recursion: a hostile page may nest elements thousands deep.
+        stack: list[Element] = [self]
+        while stack:
+            element = stack.pop()
+            yield element
+            stack.extend(reversed([c for c in element.children if isinstance(c, Element)]))
 
     def ancestors(self) -> Iterator[Element]:
         """The enclosing elements, nearest first."""

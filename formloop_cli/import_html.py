@@ -227,6 +227,9 @@ def main(argv: list[str]) -> int:
     except ImportError_ as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except RecursionError:
+        print(f"error: {args.page} nests elements too deeply to read", file=sys.stderr)
+        return 1
     code = write_definition(definition, form_id, args.forms_dir, force=args.force, report=report)
     if code == 0:
         print(f"next: point the form's action at https://<your Formloop>/f/{form_id}")

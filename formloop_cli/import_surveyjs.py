@@ -67,8 +67,9 @@ class Localizer:
 
 def walk(elements: list[Any], conditions: list[str], report: ImportReport, layout: set[str]) -> Iterator[Placed]:
     """Every question inside panels and pages, in order, with the conditions of what holds it."""
-    for element in elements or []:
+    for element in elements if isinstance(elements, list) else []:
         if not isinstance(element, dict):
+            report.gap(str(element)[:40], "malformed element", "a question or panel is a JSON object")
             continue
         if element.get("type") == "panel":
             name = str(element.get("name", "panel"))
@@ -100,7 +101,10 @@ def convert_survey(survey: dict[str, Any], form_id: str) -> tuple[dict[str, Any]
     placed: list[Placed] = []
     layout: set[str] = set()
     pages = survey.get("pages") or [{"elements": survey.get("elements") or survey.get("questions") or []}]
-    for number, page in enumerate(pages, start=1):
+    for number, page in enumerate(pages if isinstance(pages, list) else [], start=1):
+        if not isinstance(page, dict):
+            report.gap(f"page {number}", "malformed page", "a page is a JSON object")
+            continue
         page_name = str(page.get("name", f"page {number}"))
         if page.get("title"):
             report.gap(page_name, "page title", "Formloop shows one page: the page's questions follow the others")
@@ -118,7 +122,12 @@ def convert_survey(survey: dict[str, Any], form_id: str) -> tuple[dict[str, Any]
             report.gap(name or "(unnamed)", f"{question.get('type')} question",
                        "a question needs a name unique in the survey, not starting with '_'")
             continue
-        built = converter.convert(question)
+        try:
+            built = converter.convert(question)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            # A hand-edited survey may put a string where SurveyJS expects a list or a number.
+            report.gap(name, f"{question.get('type')} question", f"malformed: {type(exc).__name__}: {exc}")
+            continue
         if built is None:
             continue
         schema, used = built
@@ -221,8 +230,8 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         print(f"error: cannot read {args.survey}: {exc.strerror}", file=sys.stderr)
         return 1
-    except ValueError as exc:
-        print(f"error: {args.survey} is not JSON: {exc}", file=sys.stderr)
+    except (ValueError, RecursionError) as exc:
+        print(f"error: {args.survey} is not JSON we can read: {exc}", file=sys.stderr)
         return 1
     if not isinstance(survey, dict):
         print(f"error: {args.survey} is not a SurveyJS survey (a JSON object)", file=sys.stderr)
@@ -231,5 +240,9 @@ def main(argv: list[str]) -> int:
     if form_id_from(form_id) != form_id:
         print(f"error: --form-id {form_id!r} must be lower-case letters, digits and '-'", file=sys.stderr)
         return 2
-    definition, report = convert_survey(survey, form_id)
+    try:
+        definition, report = convert_survey(survey, form_id)
+    except RecursionError:
+        print(f"error: {args.survey} nests panels or expressions too deeply to convert", file=sys.stderr)
+        return 1
     return write_definition(definition, form_id, args.forms_dir, force=args.force, report=report)

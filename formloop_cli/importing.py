@@ -12,6 +12,7 @@ from typing import Any, TextIO
 from chalicelib.core.errors import DefinitionError
 from chalicelib.forms.definitions import FORM_ID, compile_definition
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _TRANSLITERATION = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
 
 
@@ -51,19 +52,20 @@ class ImportReport:
         self.gaps.append(Gap(name, what, why))
 
     def print(self, out: TextIO) -> None:
-        """The report as a person reads it."""
-        for note in self.notes:
-            print(note, file=out)
+        """The report as a person reads it (control characters from the imported file shown as '?')."""
+        lines = list(self.notes)
         if self.guesses:
-            print("questions:", file=out)
+            lines.append("questions:")
             width = max(len(g.name) for g in self.guesses)
             for g in self.guesses:
                 flag = "required" if g.required else "optional"
-                print(f"  {g.name:{width}}  {g.type:<10} {flag:<8}  {g.why}", file=out)
+                lines.append(f"  {g.name:{width}}  {g.type:<10} {flag:<8}  {g.why}")
         if self.gaps:
-            print("not converted:", file=out)
-            for gap in self.gaps:
-                print(f"  {gap.name}: {gap.what} — {gap.why}", file=out)
+            lines.append("not converted:")
+            lines += [f"  {gap.name}: {gap.what} — {gap.why}" for gap in self.gaps]
+        for line in lines:
+            # A page or survey could carry terminal escape sequences in a name or label.
+            print(_CONTROL.sub("?", line), file=out)
 
 
 def form_id_from(*candidates: str | None) -> str | None:

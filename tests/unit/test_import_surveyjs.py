@@ -215,7 +215,26 @@ def test_a_file_that_is_not_a_survey_is_refused(tmp_path: Path, capsys: pytest.C
     broken = tmp_path / "broken.json"
     broken.write_text("[1, 2", encoding="utf-8")
     assert main([str(broken), "--forms-dir", str(tmp_path)]) == 1
-    assert "is not JSON" in capsys.readouterr().err
+    assert "is not JSON we can read" in capsys.readouterr().err
     broken.write_text("[]", encoding="utf-8")
     assert main([str(broken), "--forms-dir", str(tmp_path)]) == 1
     assert main([str(FIXTURES / "survey.json"), "--form-id", "Bad Id", "--forms-dir", str(tmp_path)]) == 2
+
+
+def test_a_malformed_survey_is_reported_question_by_question_never_a_crash(tmp_path: Path) -> None:
+    survey = {"pages": [{"elements": [
+        {"type": "radiogroup", "name": "broken_choices", "choices": 5},
+        {"type": "rating", "name": "broken_rating", "rateMin": "x"},
+        "not a question",
+        {"type": "text", "name": "ok", "visibleIf": "{ok} contains '(a+)+$'"},
+    ]}, "not a page"]}
+    definition, report = convert_survey(survey, "broken")
+    assert [(gap.name, gap.what) for gap in report.gaps] == [
+        ("not a question", "malformed element"), ("page 2", "malformed page"),
+        ("broken_choices", "radiogroup question"), ("broken_rating", "rating question")]
+    # Text in a condition is matched literally, never run as a pattern of its own.
+    assert definition["properties"]["ok"]["x-ui"]["visibleIf"]["properties"]["ok"] == {
+        "allOf": [{"pattern": r"\(a\+\)\+\$"}]}
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    assert main([str(deep), "--forms-dir", str(tmp_path)]) == 1
