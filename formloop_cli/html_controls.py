@@ -37,7 +37,7 @@ FOREIGN_HIDDEN = {
     "replyto": "Web3Forms' reply-to address",
     "ccemail": "Web3Forms' copy address",
 }
-# Settings a page sets in a hidden field, read into the definition once: field -> x-form setting.
+# Hidden fields naming the page after sending, read once into x-form.redirect.
 REDIRECT_FIELDS = ("_redirect", "redirect")
 
 

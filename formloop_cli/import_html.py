@@ -23,7 +23,7 @@ from formloop_cli.importing import ImportReport, drop_refused_setting, form_id_f
 SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
 
 
-class ImportError_(Exception):
+class PageImportError(Exception):
     """The page cannot be imported (no form, or the chosen one is not there); the message says why."""
 
 
@@ -31,7 +31,7 @@ def choose_form(root: Element, choice: str | None, report: ImportReport) -> Elem
     """The form to import: the only one, the N-th (1-based), or the one with that id or name; says which."""
     forms = [e for e in root.iter() if e.tag == "form"]
     if not forms:
-        raise ImportError_("the page has no <form>")
+        raise PageImportError("the page has no <form>")
     described = [_describe(i, f) for i, f in enumerate(forms, start=1)]
     if choice is None:
         chosen = forms[0]
@@ -40,7 +40,7 @@ def choose_form(root: Element, choice: str | None, report: ImportReport) -> Elem
     else:
         matches = [f for f in forms if choice in (f.get("id"), f.get("name"))]
         if not matches:
-            raise ImportError_(f"no form {choice!r}; the page has: " + "; ".join(described))
+            raise PageImportError(f"no form {choice!r}; the page has: " + "; ".join(described))
         chosen = matches[0]
     index = forms.index(chosen)
     if len(forms) > 1:
@@ -224,7 +224,7 @@ def main(argv: list[str]) -> int:
     try:
         form_id, definition, report = import_page(html, choice=args.form, form_id=args.form_id,
                                                   fallback_id=args.page.stem)
-    except ImportError_ as exc:
+    except PageImportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except RecursionError:

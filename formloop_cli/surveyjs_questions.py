@@ -18,7 +18,7 @@ LAYOUT_KEYS = frozenset({
 })
 # Keys this converter reads for every question (the type-specific ones are read by each converter).
 COMMON_KEYS = frozenset({"type", "name", "title", "description", "isRequired", "visibleIf", "requiredIf",
-                         "placeholder", "requiredErrorText", "valueName"})
+                         "placeholder"})
 NOT_SUPPORTED = {
     "expression": "a computed value, not a question", "file": "Formloop takes text answers only",
     "signaturepad": "Formloop takes text answers only", "multipletext": "several inputs in one question",

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.core.errors import InvalidSubmissionError, UnsupportedMediaTypeError
 from chalicelib.intake.service import SubmitRequest
-from formloop_cli.import_html import ImportError_, import_page, main
+from formloop_cli.import_html import PageImportError, import_page, main
 from formloop_cli.importing import ImportReport, write_definition
 from tests.unit.importer_support import FIXTURES, post_form, services_for, stored, write_checked
 
@@ -265,9 +265,9 @@ def test_a_form_is_chosen_by_number_or_by_id_and_an_unknown_one_is_named() -> No
     assert list(definition["properties"]) == ["q"] and definition["properties"]["q"]["x-ui"]["label"] == "Search"
     assert ("<form>", "method=get") in gaps(report)
     assert import_page(html, choice="signup")[0] == "signup"
-    with pytest.raises(ImportError_, match="no form 'nope'; the page has: form #1"):
+    with pytest.raises(PageImportError, match="no form 'nope'; the page has: form #1"):
         import_page(html, choice="nope")
-    with pytest.raises(ImportError_, match="no <form>"):
+    with pytest.raises(PageImportError, match="no <form>"):
         import_page("<html><p>nothing here</p></html>")
 
 
