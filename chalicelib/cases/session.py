@@ -8,11 +8,12 @@ import hmac
 import json
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.cases.store import CaseStore
-from chalicelib.core.errors import FormloopError, RateLimitedError
+from chalicelib.core.errors import FormloopError, RateLimitedError, StorageUnavailableError, StoreUnavailableError
 
 SESSION_COOKIE = "formloop_session"
 # Set by the sign-in page, so its form carries a CSRF token too (a forged sign-in would attribute to another key).
@@ -126,7 +127,7 @@ class SignInThrottle:
     def check(self, client: str, now: datetime) -> None:
         """Return if the client may try a key; RateLimitedError (429) once it spent its wrong keys this hour."""
         label, ends = self._window(now)
-        if self.store.attempts(f"sign-in#{client}#{label}") >= self.limit:
+        if self._counted(lambda: self.store.attempts(f"sign-in#{client}#{label}")) >= self.limit:
             retry_after = max(1, math.ceil((ends - now).total_seconds()))
             raise RateLimitedError(f"Too many wrong admin keys from your network; try again in "
                                    f"{math.ceil(retry_after / 60)} minutes.", retry_after=retry_after)
@@ -134,4 +135,12 @@ class SignInThrottle:
     def wrong_key(self, client: str, now: datetime) -> None:
         """Count one wrong key of this client."""
         label, ends = self._window(now)
-        self.store.count_attempt(f"sign-in#{client}#{label}", ends)
+        self._counted(lambda: self.store.count_attempt(f"sign-in#{client}#{label}", ends))
+
+    @staticmethod
+    def _counted(count: Callable[[], int]) -> int:
+        try:
+            return count()
+        except StoreUnavailableError as exc:  # fail closed: no key is tried while wrong ones cannot be counted
+            raise StorageUnavailableError("Sign-in is unavailable for a moment; please try again in a minute.") \
+                from exc

@@ -78,7 +78,7 @@ def test_the_plain_admin_key_is_hashed_as_admin_auth_hashes_it() -> None:
 
 
 def test_each_secret_has_its_own_variable_and_local_value() -> None:
-    assert len({SECRETS[p].variable for p in PURPOSES}) == len({SECRETS[p].local_value for p in PURPOSES}) == 3
+    assert len({SECRETS[p].variable for p in PURPOSES}) == len({SECRETS[p].local_value for p in PURPOSES}) == 4
     local = Settings.from_environ({})
     assert {purpose: local.secret(purpose) for purpose in PURPOSES} == {
         purpose: SECRETS[purpose].local_value for purpose in PURPOSES}
