@@ -1,4 +1,7 @@
-"""The Lambda bundle: `chalice package` output carries the form definitions and a valid template."""
+"""The Lambda bundle: `chalice package` output carries the form definitions and a valid template.
+
+The `package` fixture (tests/integration/conftest.py) builds it once per session.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -7,19 +10,9 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
-
-import pytest
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("package")
-    result = subprocess.run([sys.executable, "-m", "formloop_cli", "package", str(out)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return out
 
 
 def test_bundle_contains_every_form_definition(package: Path) -> None:
@@ -91,3 +84,75 @@ def test_infra_template_matches_the_models() -> None:
     result = subprocess.run([sys.executable, "-m", "formloop_cli", "infra", "--check"], cwd=ROOT, capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stderr
+
+
+def _template(package: Path) -> dict[str, Any]:
+    return json.loads((package / "sam.json").read_text())
+
+
+def test_every_function_runs_python_3_13(package: Path) -> None:
+    functions = {name: r["Properties"] for name, r in _template(package)["Resources"].items()
+                 if r["Type"] == "AWS::Serverless::Function"}
+    assert set(functions) == {"APIHandler", "OnSubmissionStored", "RetryWaitingEmails", "ExpireGifts", "OnMailEvent"}
+    assert {name: p["Runtime"] for name, p in functions.items()} == dict.fromkeys(functions, "python3.13")
+
+
+def test_tables_keep_their_data(package: Path) -> None:
+    tables = [r for r in _template(package)["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"]
+    assert tables
+    for table in tables:
+        properties = table["Properties"]
+        assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert properties["DeletionProtectionEnabled"] is True
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_the_stream_consumer_retries_only_what_failed_then_queues_it(package: Path) -> None:
+    resources = _template(package)["Resources"]
+    [source] = resources["OnSubmissionStored"]["Properties"]["Events"].values()
+    properties = source["Properties"]
+    assert source["Type"] == "DynamoDB"
+    assert properties["Stream"] == {"Fn::GetAtt": ["SubmissionsTable", "StreamArn"]}
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["BisectBatchOnFunctionError"] is True and 0 < properties["MaximumRetryAttempts"] <= 10
+    assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["StreamFailuresQueue", "Arn"]}
+    alarm = resources["StreamFailuresAlarm"]["Properties"]
+    assert alarm["Namespace"] == "AWS/SQS" and alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_bounces_and_complaints_reach_the_mail_event_handler(package: Path) -> None:
+    resources = _template(package)["Resources"]
+    destination = resources["MailEventsDestination"]["Properties"]
+    assert destination["ConfigurationSetName"] == {"Ref": "EmailConfigurationSet"}
+    assert sorted(destination["EventDestination"]["MatchingEventTypes"]) == ["bounce", "complaint"]
+    assert destination["EventDestination"]["SnsDestination"]["TopicARN"] == {"Ref": "MailEventsTopic"}
+    [subscription] = resources["OnMailEvent"]["Properties"]["Events"].values()
+    assert subscription == {"Type": "SNS", "Properties": {"Topic": {"Ref": "MailEventsTopic"}}}
+    assert resources["OnMailEvent"]["Properties"]["Handler"] == "app.on_mail_event"
+
+
+def test_logs_are_kept_for_a_while_and_alarms_watch_errors_and_throttles(package: Path) -> None:
+    resources = _template(package)["Resources"]
+    functions = [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
+    for function in functions:
+        name = resources[function]["Properties"]["FunctionName"]
+        group = resources[function + "LogGroup"]["Properties"]
+        assert group == {"LogGroupName": f"/aws/lambda/{name}", "RetentionInDays": 90}
+        throttles = resources[function + "ThrottlesAlarm"]["Properties"]
+        assert throttles["MetricName"] == "Throttles" and throttles["Dimensions"][0]["Value"] == name
+    errors = resources["ApiServerErrorsAlarm"]["Properties"]
+    assert (errors["Namespace"], errors["MetricName"]) == ("AWS/ApiGateway", "5XXError")
+    [throttle] = resources["RestAPI"]["Properties"]["MethodSettings"]
+    assert throttle["ThrottlingRateLimit"] > 0 and throttle["ThrottlingBurstLimit"] >= throttle["ThrottlingRateLimit"]
+
+
+def test_the_bundle_ships_bytecode_used_without_a_source_check(package: Path) -> None:
+    with zipfile.ZipFile(package / "deployment.zip") as bundle:
+        names = set(bundle.namelist())
+        header = bundle.read("chalicelib/__pycache__/wiring.cpython-313.pyc")[:8]
+    for module in ("app", "chalicelib/wiring", "chalicelib/routes/edge", "pynamodb/models", "jsonschema/validators"):
+        folder, _, stem = module.rpartition("/")
+        assert f"{folder + '/' if folder else ''}__pycache__/{stem}.cpython-313.pyc" in names, module
+    assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, never checked against the source
+    assert not any(name.startswith("jsonschema/tests/") for name in names)
