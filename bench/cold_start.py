@@ -1,18 +1,71 @@
-"""Cold start: a fresh process serving its first post through app.py, beside one doing a single raw put_item."""
+"""Cold start: a fresh process serving its first post through app.py, beside one doing a single raw put_item.
+
+Both run as Lambda runs them when given a `Layout` of the built bundle: the zip unpacked into a read-only folder
+(Lambda's /var/task, where Python cannot cache bytecode, so only the .pyc files the bundle ships are used), and
+`python -I -S` with nothing but that folder and the runtime's boto3, botocore and their dependencies.
+"""
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
+import stat
 import statistics
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# What the python3.13 Lambda runtime provides besides the standard library.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a cold start's code comes from: the working tree (task None), or an unpacked bundle and the runtime."""
+
+    task: Path | None = None
+    runtime: Path | None = None
+
+    def command(self, code: str, side: str, *flags: str) -> tuple[list[str], Path]:
+        """The child's command line and working folder; side "app" sees the bundle, "floor" only the runtime."""
+        if self.task is None or self.runtime is None:
+            return [sys.executable, *flags, "-c", code], ROOT
+        paths = [str(self.task), str(self.runtime)] if side == "app" else [str(self.runtime)]
+        return [sys.executable, "-I", "-S", *flags, "-c", f"import sys; sys.path[:0] = {paths!r}\n{code}"], self.task
+
+
+WORKING_TREE = Layout()
+
+
+def unpack_bundle(bundle: Path, into: Path, *, bytecode: bool = True) -> Layout:
+    """The bundle unpacked read-only into `into`/task (without its .pyc files unless `bytecode`), beside a folder
+    linking the runtime's boto3 and dependencies from this virtualenv into `into`/runtime."""
+    task, runtime = into / "task", into / "runtime"
+    for folder in (task, runtime):
+        if folder.exists():
+            for path in folder.rglob("*"):
+                path.chmod(path.stat().st_mode | stat.S_IWUSR)
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+    with zipfile.ZipFile(bundle) as archive:
+        for name in archive.namelist():
+            if bytecode or "__pycache__/" not in name:
+                archive.extract(name, task)
+    site = Path(__import__("botocore").__file__).resolve().parents[1]
+    for name in RUNTIME_PROVIDED:
+        (runtime / name).symlink_to(site / name)
+    for path in [task, *task.rglob("*")]:  # read-only, as /var/task is: Python can write no bytecode here
+        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    return Layout(task, runtime)
+
 
 # What Lambda does on a cold start: import the handler module, then call it with the API Gateway event.
 APP_CHILD = """\
@@ -73,13 +126,14 @@ print(json.dumps({"status": status, "phases": dict(zip(names, spans))}))
 
 
 def phases(env: Mapping[str, str], event: Any, form_id: str, item_for: Any,
-           rounds: int = 3) -> dict[str, dict[str, float]]:
+           rounds: int = 3, layout: Layout = WORKING_TREE) -> dict[str, dict[str, float]]:
     """Median seconds per phase of each cold start, over `rounds` fresh processes per side."""
     found: dict[str, dict[str, list[float]]] = {"app": {}, "floor": {}}
     for _ in range(rounds):
         for side, args in (("app", [APP_PHASES, json.dumps(event), form_id]),
                            ("floor", [FLOOR_PHASES, json.dumps(item_for())])):
-            child = subprocess.run([sys.executable, "-c", *args], cwd=ROOT, env=dict(env), capture_output=True,
+            command, cwd = layout.command(args[0], side)
+            child = subprocess.run([*command, *args[1:]], cwd=cwd, env=dict(env), capture_output=True,
                                    text=True, check=True)
             for name, seconds in json.loads(child.stdout)["phases"].items():
                 found[side].setdefault(name, []).append(seconds)
@@ -87,10 +141,12 @@ def phases(env: Mapping[str, str], event: Any, form_id: str, item_for: Any,
             for side, named in found.items()}
 
 
-def _run_child(code: str, argument: str, env: Mapping[str, str]) -> tuple[float, float, int]:
+def _run_child(code: str, argument: str, env: Mapping[str, str], layout: Layout = WORKING_TREE,
+               side: str = "app") -> tuple[float, float, int]:
     """(seconds from spawn to the answer line, seconds inside the process, status); shutdown is not counted."""
+    command, cwd = layout.command(code, side)
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", code, argument], cwd=ROOT, env=dict(env),
+    child = subprocess.Popen([*command, argument], cwd=cwd, env=dict(env),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert child.stdout is not None
     line = child.stdout.readline()
@@ -102,7 +158,8 @@ def _run_child(code: str, argument: str, env: Mapping[str, str]) -> tuple[float,
     return wall, float(answer["seconds"]), int(answer["status"])
 
 
-def measure(env: Mapping[str, str], event_for: Any, item_for: Any, rounds: int = 10) -> dict[str, Any]:
+def measure(env: Mapping[str, str], event_for: Any, item_for: Any, rounds: int = 10,
+            layout: Layout = WORKING_TREE) -> dict[str, Any]:
     """Alternate app and floor children `rounds` times each (after one unmeasured pair that warms the disk cache)."""
     results: dict[str, dict[str, list[float]]] = {
         side: {"wall": [], "inside": []} for side in ("app", "floor")}
@@ -111,7 +168,7 @@ def measure(env: Mapping[str, str], event_for: Any, item_for: Any, rounds: int =
         if index % 2:
             order.reverse()
         for side, code, make_argument in order:
-            wall, inside, status = _run_child(code, json.dumps(make_argument()), env)
+            wall, inside, status = _run_child(code, json.dumps(make_argument()), env, layout, side)
             expected = 303 if side == "app" else 200
             if status != expected:
                 raise RuntimeError(f"cold-start {side} child answered {status}, expected {expected}")
@@ -148,12 +205,14 @@ def _write_top(path: Path, stderr: str, top: int = 40) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def importtime_report(env: Mapping[str, str], event: Any, item: Any, out: Path, top: int = 10) -> list[str]:
+def importtime_report(env: Mapping[str, str], event: Any, item: Any, out: Path, top: int = 10,
+                      layout: Layout = WORKING_TREE) -> list[str]:
     """`-X importtime` of both cold starts, written next to `out`; lines saying where the app's extra time goes."""
     outputs: dict[str, dict[str, int]] = {}
     for side, code, argument in (("app", APP_CHILD, event), ("floor", FLOOR_CHILD, item)):
-        child = subprocess.run([sys.executable, "-X", "importtime", "-c", code, json.dumps(argument)], cwd=ROOT,
-                               env=dict(env), capture_output=True, text=True, check=True)
+        command, cwd = layout.command(code, side, "-X", "importtime")
+        child = subprocess.run([*command, json.dumps(argument)], cwd=cwd, env=dict(env), capture_output=True,
+                               text=True, check=True)
         path = out if side == "app" else out.with_name(out.stem.replace("app", "floor") + out.suffix)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(child.stderr, encoding="utf-8")
