@@ -108,6 +108,16 @@ def test_a_sender_display_name_that_could_be_decoded_is_refused(hostile: str) ->
         to_message(email, f'"{plain_text(hostile)}" <hello@acme.example>', "<1@acme.example>")
 
 
+@pytest.mark.parametrize("name", ["Очень длинное имя отправителя для проверки переноса строк в заголовке письма",
+                                  "Ünïcödé-" * 8])
+def test_a_long_non_ascii_sender_name_is_sent(name: str) -> None:
+    email = Email(to=["ann@example.com"], subject="Тема " * 30, html="", text="")
+    message = to_message(email, f'"{name}" <hello@acme.example>', "<1@acme.example>")
+    parsed = assert_clean(message, ["From", "To", "Subject", "Date", "Message-ID"])
+    assert parsed["From"].addresses[0].addr_spec == "hello@acme.example"
+    assert str(parsed["Subject"]) == plain_text("Тема " * 30)
+
+
 def test_a_plain_sender_display_name_is_written_as_configured() -> None:
     email = Email(to=["ann@example.com"], subject="Hi", html="<p>Hi</p>", text="Hi")
     parsed = assert_clean(to_message(email, '"Acme Café, Support" <hello@acme.example>', "<1@acme.example>"),
