@@ -35,7 +35,8 @@ def guarded(services: Any, tmp_path: Path, provider: Provider) -> Iterator[Any]:
     """The session's services serving a Turnstile-guarded contact form, verified at the local provider."""
     submissions = services.submissions
     original = services.forms, submissions.settings, submissions._captcha
-    services.forms = submissions.forms = FormRegistry(captcha_forms(tmp_path, guarded=TURNSTILE))
+    services.forms = submissions.forms = FormRegistry(captcha_forms(
+        tmp_path, guarded=TURNSTILE, invisible={"provider": "recaptcha-v3", "siteKey": "6Lc-site-key-v3"}))
     submissions.settings = dataclasses.replace(submissions.settings, captcha=CaptchaSettings(
         verify_urls=(("turnstile", provider.url),), timeout_ms=500))
     submissions._captcha = None
@@ -56,6 +57,27 @@ def test_the_page_shows_the_widget(client: Any, guarded: Any) -> None:
     page = client.http.get(f"/f/{FORM}").body.decode()
     assert '<div class="cf-turnstile" data-sitekey="0x4AAAAAAAA-site" data-action="contact"></div>' in page
     assert '<script src="https://challenges.cloudflare.com/turnstile/v0/api.js" async defer></script>' in page
+
+
+def test_the_pages_policy_lets_the_widget_load(client: Any, guarded: Any) -> None:
+    policy = client.http.get(f"/f/{FORM}").headers["Content-Security-Policy"]
+    directives = {part.split()[0]: part.split()[1:] for part in policy.split("; ")}
+    assert "https://challenges.cloudflare.com" in directives["script-src"]
+    assert "https://challenges.cloudflare.com" in directives["frame-src"]
+
+
+def test_the_v3_pages_own_script_is_allowed_by_its_hash(client: Any, guarded: Any) -> None:
+    import base64
+    import hashlib
+    response = client.http.get("/f/invisible")
+    page, policy = response.body.decode(), response.headers["Content-Security-Policy"]
+    script_sources = next(part.split()[1:] for part in policy.split("; ") if part.startswith("script-src"))
+    assert "https://www.google.com/recaptcha/" in script_sources
+    inline = re.findall(r"<script>(.*?)</script>", page, re.DOTALL)
+    assert any("grecaptcha.execute" in block for block in inline)
+    for block in inline:
+        digest = base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in script_sources
 
 
 def test_a_verified_browser_post_is_stored_and_its_token_spent(client: Any, guarded: Any, provider: Provider) -> None:
