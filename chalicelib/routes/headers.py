@@ -23,6 +23,7 @@ CORS_ROUTES = frozenset({"/f/{form_id}", "/f/{form_id}/schema"})
 # RFC 3986's reserved and unreserved characters, and "%" so that what is already encoded stays as it is.
 _URI_SAFE = "/?#[]@!$&'()*+,;=:-._~%"
 
+DOCUMENT_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 ALWAYS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin"}
 
 
@@ -107,8 +108,10 @@ def secure_headers(event: Any, get_response: Callable[[Any], Response]) -> Respo
         if name.lower() not in found:
             response.headers[name] = value
     content_type = str(response.headers.get(found.get("content-type", "Content-Type"), ""))
-    if content_type.startswith("text/html") and "content-security-policy" not in found:
-        response.headers["Content-Security-Policy"] = _default_policy(route)
+    if "content-security-policy" not in found:
+        # JSON, CSV and schemas are never pages: opened in a tab or framed, they may load and run nothing.
+        response.headers["Content-Security-Policy"] = (_default_policy(route) if content_type.startswith("text/html")
+                                                       else DOCUMENT_POLICY)
     if route in CORS_ROUTES:
         vary = found.get("vary", "Vary")
         response.headers[vary] = _merge_vary(str(response.headers.get(vary) or ""), ["Origin"])

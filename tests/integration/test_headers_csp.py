@@ -94,6 +94,9 @@ def test_every_response_is_nosniff_with_a_referrer_policy(client, admin, method,
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] in ("strict-origin-when-cross-origin", "no-referrer",
                                                    "same-origin", "strict-origin")
+    if not response.headers.get("Content-Type", "").startswith("text/html"):
+        policy = directives(response.headers["Content-Security-Policy"])
+        assert policy["default-src"] == ["'none'"] and policy["frame-ancestors"] == ["'none'"]
 
 
 @pytest.mark.parametrize("origin", [None, "https://shop.example.com", "https://evil.example"])
