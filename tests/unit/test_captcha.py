@@ -281,3 +281,46 @@ def test_a_bad_captcha_setting_is_a_definition_error(captcha: Any, path: str, me
 def test_a_good_captcha_setting_passes() -> None:
     check_document(_definition({"provider": "recaptcha-v3", "siteKey": "6Lc-site-key", "action": "contact_form",
                                 "minScore": 0.7}), "forms/contact.json")
+
+
+# --- the token as a control field -----------------------------------------------------------------------------------
+
+def _split(tmp_path: Path, captcha: dict[str, Any] | None, values: dict[str, Any]) -> tuple[Any, Any, Any]:
+    from chalicelib.forms.answers import split_control
+    tmp_path.mkdir(exist_ok=True)
+    form = FormRegistry(captcha_forms(tmp_path, guarded=captcha)).require("guarded")
+    return split_control(values, form)
+
+
+def test_the_token_is_read_from_its_providers_field_and_is_no_answer(tmp_path: Path) -> None:
+    answers, control, errors = _split(tmp_path, TURNSTILE, {"name": ["Ann"], "cf-turnstile-response": ["a", "b "],
+                                                            "g-recaptcha-response": ["other"]})
+    assert (answers, control.captcha_token, errors) == ({"name": ["Ann"]}, "b", [])
+
+
+def test_hcaptcha_prefers_its_own_field(tmp_path: Path) -> None:
+    captcha = {"provider": "hcaptcha", "siteKey": "10000000-ffff-ffff-ffff-000000000001"}
+    _, control, _ = _split(tmp_path / "a", captcha, {"h-captcha-response": "own", "g-recaptcha-response": "compat"})
+    assert control.captcha_token == "own"
+    _, control, _ = _split(tmp_path / "b", captcha, {"h-captcha-response": " ", "g-recaptcha-response": "compat"})
+    assert control.captcha_token == "compat"
+
+
+@pytest.mark.parametrize(("token", "accepted"), [("x" * 4096, True), ("x" * 4097, False), ("ab\ncd", False),
+                                                 ("ab\u2028cd", False), ({"nested": "x"}, False)])
+def test_a_token_is_one_line_of_at_most_4096_characters(tmp_path: Path, token: Any, accepted: bool) -> None:
+    _, control, errors = _split(tmp_path, TURNSTILE, {"cf-turnstile-response": token})
+    if accepted:
+        assert (control.captcha_token, errors) == (token, [])
+    elif isinstance(token, dict):
+        assert (control.captcha_token, errors) == (None, [])  # not text: no token, so "missing" at the check
+    else:
+        assert control.captcha_token is None
+        assert [(e.field, e.message) for e in errors] == [
+            ("cf-turnstile-response", "is not a token from the human check; please complete the check again.")]
+
+
+def test_a_form_without_captcha_reads_no_token_and_stores_none(tmp_path: Path) -> None:
+    answers, control, errors = _split(tmp_path, None, {"name": "Ann", "cf-turnstile-response": "x\n",
+                                                       "h-captcha-response": "y", "g-recaptcha-response": "z"})
+    assert (answers, control.captcha_token, errors) == ({"name": "Ann"}, None, [])
