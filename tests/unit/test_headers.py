@@ -108,6 +108,13 @@ def test_a_sender_display_name_that_could_be_decoded_is_refused(hostile: str) ->
         to_message(email, f'"{plain_text(hostile)}" <hello@acme.example>', "<1@acme.example>")
 
 
+def test_a_long_message_id_folded_after_its_name_is_sent() -> None:
+    message_id = f"<customer-survey.{'0' * 26}.acknowledgement@a-rather-long-sending-domain.example>"
+    parsed = assert_clean(to_message(Email(to=["ann@example.com"], subject="Hi", html="", text=""), SENDER,
+                                     message_id), ["From", "To", "Subject", "Date", "Message-ID"])
+    assert str(parsed["Message-ID"]).strip() == message_id
+
+
 @pytest.mark.parametrize("name", ["Очень длинное имя отправителя для проверки переноса строк в заголовке письма",
                                   "Ünïcödé-" * 8])
 def test_a_long_non_ascii_sender_name_is_sent(name: str) -> None:
