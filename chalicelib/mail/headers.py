@@ -75,8 +75,9 @@ def mailbox(address: str) -> str:
 def sender_parts(sender: str) -> tuple[str, str]:
     """A configured sender (`Name <address>` or an address) as its display name and address.
 
-    A display name that could be read as an encoded word is refused rather than rewritten: mail readers
-    join the encoded words of a long name with spaces, so it could not be shown exactly as configured.
+    A display name that could be read as an encoded word is refused rather than written encoded: readers
+    (Python's among them) put spaces between the encoded words of a display name, so the configured text
+    could not be shown exactly. The sender is configuration, so refusing it costs no respondent anything.
     """
     name, address = parseaddr(sender)
     if not address or CONTROL.search(sender):
