@@ -34,7 +34,7 @@ def _when(moment: datetime | None) -> str:
 
 def _due(case: Case, now: datetime) -> str:
     if not case.waiting or case.due_at is None:
-        return "—"
+        return ""
     hours = round((case.due_at - now).total_seconds() / 3600)
     if hours < 0:
         return f"overdue by {-hours} h" if hours > -48 else f"overdue by {-hours // 24} days"
@@ -47,6 +47,15 @@ def case_row(case: Case, now: datetime) -> dict[str, Any]:
             "respondent": case.respondent or "—", "received": _when(case.created_at), "due": _due(case, now),
             "overdue": case.overdue(now), "source": case.source or "—",
             "link": f"/admin/cases/{case.form}/{case.submission_id}"}
+
+
+def shown(value: object) -> str:
+    """An answer as the case page shows it: lists joined, yes/no for booleans."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(shown(item) for item in value)
+    return str(value)
 
 
 def render_sign_in(csrf: str, error: str | None = None) -> str:
@@ -62,20 +71,26 @@ def render_inbox(page: InboxPage, query: InboxQuery, *, who: str, csrf: str, for
                "since": query.since.strftime("%Y-%m-%d") if query.since else "",
                "until": query.until.strftime("%Y-%m-%d") if query.until else "", "address": query.address or ""}
     kept = {name: value for name, value in filters.items() if value}
+    views = [("Inbox", "/admin/inbox", not kept), ("Overdue", "/admin/inbox?overdue=1", kept == {"overdue": "1"}),
+             ("Answered", "/admin/inbox?status=answered", kept == {"status": "answered"}),
+             ("Spam", "/admin/inbox?folder=spam", kept == {"folder": "spam"})]
     next_link = f"/admin/inbox?{urlencode({**kept, 'after': page.next_after})}" if page.next_after else None
     return render("dashboard/inbox.html", page_title="Inbox · Formloop", who=who, csrf=csrf,
                   rows=[case_row(case, now) for case in page.cases], filters=filters, forms=forms,
                   kinds=list(DEFAULT_REACTIONS), statuses=list(STATUSES), folders=list(FOLDERS),
-                  next_link=next_link, first_link="/admin/inbox?" + urlencode(kept) if after else None)
+                  next_link=next_link, views=views,
+                  filtered=any(value for name, value in kept.items() if name != "folder"),
+                  first_link="/admin/inbox?" + urlencode(kept) if after else None)
 
 
-def render_case(case: Case, *, answers: list[tuple[str, str]], deliveries: list[dict[str, str]], who: str,
+def render_case(case: Case, *, answers: dict[str, Any], deliveries: list[dict[str, str]], who: str,
                 csrf: str, now: datetime, reaction: str, can_reply: bool, notice: str | None = None) -> str:
     """One case: its answers, emails, history and replies, and the forms that act on it."""
     history = [{"at": _when(c.at), "who": c.who, "old": c.old or "—", "new": c.new, "note": c.note}
                for c in case.history]
     replies = [{"at": _when(r.at), "who": r.who, "text": r.text} for r in case.replies]
     return render("dashboard/case.html", page_title=f"Case {case.submission_id} · Formloop", who=who, csrf=csrf,
-                  case=case_row(case, now), version=case.version, answers=answers, deliveries=deliveries,
+                  case=case_row(case, now), version=case.version,
+                  answers=[(name, shown(value)) for name, value in answers.items()], deliveries=deliveries,
                   history=history, replies=replies, statuses=list(STATUSES), reaction=reaction,
                   can_reply=can_reply, notice=notice, language=case.language or "—")

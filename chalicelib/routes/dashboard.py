@@ -188,10 +188,10 @@ def _case_page(form_id: str, submission_id: str, session: Session, notice: str |
     cases = _cases()
     case = cases.get(form_id, submission_id)
     submission = cases.submission(case)
-    answers = [(name, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
-               for name, value in (submission.answers.items() if submission else [])]
+    answers = submission.answers if submission else {}
     delivery = services().delivery
-    deliveries = [{"kind": d.kind, "to": ", ".join(d.recipients), "status": d.status, "attempts": str(d.attempts),
+    deliveries = [{"kind": "reply" if d.kind.startswith("reply-") else d.kind, "to": ", ".join(d.recipients),
+                   "status": d.status, "attempts": str(d.attempts),
                    "error": d.last_error or ""}
                   for d in (delivery.store.for_submission(form_id, submission_id) if delivery else [])]
     definition = services().forms.get(form_id)
