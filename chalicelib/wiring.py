@@ -154,7 +154,8 @@ class Services:
         """Deletes one submission with what was derived from it (built per use: it only ties stores together)."""
         from chalicelib.privacy.removal import SubmissionRemoval
         return SubmissionRemoval(self.forms, self.store, self.surveys, self.results,
-                                 self.delivery.store if self.delivery else None)
+                                 self.delivery.store if self.delivery else None,
+                                 self.cases.store if self.cases else None)
 
     @property
     def addresses(self) -> AddressRequests:

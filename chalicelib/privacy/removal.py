@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.cases.store import CaseStore
 from chalicelib.core.errors import NotFoundError, StorageUnavailableError, StoreError
 from chalicelib.core.ids import is_submission_id
 from chalicelib.forms.definitions import FormRegistry
@@ -27,6 +28,7 @@ class SubmissionRemoval:
     surveys: SurveyGuard
     results: ResultsService | None = None
     deliveries: DeliveryStore | None = None
+    cases: CaseStore | None = None  # the submission's case: its address and the replies to it go too
 
     def delete(self, form_id: str, submission_id: str) -> None:
         """Delete one submission and what was derived from it; NotFoundError if there is no such submission."""
@@ -43,6 +45,8 @@ class SubmissionRemoval:
                 self.results.forget(submission)
             if self.deliveries is not None:
                 self.deliveries.delete_for(form_id, submission_id)
+            if self.cases is not None:
+                self.cases.delete(form_id, submission_id)
             deleted = self.store.delete(form_id, submission_id, self.surveys.releases(definition, submission))
         except StoreError as exc:  # unavailable, or a give-back that no longer holds: the submission is still there
             raise _not_deleted() from exc
