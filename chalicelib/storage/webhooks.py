@@ -183,8 +183,8 @@ class WebhookStore:
                 wait_until: datetime | None = None) -> None:
         """One conditional update of a pending delivery, with its waiting entry moved in the same transaction."""
         d = self.deliveries
-        stored = self.get(delivery.form, delivery.event_id, delivery.target) if unwait else None
-        old_due = stored.retry_at if stored else None
+        # The record as claimed or last read; the condition below refuses the change if it moved since.
+        old_due = delivery.retry_at if unwait else None
         record = d(delivery.form, _delivery_key(delivery.event_id, delivery.target))
         condition = d.status == PENDING
         if old_due is None and wait_until is None:
