@@ -288,35 +288,6 @@ class WebhookSettings:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> WebhookSettings:
-        """Read FORMLOOP_WEBHOOK_SECRET_<NAME>, FORMLOOP_WEBHOOK_TIMEOUT_SECONDS and FORMLOOP_WEBHOOK_MAX_RESPONSE_BYTES."""
-        default = _defaults(cls)
-        return cls(
-            secrets=tuple(sorted((k, v.strip()) for k, v in environ.items()
-                                 if k.startswith(WEBHOOK_SECRET_PREFIX) and v.strip())),
-            timeout_seconds=_int(environ, "FORMLOOP_WEBHOOK_TIMEOUT_SECONDS", default["timeout_seconds"]),
-            max_response_bytes=_int(environ, "FORMLOOP_WEBHOOK_MAX_RESPONSE_BYTES", default["max_response_bytes"]),
-        )
-
-
-WEBHOOK_SECRET_PREFIX = "FORMLOOP_WEBHOOK_SECRET_"
-
-
-def webhook_secret_variable(target: str) -> str:
-    """The variable of one webhook target's secret: FORMLOOP_WEBHOOK_SECRET_ and its name, upper-cased, `-` as `_`."""
-    return WEBHOOK_SECRET_PREFIX + "".join(c if c.isalnum() else "_" for c in target.upper())
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    """Webhook delivery: each target's secret (never in a definition), the per-call timeout, the response cap."""
-
-    # (variable, value) pairs of FORMLOOP_WEBHOOK_SECRET_<NAME>: a tuple, so the settings stay hashable.
-    secrets: tuple[tuple[str, str], ...] = ()
-    timeout_seconds: int = 10
-    max_response_bytes: int = 16 * 1024
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> WebhookSettings:
         """Read FORMLOOP_WEBHOOK_SECRET_<NAME>, FORMLOOP_WEBHOOK_TIMEOUT_SECONDS and *_MAX_RESPONSE_BYTES."""
         default = _defaults(cls)
         return cls(
@@ -366,7 +337,6 @@ class Settings:
     secrets_path: str | None = None
     mail: MailSettings = MailSettings()
     webhooks: WebhookSettings = WebhookSettings()
-    webhooks: WebhookSettings = WebhookSettings()
     captcha: CaptchaSettings = CaptchaSettings()
 
     @classmethod
@@ -386,7 +356,6 @@ class Settings:
             admin_key_hashes=_admin_key_hashes(environ),
             secrets_path=environ.get("FORMLOOP_SECRETS_PATH", "").strip() or None,
             mail=MailSettings.from_environ(environ),
-            webhooks=WebhookSettings.from_environ(environ),
             webhooks=WebhookSettings.from_environ(environ),
             captcha=CaptchaSettings.from_environ(environ, stage),
             ip_hash_salt=secrets["ip_hash_salt"],
