@@ -15,7 +15,6 @@ from chalicelib.routes.forms import forms
 from chalicelib.routes.gifts import gifts
 from chalicelib.routes.local import local
 from chalicelib.routes.webhooks import webhooks
-from chalicelib.routes.webhooks import webhooks
 
 # Placeholders `chalice package` needs at build time; infra/resources.json replaces both with the stack's own.
 STREAM_ARN_PLACEHOLDER = "arn:aws:dynamodb:us-east-1:000000000000:table/formloop-prod-submissions/stream/merged"
