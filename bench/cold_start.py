@@ -39,7 +39,9 @@ class Layout:
         if self.task is None or self.runtime is None:
             return [sys.executable, *flags, "-c", code], ROOT
         paths = [str(self.task), str(self.runtime)] if side == "app" else [str(self.runtime)]
-        return [sys.executable, "-I", "-S", *flags, "-c", f"import sys; sys.path[:0] = {paths!r}\n{code}"], self.task
+        # -B as well: a read-only folder stops no root user, and Lambda's /var/task keeps no bytecode written there.
+        return [sys.executable, "-I", "-S", "-B", *flags, "-c", f"import sys; sys.path[:0] = {paths!r}\n{code}"], \
+            self.task
 
 
 WORKING_TREE = Layout()

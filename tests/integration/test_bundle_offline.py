@@ -1,7 +1,7 @@
 """The built bundle, alone: unpacked into an empty folder and run as Lambda runs it, with nothing but Python
 3.13's standard library and the boto3/botocore the runtime provides.
 
-Each step runs in a fresh process started with `-I -S` (no site-packages, no PYTHON* variables, not even the
+Each step runs in a fresh process started with `-I -S -B` (no site-packages, no PYTHON* variables, not even the
 project's own folder), given only the unpacked bundle (as /var/task) and a folder linking boto3, botocore and
 their dependencies from this virtualenv. The folder is read-only, as /var/task is, so Python can only use the
 bytecode the bundle ships. DynamoDB Local stands in for DynamoDB; email goes to an outbox folder.
@@ -80,7 +80,8 @@ def deployment(dynamodb_endpoint: str, tmp_path_factory: pytest.TempPathFactory)
 
 def _run(bundle: tuple[Path, Path], env: dict[str, str], handler: str, event: dict[str, Any]) -> Any:
     task, runtime = bundle
-    child = subprocess.run([sys.executable, "-I", "-S", "-c", CHILD, str(task), str(runtime), handler],
+    # -B: the folder is read-only, but that stops no root user; Lambda's /var/task keeps no bytecode written there.
+    child = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", CHILD, str(task), str(runtime), handler],
                            input=json.dumps(event), cwd=task, capture_output=True, text=True, timeout=120,
                            env={"PATH": os.environ.get("PATH", ""), "HOME": str(task), **env})
     assert child.returncode == 0, child.stderr[-3000:]
