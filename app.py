@@ -64,7 +64,9 @@ def on_mail_event(event: Any) -> None:
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def retry_waiting_emails(event: Any) -> None:
     from chalicelib.jobs import retry_waiting_emails as retry
+    from chalicelib.jobs import send_overdue_digest
     retry(services())
+    send_overdue_digest(services())  # its first round of each hour only (chalicelib/cases/digest.py)
 
 
 # Gifts past their date are refused by the write conditions anyway; recording it keeps the stock report true.

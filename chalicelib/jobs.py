@@ -103,3 +103,17 @@ def expire_gifts(services: Services) -> int:
         return 0
     return sum(gifts.expire_due(campaign.id) for campaign in gifts.campaigns.all())
 
+
+def send_overdue_digest(services: Services) -> int:
+    """Email each form's team its cases past their due time, each case at most once a day; how many were listed.
+
+    Called by every round of the email schedule, it works in the first round of each hour only.
+    """
+    cases = services.cases
+    if cases is None:
+        return 0
+    try:
+        return cases.overdue_digest()
+    except Exception:  # DynamoDB out of reach: the next hour tries again
+        log.exception("the overdue digest failed; trying again next hour")
+        return 0

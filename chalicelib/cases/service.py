@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ulid import ULID
@@ -149,6 +149,22 @@ class CaseService:
 
         return [PlannedEmail(reply.delivery_kind, [submission.respondent_email], renderer(reply))  # type: ignore[arg-type]
                 for reply in case.replies]
+
+    def overdue_digest(self) -> int:
+        """Email each form's team its cases past due (each case once per day); how many were reported.
+
+        Runs once an hour however often it is called (the email schedule calls it every few minutes).
+        """
+        if self.delivery is None:
+            return 0
+        now = self.clock()
+        hour_ends = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        if self.store.count_attempt(f"digest-round#{now.strftime('%Y%m%d%H')}", hour_ends) > 1:
+            return 0
+        from chalicelib.cases.digest import OverdueDigest
+        mail = self.delivery.mail
+        return OverdueDigest(self.forms, self.store, self.delivery.mailer, mail.sender, mail.admin_base_url,
+                             self.clock).send()
 
     def _moved(self, case: Case, status: str, who: str, note: str) -> Case:
         change = StatusChange(self.clock(), who, case.status, status, note)

@@ -202,6 +202,39 @@ class TestCaseService:
             cases.reply("contact", spam.id, "   ", "ann")
 
 
+    def test_the_digest_lists_each_overdue_case_once_a_day(self, cases: CaseService, clock: Clock,
+                                                            submissions: MemorySubmissionStore,
+                                                            mailer: FakeMailer) -> None:
+        question = self.stored(cases, submissions, contact(clock, "question"))
+        answered = self.stored(cases, submissions, contact(clock, "complaint", email="bob@example.com"))
+        self.stored(cases, submissions, contact(clock, "idea"))  # due in a week
+        cases.reply("contact", answered.id, "Sorry, fixed.", "ann")
+        mailer.sent.clear()
+        assert cases.overdue_digest() == 0  # nothing is late yet
+        clock.advance(hours=25)
+        assert cases.overdue_digest() == 1
+        [(message, to)] = mailer.sent
+        assert to == ["team@example.com"] and message["Subject"].startswith("[overdue]")
+        body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert f"/admin/cases/contact/{question.id}" in body and answered.id not in body
+        clock.advance(hours=1)
+        assert cases.overdue_digest() == 0 and len(mailer.sent) == 1  # once a day, however often it runs
+        assert cases.overdue_digest() == 0  # and in the same hour it does not even look
+        clock.advance(days=1)
+        assert cases.overdue_digest() == 1  # still late the next day: listed again
+
+    def test_a_digest_that_could_not_be_sent_is_tried_again(self, cases: CaseService, clock: Clock,
+                                                            submissions: MemorySubmissionStore,
+                                                            mailer: FakeMailer) -> None:
+        self.stored(cases, submissions, contact(clock, "question"))
+        clock.advance(hours=25)
+        mailer.failure = TransientMailError("provider down")
+        assert cases.overdue_digest() == 0
+        mailer.failure = None
+        clock.advance(hours=1)  # the next hourly round
+        assert cases.overdue_digest() == 1
+
+
 def test_a_form_overrides_a_kind_s_due_time() -> None:
     clock = Clock()
     settings = {"reactions": {"complaint": {"dueHours": 4}, "idea": {"dueHours": None}}}
