@@ -1,8 +1,8 @@
 """Gift links `/g/{gift}?t=TOKEN`: the token, and the per-client limit on links that open nothing.
 
-The right token always opens its gift. Wrong tokens (and unknown gift ids) are counted per client, by the
-hashed source address as the spam limits count posts, so a guesser slows down only themselves: the gift's
-owner, from anywhere, still gets in.
+The right token always opens its gift. Wrong tokens are counted per client, by the hashed source address as
+the spam limits count posts, so a guesser slows down only themselves: the gift's owner, from anywhere, still
+gets in. An unknown gift id is a plain 404 that stores nothing (96 random bits are not found by guessing).
 """
 from __future__ import annotations
 
@@ -55,14 +55,11 @@ class LinkGuard:
 
     def open(self, gift_id: str, token: str, source_ip: str | None) -> Gift:
         """The gift behind a link; NotFoundError, GiftLinkError or, past the client's limit, RateLimitedError."""
-        well_formed = bool(GIFT_ID.match(gift_id))
         gift = None
         known = self._token_hashes.get(gift_id)
         if known is None:
-            gift = self.store.gift(gift_id) if well_formed else None
+            gift = self.store.gift(gift_id) if GIFT_ID.match(gift_id) else None
             if gift is None:
-                if well_formed:  # a malformed id costs no read, so only lookups count against the client
-                    self._count_wrong(source_ip)
                 raise NotFoundError("There is no gift at this address. Please open the link from your email again.")
             # A gift's token hash never changes: remembering it makes each guess cost one counter write only.
             if len(self._token_hashes) > _MEMORY_LIMIT:
@@ -79,14 +76,14 @@ class LinkGuard:
                             "copying the whole address.")
 
     def _count_wrong(self, source_ip: str | None) -> None:
-        """Count a link that opened nothing against its client; RateLimitedError once the hour's limit is used."""
+        """Count a wrong token against its client; RateLimitedError once the hour's limit is used."""
         client = self.client_key(source_ip)
         now = self.clock()
         start = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         window, window_end = start.strftime("%Y%m%d%H"), start + timedelta(hours=1)
         retry_after = max(1, math.ceil((window_end - now).total_seconds()))
         limited = RateLimitedError(
-            "Too many gift links from your network did not open a gift; please try again in "
+            "Too many gift links from your network had a wrong token; please try again in "
             f"{math.ceil(retry_after / 60)} minutes, with the link exactly as it is in your email.",
             retry_after=retry_after)
         # A window's count only grows, so a limit seen once holds until the hour ends: no need to ask again.
