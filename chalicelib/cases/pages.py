@@ -64,7 +64,7 @@ def render_sign_in(csrf: str, error: str | None = None) -> str:
 
 
 def render_inbox(page: InboxPage, query: InboxQuery, *, who: str, csrf: str, forms: list[str], now: datetime,
-                 after: str | None) -> str:
+                 after: str | None, notice: str | None = None) -> str:
     """The inbox: filters, then the cases of one page, overdue first."""
     filters = {"folder": query.folder if query.folder != "inbox" else "", "form": query.form or "",
                "kind": query.kind or "", "status": query.status or "", "overdue": "1" if query.overdue else "",
@@ -78,7 +78,7 @@ def render_inbox(page: InboxPage, query: InboxQuery, *, who: str, csrf: str, for
     return render("dashboard/inbox.html", page_title="Inbox · Formloop", who=who, csrf=csrf,
                   rows=[case_row(case, now) for case in page.cases], filters=filters, forms=forms,
                   kinds=list(DEFAULT_REACTIONS), statuses=list(STATUSES), folders=list(FOLDERS),
-                  next_link=next_link, views=views,
+                  next_link=next_link, views=views, notice=notice,
                   filtered=any(value for name, value in kept.items() if name != "folder"),
                   first_link="/admin/inbox?" + urlencode(kept) if after else None)
 

@@ -19,7 +19,8 @@ dashboard = Blueprint(__name__)
 
 FORM_TYPES = ["application/x-www-form-urlencoded"]
 # What a finished action says on the page it returns to (fixed wording: a link cannot put its own words there).
-NOTICES = {"status": "Status changed.", "reply": "Reply sent: it is in the emails below."}
+NOTICES = {"status": "Status changed.", "reply": "Reply sent: it is in the emails below.",
+           "deleted": "The submission and everything derived from it were deleted."}
 NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
 
@@ -177,7 +178,8 @@ def inbox() -> Response:
     query, after = _inbox_query()
     page = _cases().inbox(query, after)
     return _page(render_inbox(page, query, who=session.who, csrf=csrf_token(_secret(), session.nonce),
-                              forms=sorted(services().forms.ids()), now=_now(), after=after))
+                              forms=sorted(services().forms.ids()), now=_now(), after=after,
+                              notice=NOTICES.get(params().get("done", ""))))
 
 
 def _case_page(form_id: str, submission_id: str, session: Session, notice: str | None = None,
@@ -236,3 +238,14 @@ def reply(form_id: str, submission_id: str) -> Response:
     session = _checked_post()
     _cases().reply(form_id, submission_id, field("text"), session.who, _version())
     return _see(f"/admin/cases/{form_id}/{submission_id}?done=reply")
+
+
+@dashboard.route("/admin/cases/{form_id}/{submission_id}/delete", methods=["POST"], content_types=FORM_TYPES)
+@handles_errors
+def delete_case(form_id: str, submission_id: str) -> Response:
+    import logging
+    session = _checked_post()
+    folder = _cases().get(form_id, submission_id).folder
+    services().removal.delete(form_id, submission_id)  # the submission, its results, emails owed, and its case
+    logging.getLogger("formloop.cases").info("%s deleted submission %s/%s", session.who, form_id, submission_id)
+    return _see(f"/admin/inbox?{'folder=spam&' if folder == 'spam' else ''}done=deleted")

@@ -153,3 +153,29 @@ def test_an_overdue_question_is_answered_from_its_case_page(client: Any, service
         assert b"Reply sent" in after.body and b"answered" in after.body
     finally:
         services.delivery.mailer = original_mailer
+
+
+def test_a_spam_post_is_deleted_from_its_case_page_with_its_case(client: Any, services: Any, ann: None) -> None:
+    from dataclasses import replace
+
+    from chalicelib.intake.service import SubmitRequest
+    outcome = services.submissions.submit(SubmitRequest(
+        form_id="contact", body=urlencode({"name": "Win", "email": "win@prize.example", "topic": "question",
+                                           "message": "You won!", "consent": "on"}).encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"}))
+    spam = replace(services.store.get("contact", outcome.submission_id), status="spam")
+    dispatch(services.consumers, spam)
+    cookie = session_cookie(client)
+    folder = client.http.get("/admin/inbox?folder=spam", headers={"Cookie": cookie})
+    assert b"win@prize.example" in folder.body
+    link = f"/admin/cases/contact/{spam.id}"
+    page = client.http.get(link, headers={"Cookie": cookie})
+    assert b"Delete for good" in page.body
+    unforged = client.http.post(f"{link}/delete", headers={**FORM, "Cookie": cookie}, body="csrf=nope")
+    assert unforged.status_code == 403 and services.store.get("contact", spam.id) is not None
+    deleted = client.http.post(f"{link}/delete", headers={**FORM, "Cookie": cookie},
+                               body=urlencode({"csrf": _csrf(page.body)}))
+    assert deleted.status_code == 303 and _h(deleted)["location"] == "/admin/inbox?folder=spam&done=deleted"
+    assert services.store.get("contact", spam.id) is None and services.cases.store.get("contact", spam.id) is None
+    after = client.http.get(_h(deleted)["location"], headers={"Cookie": cookie})
+    assert b"were deleted" in after.body and b"win@prize.example" not in after.body.split(b"</summary>")[-1]
