@@ -31,6 +31,7 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormRegistry
+from chalicelib.gifts.availability import AvailableCodes
 from chalicelib.gifts.campaigns import (
     MAX_CODE_CHARS,
     Campaign,
@@ -135,6 +136,7 @@ class GiftService:
         self.clock = clock
         self.campaigns = CampaignRegistry(settings.forms_dir / "gifts")
         self.links = LinkGuard(settings, store, clock)
+        self.available = AvailableCodes(lambda campaign: self.store.stock(campaign)["available"])
         # Told of each gift event (issued, claimed, redeemed): chalicelib/wiring.py hands them to webhooks.
         self.on_change: Callable[[str, Gift, datetime], None] | None = None
 
@@ -182,7 +184,7 @@ class GiftService:
         now = self.clock()
         ends = campaign.ends_at()
         respondent = respondent_key(submission.respondent_email or "")
-        if (ends is not None and ends <= now) or self.store.stock(campaign.id)["available"] <= 0:
+        if (ends is not None and ends <= now) or not self.available.any_left(campaign.id):
             earlier = self.store.respondent_gift(campaign.id, respondent)
             return PromiseOutcome(campaign, earlier, created=False, token=self.token(earlier.id) if earlier else None)
         gift_id = secrets.token_urlsafe(12)
@@ -259,11 +261,14 @@ class GiftService:
                 return self._page(gift, token, show_code=True)
             try:
                 taken = self._take_code(gift)
+                if taken is not None and gift.state == "promised":
+                    self.available.taken(gift.campaign)  # this call took a code from the pool
                 if taken is not None and self.on_change:
                     self.on_change("gift.claimed", taken, self.clock())
             except ConditionFailedError:
                 taken = self.store.gift(gift_id) or gift  # claimed, expired or revoked meanwhile: look again
             if taken is None:
+                self.available.forget(gift.campaign)
                 raise self._ran_out(gift)
             gift = taken
         return self._page(gift, token, show_code=gift.state in ("claimed", "redeemed"))
@@ -390,6 +395,7 @@ class GiftService:
             present += existing
             if progress:
                 progress(min(start + 1000, len(rows)), len(rows))
+        self.available.forget(campaign.id)
         return LoadReport(campaign.id, added, present)
 
     def generate(self, campaign_id: str, count: int, progress: Progress | None = None) -> LoadReport:
