@@ -1,6 +1,7 @@
 """A case: one submission as the owner works on it (kind, status, due time, history, replies), and inbox queries."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,6 +13,13 @@ INBOX, SPAM = "inbox", "spam"
 FOLDERS = (INBOX, SPAM)
 # Sorts after every real due time: cases nobody waits on come after those somebody does.
 NO_DUE = 999_999_999_999
+# A case's place in the inbox order (Case.order): due, newest-first stamp, form id, submission id (a ULID).
+_ORDER = re.compile(r"^[0-9]{12}#[0-9]{12}#[a-z0-9][a-z0-9-]{0,63}#[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+def is_order(text: str) -> bool:
+    """Whether `text` is a place in the inbox order Formloop could have given out (checked before any read)."""
+    return _ORDER.match(text) is not None
 
 
 @dataclass(frozen=True)

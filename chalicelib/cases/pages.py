@@ -7,8 +7,9 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-from chalicelib.cases.model import FOLDERS, STATUSES, Case, InboxPage, InboxQuery
+from chalicelib.cases.model import FOLDERS, STATUSES, Case, InboxPage, InboxQuery, is_order
 from chalicelib.cases.reactions import DEFAULT_REACTIONS
+from chalicelib.core.cursor import decode_cursor, encode_cursor
 from chalicelib.pages.rendering import TEMPLATES, _environment, render
 
 DASHBOARD = TEMPLATES / "dashboard"
@@ -49,6 +50,14 @@ def case_row(case: Case, now: datetime) -> dict[str, Any]:
             "link": f"/admin/cases/{case.form}/{case.submission_id}"}
 
 
+def page_position(cursor: str | None) -> str | None:
+    """Where an inbox page starts, from its link's cursor; MalformedRequestError (400) for one not given out."""
+    if not cursor:
+        return None
+    return decode_cursor(cursor, {"after": is_order},
+                         "That page link is not valid; start again from the first page.")["after"]
+
+
 def shown(value: object) -> str:
     """An answer as the case page shows it: lists joined, yes/no for booleans."""
     if isinstance(value, bool):
@@ -74,7 +83,8 @@ def render_inbox(page: InboxPage, query: InboxQuery, *, who: str, csrf: str, for
     views = [("Inbox", "/admin/inbox", not kept), ("Overdue", "/admin/inbox?overdue=1", kept == {"overdue": "1"}),
              ("Answered", "/admin/inbox?status=answered", kept == {"status": "answered"}),
              ("Spam", "/admin/inbox?folder=spam", kept == {"folder": "spam"})]
-    next_link = f"/admin/inbox?{urlencode({**kept, 'after': page.next_after})}" if page.next_after else None
+    cursor = encode_cursor({"after": page.next_after}) if page.next_after else None
+    next_link = f"/admin/inbox?{urlencode({**kept, 'cursor': cursor})}" if cursor else None
     return render("dashboard/inbox.html", page_title="Inbox · Formloop", who=who, csrf=csrf,
                   rows=[case_row(case, now) for case in page.cases], filters=filters, forms=forms,
                   kinds=list(DEFAULT_REACTIONS), statuses=list(STATUSES), folders=list(FOLDERS),

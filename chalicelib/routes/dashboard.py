@@ -3,7 +3,7 @@ signed session cookie; every form that changes something carries the session's C
 anything (the sign-in page only sets the cookie its own form's token is bound to)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
@@ -136,6 +136,7 @@ def sign_out() -> Response:
 
 def _inbox_query() -> tuple[InboxQuery, str | None]:
     from chalicelib.cases.model import FOLDERS, INBOX, STATUSES, InboxQuery
+    from chalicelib.cases.pages import page_position
     from chalicelib.cases.reactions import DEFAULT_REACTIONS
     from chalicelib.core.errors import MalformedRequestError
     query = params()
@@ -156,10 +157,7 @@ def _inbox_query() -> tuple[InboxQuery, str | None]:
             raise MalformedRequestError(f"The {name} filter must be a date like 2026-01-31.") from None
 
     until = day("until")
-    after = query.get("after") or None
-    if after is not None and (len(after) > 200 or after.count("#") < 3):
-        raise MalformedRequestError("That page link is not valid; start again from the first page.")
-    from datetime import timedelta
+    after = page_position(query.get("cursor"))
     return InboxQuery(folder=chosen("folder", FOLDERS) or INBOX, form=chosen("form", services().forms.ids()),
                       kind=chosen("kind", list(DEFAULT_REACTIONS)), status=chosen("status", STATUSES),
                       overdue=query.get("overdue") == "1", since=day("since"),

@@ -179,3 +179,27 @@ def test_a_spam_post_is_deleted_from_its_case_page_with_its_case(client: Any, se
     assert services.store.get("contact", spam.id) is None and services.cases.store.get("contact", spam.id) is None
     after = client.http.get(_h(deleted)["location"], headers={"Cookie": cookie})
     assert b"were deleted" in after.body and b"win@prize.example" not in after.body.split(b"</summary>")[-1]
+
+
+@pytest.mark.parametrize("query", ["cursor=garbage", "cursor=eyJhZnRlciI6ImEjYiNjI2QifQ", "kind=bogus",
+                                   "status=lost", "form=nope", "folder=trash", "since=2026-13-45"])
+def test_a_hostile_or_malformed_inbox_link_is_a_clear_400(client: Any, ann: None, query: str) -> None:
+    cookie = session_cookie(client)
+    answer = client.http.get(f"/admin/inbox?{query}", headers={"Cookie": cookie, "Accept": "text/html"})
+    assert answer.status_code == 400 and (b"must be" in answer.body or b"not valid" in answer.body)
+
+
+def test_the_next_page_link_continues_where_the_page_ended(client: Any, services: Any, ann: None) -> None:
+    from tests.unit.services.support import Clock
+    from tests.unit.services.test_case_service import contact
+    clock = Clock()
+    for _ in range(30):
+        services.cases(contact(clock, "praise"))
+        clock.advance(minutes=1)
+    cookie = session_cookie(client)
+    first = client.http.get("/admin/inbox", headers={"Cookie": cookie})
+    found = re.search(rb'href="(/admin/inbox\?cursor=[^"]+)">Next page', first.body)
+    assert found and first.body.count(b'<tr>') + first.body.count(b'<tr class') == 26  # 25 rows and the head
+    second = client.http.get(found[1].decode().replace("&amp;", "&"), headers={"Cookie": cookie})
+    assert second.status_code == 200 and b"Next page" not in second.body and b"First page" in second.body
+    assert second.body.count(b'data-label="Due"') == 5
