@@ -34,8 +34,9 @@ from chalicelib.core.errors import (
     StorageUnavailableError,
     StoreUnavailableError,
 )
+from chalicelib.core.ids import is_submission_id
 from chalicelib.core.submission import Submission
-from chalicelib.forms.definitions import FormDefinition, FormRegistry
+from chalicelib.forms.definitions import FORM_ID, FormDefinition, FormRegistry
 
 if TYPE_CHECKING:
     from chalicelib.mail.delivery import DeliveryService, PlannedEmail
@@ -78,8 +79,10 @@ class CaseService:
         return self._reading(lambda: self.store.page(query, self.clock(), limit, after))
 
     def get(self, form: str, submission_id: str) -> Case:
-        """One case; NotFoundError when there is none."""
-        case = self._reading(lambda: self.store.get(form, submission_id))
+        """One case; NotFoundError when there is none (ids Formloop could not have given out are not looked up)."""
+        case = None
+        if FORM_ID.match(form) and is_submission_id(submission_id):
+            case = self._reading(lambda: self.store.get(form, submission_id))
         if case is None:
             raise NotFoundError(f"There is no case for submission {submission_id} of form {form}.")
         return case

@@ -203,3 +203,10 @@ def test_the_next_page_link_continues_where_the_page_ended(client: Any, services
     second = client.http.get(found[1].decode().replace("&amp;", "&"), headers={"Cookie": cookie})
     assert second.status_code == 200 and b"Next page" not in second.body and b"First page" in second.body
     assert second.body.count(b'data-label="Due"') == 5
+
+
+@pytest.mark.parametrize("path", ["/admin/cases/contact/not-an-id", f"/admin/cases/contact/{'A' * 3000}",
+                                  "/admin/cases/Bad%20Form/01J0000000000000000000000A"])
+def test_a_case_link_that_names_no_case_is_a_404(client: Any, ann: None, path: str) -> None:
+    cookie = session_cookie(client)
+    assert client.http.get(path, headers={"Cookie": cookie}).status_code == 404
