@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ulid import ULID
@@ -39,6 +39,7 @@ from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FORM_ID, FormDefinition, FormRegistry
 
 if TYPE_CHECKING:
+    from chalicelib.mail.content import Email
     from chalicelib.mail.delivery import DeliveryService, PlannedEmail
 
 log = logging.getLogger("formloop.cases")
@@ -147,10 +148,10 @@ class CaseService:
             return []
         sender = self.delivery.mail.sender
 
-        def renderer(reply: Reply) -> Callable[[], object]:
+        def renderer(reply: Reply) -> Callable[[], Email]:
             return lambda: render_reply(definition, submission, reply, sender)
 
-        return [PlannedEmail(reply.delivery_kind, [submission.respondent_email], renderer(reply))  # type: ignore[arg-type]
+        return [PlannedEmail(reply.delivery_kind, [submission.respondent_email], renderer(reply))
                 for reply in case.replies]
 
     def overdue_digest(self) -> int:
@@ -194,8 +195,3 @@ class CaseService:
             return read()
         except StoreUnavailableError as exc:
             raise StorageUnavailableError("Cases cannot be read right now; please try again in a minute.") from exc
-
-
-def overdue(case: Case, now: datetime) -> bool:
-    """Whether a case is past its due time (for templates)."""
-    return case.overdue(now)
