@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from chalicelib.core.clock import Clock, utcnow
-from chalicelib.core.config import Settings
+from chalicelib.core.config import LOCAL_STAGE, Settings
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.keys import AdminAuth
 from chalicelib.core.secrets import admin_auth, use_reader_factory
@@ -183,7 +183,8 @@ LAZY_FIELDS: dict[str, Callable[[], Any]] = {
 def build_services(settings: Settings) -> Services:
     """Wire the services for one deployment (tests pass their own settings); the submit path at once."""
     use_reader_factory(SsmParameters)  # secrets under FORMLOOP_SECRETS_PATH, read on first use
-    forms = FormRegistry(settings.forms_dir)
+    # Locally an edited definition is used on the next request; deployed, definitions never change.
+    forms = FormRegistry(settings.forms_dir, watch=settings.stage == LOCAL_STAGE)
     limits = RateLimitStore(settings)
     survey_store = SurveyStore(settings)
     store = SubmissionStore(settings, limits, survey_store)

@@ -287,20 +287,23 @@ def seal_folder(folder: Path) -> list[DefinitionError]:
 
 
 class FormRegistry:
-    """Finds definitions by id, loading and checking each on first use, and again when its file changes."""
+    """Finds definitions by id, loading and checking each on first use (and, when watching, again when its file
+    changes: `make run` picks up an edited definition on the next request; in Lambda the files never change, so
+    a post costs no stat)."""
 
-    def __init__(self, forms_dir: Path) -> None:
+    def __init__(self, forms_dir: Path, *, watch: bool = False) -> None:
         self.forms_dir = forms_dir
+        self.watch = watch
         # form id -> (the file's mtime and size when it was loaded, the definition)
         self._cache: dict[str, tuple[tuple[int, int], FormDefinition]] = {}
         self._checked: dict[str, str] | None = None
 
     def get(self, form_id: str) -> FormDefinition | None:
-        """The definition of a form, or None if there is no such form.
-
-        One stat per call: a definition edited while Formloop runs (`make run`) is used from the next request
-        on, and a removed one is gone; in Lambda the files never change, so the first load serves every post.
-        """
+        """The definition of a form, or None if there is no such form."""
+        if not self.watch:
+            cached = self._cache.get(form_id)
+            if cached is not None:
+                return cached[1]
         if not FORM_ID.match(form_id):
             return None
         path = self.forms_dir / f"{form_id}.json"

@@ -58,7 +58,7 @@ def test_an_edited_definition_is_used_on_the_next_request_and_a_removed_one_is_g
     definition = json.loads((ROOT / "forms" / "contact.json").read_text())
     path = tmp_path / "contact.json"
     path.write_text(json.dumps(definition))
-    forms = FormRegistry(tmp_path)
+    forms = FormRegistry(tmp_path, watch=True)
     first = forms.get("contact")
     assert first is not None and first.schema["title"] == definition["title"]
     assert forms.get("contact") is first  # unchanged file: no second load
@@ -67,3 +67,12 @@ def test_an_edited_definition_is_used_on_the_next_request_and_a_removed_one_is_g
     assert edited is not None and edited.schema["title"] == "Write to us, now with a longer title"
     path.unlink()
     assert forms.get("contact") is None
+
+
+def test_deployed_definitions_are_read_once(tmp_path: Path) -> None:
+    path = tmp_path / "contact.json"
+    shutil.copy(ROOT / "forms" / "contact.json", path)
+    forms = FormRegistry(tmp_path)  # not watching: in Lambda the files never change
+    first = forms.get("contact")
+    path.unlink()
+    assert forms.get("contact") is first
