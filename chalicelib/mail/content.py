@@ -260,8 +260,8 @@ def notification_recipients(definition: FormDefinition, kind: str | None) -> lis
 
 
 def submission_link(admin_base_url: str, submission: Submission) -> str:
-    """Where the team reads the submission in the admin API."""
-    return f"{admin_base_url}/admin/forms/{submission.form}/submissions/{submission.id}"
+    """Where the team reads the submission: its case page on the dashboard (a browser signs in there)."""
+    return f"{admin_base_url}/admin/cases/{submission.form}/{submission.id}"
 
 
 def render_notification(templates: EmailTemplates, definition: FormDefinition, submission: Submission,

@@ -367,7 +367,7 @@ def test_team_notification_reply_to_kind_and_link(services, outbox) -> None:  # 
     assert team["Reply-To"] == "lead@example.net"
     assert team["Subject"].startswith("[referral] ")
     assert team["From"] == "Acme <hello@acme.example>"
-    link = f"https://admin.example.com/admin/forms/contact/submissions/{submission.id}"
+    link = f"https://admin.example.com/admin/cases/contact/{submission.id}"
     assert link in team.get_body(("plain",)).get_content()
     assert (outbox.folder / f"{sorted(p.stem for p in outbox.folder.glob('*.eml'))[0]}.html").is_file()
 

@@ -140,7 +140,8 @@ def test_team_notification_reply_to_kind_and_link(forms, templates) -> None:  # 
     assert email.to == ["support@example.com"]  # complaints routed by kind
     assert email.reply_to == "ann@example.com"
     assert email.subject.startswith("[complaint] ")
-    link = "https://admin.example.com/admin/forms/contact/submissions/01JCONTACT"
+    # The team opens the case page in a browser (signed in), not the bearer-key JSON API.
+    link = "https://admin.example.com/admin/cases/contact/01JCONTACT"
     assert f'href="{link}"' in email.html and link in email.text
     idea = render_notification(templates, forms.get("contact"), contact(feedback_kind="idea",
                                                                         answers={"topic": "idea"}), "https://a")
