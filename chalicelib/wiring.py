@@ -155,7 +155,8 @@ class Services:
         from chalicelib.privacy.removal import SubmissionRemoval
         return SubmissionRemoval(self.forms, self.store, self.surveys, self.results,
                                  self.delivery.store if self.delivery else None,
-                                 self.cases.store if self.cases else None)
+                                 self.cases.store if self.cases else None,
+                                 self.webhooks.store if self.webhooks else None)
 
     @property
     def addresses(self) -> AddressRequests:

@@ -3,7 +3,8 @@ and address marker, and the emails it was still owed.
 
 The steps are each safe to repeat, and the submission itself goes last, in one transaction with
 the survey's give-backs (conditioned on it still existing), so a deletion that fails midway is
-simply sent again. A gift already issued for the submission stays issued (revoke it with the CLI).
+simply sent again. A gift already issued for the submission stays issued (revoke it with the CLI). The
+submission's stored webhook events (they carry its answers, for retries and replays) go too.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from chalicelib.intake.ports import SubmissionStorage
 from chalicelib.intake.surveys import SurveyGuard
 from chalicelib.mail.store import DeliveryStore
 from chalicelib.reporting.results import ResultsService
+from chalicelib.webhooks.events import SUBMISSION_EVENT_TYPES, submission_event
+from chalicelib.webhooks.store import WebhookStore
 
 
 @dataclass
@@ -29,6 +32,7 @@ class SubmissionRemoval:
     results: ResultsService | None = None
     deliveries: DeliveryStore | None = None
     cases: CaseStore | None = None  # the submission's case: its address and the replies to it go too
+    webhooks: WebhookStore | None = None  # stored events of the submission, answers included
 
     def delete(self, form_id: str, submission_id: str) -> None:
         """Delete one submission and what was derived from it; NotFoundError if there is no such submission."""
@@ -47,6 +51,9 @@ class SubmissionRemoval:
                 self.deliveries.delete_for(form_id, submission_id)
             if self.cases is not None:
                 self.cases.delete(form_id, submission_id)
+            if self.webhooks is not None:
+                for event_type in SUBMISSION_EVENT_TYPES:
+                    self.webhooks.delete_event(form_id, submission_event(submission, event_type).id)
             deleted = self.store.delete(form_id, submission_id, self.surveys.releases(definition, submission))
         except StoreError as exc:  # unavailable, or a give-back that no longer holds: the submission is still there
             raise _not_deleted() from exc

@@ -39,6 +39,11 @@ class MemoryWebhookStore:
         with self._lock:
             self._events.setdefault((event.form, event.id), event)
 
+    def delete_event(self, form: str, event_id: str) -> None:
+        """Forget a stored event (its submission was deleted); nothing happens if there is none."""
+        with self._lock:
+            self._events.pop((form, event_id), None)
+
     def event(self, form: str, event_id: str) -> Event | None:
         """One stored event, or None."""
         with self._lock:

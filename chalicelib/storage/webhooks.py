@@ -133,6 +133,11 @@ class WebhookStore:
                 raise
 
     @_reaching_table()
+    def delete_event(self, form: str, event_id: str) -> None:
+        """Forget a stored event (its submission was deleted); nothing happens if there is none."""
+        self.events(form, f"e#{event_id}").delete()
+
+    @_reaching_table()
     def event(self, form: str, event_id: str) -> Event | None:
         """One stored event, or None."""
         try:

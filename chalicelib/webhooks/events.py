@@ -52,6 +52,10 @@ class Event:
                    kind=stored.get("kind"))
 
 
+# The events that carry a submission's answers (deleted with it).
+SUBMISSION_EVENT_TYPES = ("submission.received", "submission.spam_cleared")
+
+
 def submission_event(submission: Submission, event_type: str = "submission.received") -> Event:
     """A submission event: form, submission id, answers, kind, language, source and time."""
     data = {"form": submission.form, "submissionId": submission.id, "answers": submission.answers,

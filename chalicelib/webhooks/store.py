@@ -19,6 +19,10 @@ class WebhookStore(Protocol):
         """Keep an event for retries and replays (saving it again changes nothing)."""
         ...
 
+    def delete_event(self, form: str, event_id: str) -> None:
+        """Forget a stored event (its submission was deleted); nothing happens if there is none."""
+        ...
+
     def event(self, form: str, event_id: str) -> Event | None:
         """One stored event, or None."""
         ...

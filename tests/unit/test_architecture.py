@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 LIB = ROOT / "chalicelib"
 # The capability packages: what a request's work is made of, with no framework and no database in them.
-DOMAIN = ("core", "forms", "intake", "reporting", "privacy", "mail", "gifts", "pages", "cases")
+DOMAIN = ("core", "forms", "intake", "reporting", "privacy", "mail", "gifts", "pages", "cases", "webhooks")
 
 
 def _modules() -> list[Path]:

@@ -177,6 +177,17 @@ class TestWebhookService:
             webhooks(submission)
         assert len(receiver.requests) == 1
 
+    def test_a_deleted_event_is_gone_and_deleting_again_is_harmless(self, webhooks: WebhookService,
+                                                                     store: WebhookStore, clock: Clock) -> None:
+        from chalicelib.webhooks.events import submission_event
+        submission = contact(clock)
+        webhooks(submission)
+        event_id = submission_event(submission).id
+        assert store.event("contact", event_id) is not None
+        store.delete_event("contact", event_id)
+        store.delete_event("contact", event_id)
+        assert store.event("contact", event_id) is None
+
     def test_spam_owes_no_webhook(self, webhooks: WebhookService, receiver: Receiver, clock: Clock) -> None:
         webhooks(contact(clock, status="spam"))
         assert receiver.requests == []

@@ -78,3 +78,20 @@ def test_without_a_transport_memory_services_have_no_webhooks(tmp_path: Path) ->
     write_form(tmp_path / "forms", [])
     services = build_memory_services(webhook_settings(tmp_path / "forms"))
     assert services.webhooks is None and retry_waiting_webhooks(services) == 0
+
+
+def test_deleting_a_submission_forgets_its_stored_events(tmp_path: Path) -> None:
+    from chalicelib.webhooks.events import submission_event
+    clock = Clock()
+    with running() as receiver:
+        write_form(tmp_path / "forms", [{"name": "crm", "url": receiver.url, "events": ["submission.received"]}])
+        stores = MemoryStores()
+        services = build_memory_services(webhook_settings(tmp_path / "forms"), stores, clock=clock,
+                                         webhook_transport=WebhookTransport(require_https=False, allow_private=True))
+        submission = contact(clock)
+        stores.submissions.put(submission)
+        assert dispatch(services.consumers, submission) == []
+    event_id = submission_event(submission).id
+    assert stores.webhooks.event("contact", event_id) is not None  # kept for retries and replays
+    services.removal.delete("contact", submission.id)
+    assert stores.webhooks.event("contact", event_id) is None  # its answers go with the submission
