@@ -14,6 +14,7 @@ from chalicelib.routes.edge import services, use_services
 from chalicelib.routes.forms import forms
 from chalicelib.routes.gifts import gifts
 from chalicelib.routes.local import local
+from chalicelib.routes.openapi import contract
 from chalicelib.routes.webhooks import webhooks
 
 # Placeholders `chalice package` needs at build time; infra/resources.json replaces both with the stack's own.
@@ -29,6 +30,7 @@ app.register_blueprint(admin)
 app.register_blueprint(dashboard)
 app.register_blueprint(local)
 app.register_blueprint(webhooks)
+app.register_blueprint(contract)
 
 __all__ = ["app", "deliver_stream_batch", "on_mail_event", "on_submission_stored", "services", "use_services"]
 
