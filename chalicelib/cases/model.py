@@ -48,6 +48,34 @@ class Reply:
         return f"reply-{self.id}"
 
 
+# The letters a case's reaction sends the client (besides the owner's replies), each by its own delivery record.
+FIXED, DECISION, THANKS = "fixed", "decision", "thanks"
+LETTERS = (FIXED, DECISION, THANKS)
+ACCEPTED, DECLINED = "accepted", "declined"
+DECISIONS = (ACCEPTED, DECLINED)
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One email a case's reaction owes the client: "is it fixed?", an idea's decision, or the praise thank-you.
+
+    It goes out no earlier than `send_after`; `decision` and `note` are what an idea's letter tells.
+    """
+
+    id: str
+    kind: str
+    at: datetime
+    who: str
+    send_after: datetime
+    decision: str = ""
+    note: str = ""
+
+    @property
+    def delivery_kind(self) -> str:
+        """The kind of the delivery record that carries this letter."""
+        return f"{self.kind}-{self.id}"
+
+
 @dataclass
 class Case:
     """A submission as a case: what it is, who sent it, where it came from, and what was done about it."""
@@ -65,6 +93,13 @@ class Case:
     version: int = 0
     history: list[StatusChange] = field(default_factory=list)
     replies: list[Reply] = field(default_factory=list)
+    letters: list[Letter] = field(default_factory=list)
+    outcome: str | None = None  # a referral's: what came of contacting the lead
+
+    @property
+    def decision(self) -> Letter | None:
+        """An idea's latest recorded decision, if any."""
+        return next((letter for letter in reversed(self.letters) if letter.kind == DECISION), None)
 
     @property
     def key(self) -> str:

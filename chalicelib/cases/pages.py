@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-from chalicelib.cases.model import FOLDERS, STATUSES, Case, InboxPage, InboxQuery, is_order
+from chalicelib.cases.model import DECISIONS, FOLDERS, STATUSES, Case, InboxPage, InboxQuery, is_order
 from chalicelib.cases.reactions import DEFAULT_REACTIONS
 from chalicelib.core.cursor import decode_cursor, encode_cursor
 from chalicelib.pages.rendering import TEMPLATES, _environment, render
@@ -99,8 +99,13 @@ def render_case(case: Case, *, answers: dict[str, Any], deliveries: list[dict[st
     history = [{"at": _when(c.at), "who": c.who, "old": c.old or "—", "new": c.new, "note": c.note}
                for c in case.history]
     replies = [{"at": _when(r.at), "who": r.who, "text": r.text} for r in case.replies]
+    decision = case.decision
+    reacted = {"decision": decision.decision if decision else "", "decision_note": decision.note if decision else "",
+               "decided": f"{_when(decision.at)} · {decision.who}" if decision else "",
+               "outcome": case.outcome or "", "is_spam": case.folder == "spam"}
     return render("dashboard/case.html", page_title=f"Case {case.submission_id} · Formloop", who=who, csrf=csrf,
                   case=case_row(case, now), version=case.version,
                   answers=[(name, shown(value)) for name, value in answers.items()], deliveries=deliveries,
                   history=history, replies=replies, statuses=list(STATUSES), reaction=reaction,
-                  can_reply=can_reply, notice=notice, language=case.language or "—")
+                  can_reply=can_reply, notice=notice, language=case.language or "—", reacted=reacted,
+                  decisions=list(DECISIONS))

@@ -47,3 +47,18 @@ def due_time(settings: Mapping[str, Any], kind: str | None, received: datetime) 
         return None
     return received + reaction.due
 
+
+
+PRAISE_DELAY_HOURS = 2  # the thank-you for praise waits this long unless the form sets `delayHours`
+
+
+def praise_delay(settings: Mapping[str, Any]) -> timedelta:
+    """How long after praise arrives its thank-you goes out (`x-form.reactions.praise.delayHours`)."""
+    hours = ((settings.get("reactions") or {}).get("praise") or {}).get("delayHours")
+    return timedelta(hours=int(hours) if hours is not None else PRAISE_DELAY_HOURS)
+
+
+def next_product(settings: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The praise thank-you's optional next-product link ({"url", "title"}), as the form sets it."""
+    found = ((settings.get("reactions") or {}).get("praise") or {}).get("nextProduct")
+    return found if isinstance(found, Mapping) and found.get("url") else None

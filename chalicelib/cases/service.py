@@ -9,20 +9,27 @@ from typing import TYPE_CHECKING
 
 from ulid import ULID
 
+from chalicelib.cases.letters import render_letter
 from chalicelib.cases.model import (
     ANSWERED,
+    DECISION,
+    DECISIONS,
+    FIXED,
     INBOX,
     NEW,
+    RESOLVED,
     SPAM,
     STATUSES,
+    THANKS,
     WAITING_STATUSES,
     Case,
     InboxPage,
     InboxQuery,
+    Letter,
     Reply,
     StatusChange,
 )
-from chalicelib.cases.reactions import due_time
+from chalicelib.cases.reactions import due_time, praise_delay
 from chalicelib.cases.replies import render_reply
 from chalicelib.cases.store import CaseStore
 from chalicelib.core.clock import Clock, utcnow
@@ -47,16 +54,30 @@ log = logging.getLogger("formloop.cases")
 MAX_REPLY_CHARS = 10_000
 MAX_NOTE_CHARS = 500
 PAGE_SIZE = 25
+SYSTEM = "formloop"  # who the changes Formloop makes by itself are attributed to
+
+
+def thanks_for(definition: FormDefinition | None, case: Case) -> Letter | None:
+    """The praise thank-you a case in the inbox is owed (after the form's delay), or None."""
+    if case.kind != "praise" or case.folder != INBOX or not case.respondent:
+        return None
+    delay = praise_delay(definition.settings if definition is not None else {})
+    # The submission's id names it: opening the case again (a consumer run twice) owes the same letter.
+    return Letter(case.submission_id, THANKS, case.created_at, SYSTEM, case.created_at + delay)
 
 
 def case_of(definition: FormDefinition | None, submission: Submission) -> Case:
     """The case a newly stored submission opens: status new, due by its kind's reaction, in the spam folder if spam."""
     settings = definition.settings if definition is not None else {}
     spam = submission.status == "spam"
-    return Case(form=submission.form, submission_id=submission.id, kind=submission.feedback_kind, status=NEW,
+    case = Case(form=submission.form, submission_id=submission.id, kind=submission.feedback_kind, status=NEW,
                 folder=SPAM if spam else INBOX, created_at=submission.created_at,
                 due_at=None if spam else due_time(settings, submission.feedback_kind, submission.created_at),
                 respondent=submission.respondent_email, language=submission.language, source=submission.origin)
+    thanks = thanks_for(definition, case)
+    if thanks is not None:
+        case.letters.append(thanks)
+    return case
 
 
 class CaseService:
@@ -71,9 +92,29 @@ class CaseService:
         self.delivery: DeliveryService | None = None  # set by the wiring when this deployment sends email
 
     def __call__(self, submission: Submission) -> None:
-        """The consumer: open the submission's case unless it has one (safe to call again)."""
-        if self.store.create(case_of(self.forms.get(submission.form), submission)):
+        """The consumer: open the submission's case unless it has one, and book its later letters (safe again)."""
+        case = case_of(self.forms.get(submission.form), submission)
+        if self.store.create(case):
             log.info("case opened for %s/%s", submission.form, submission.id)
+        self.book_letters(case, submission)
+
+    def book_letters(self, case: Case, submission: Submission) -> None:
+        """Put the case's letters that are not due yet on the delivery service's waiting list, due when they are.
+
+        The waiting list's rounds (`DeliveryService.retry_due`, on the email schedule) then send each at its time;
+        a letter already due is sent now.
+        """
+        if self.delivery is None or not case.respondent:
+            return
+        now = self.clock()
+        later = [letter for letter in case.letters if letter.send_after > now]
+        for letter in later:
+            record = self.delivery.store.ensure(case.form, case.submission_id, letter.delivery_kind,
+                                                [case.respondent], now)
+            if record.status == "pending" and record.retry_at is None and record.attempts == 0:
+                self.delivery.store.postpone(record, now, letter.send_after, "waits until it is due")
+        if len(later) < len(case.letters):
+            self._deliver(submission)
 
     def inbox(self, query: InboxQuery, after: str | None = None, limit: int = PAGE_SIZE) -> InboxPage:
         """One page of cases, overdue first."""
@@ -103,7 +144,16 @@ class CaseService:
         self._same_version(case, version)
         if case.status == status:
             return case
-        return self._write(self._moved(case, status, who, note.strip()))
+        changed = self._moved(case, status, who, note.strip())
+        asks = status == RESOLVED and case.kind == "complaint" and case.folder == INBOX and bool(case.respondent)
+        if asks:  # the client is asked whether it is fixed, once per resolution
+            now = self.clock()
+            changed = replace(changed, letters=[*changed.letters, Letter(str(ULID.from_datetime(now)), FIXED, now,
+                                                                         who, now)])
+        stored = self._write(changed)
+        if asks:
+            self._deliver_for(stored)
+        return stored
 
     def reply(self, form: str, submission_id: str, text: str, who: str, version: int | None = None) -> Case:
         """Record the owner's reply and email it to the respondent (delivery records, retries, outbox)."""
@@ -128,15 +178,64 @@ class CaseService:
         if case.status in WAITING_STATUSES:
             changed = self._moved(changed, ANSWERED, who, "replied")
         stored = self._write(changed)
+        self._deliver(submission)
+        return stored
+
+    def decide(self, form: str, submission_id: str, decision: str, note: str, who: str,
+               version: int | None = None) -> Case:
+        """Record an idea's decision (accepted or declined, with a note), resolve it, and tell the client."""
+        if decision not in DECISIONS:
+            raise MalformedRequestError(f"The decision must be one of {', '.join(DECISIONS)}.")
+        note = self._note(note)
+        case = self.get(form, submission_id)
+        self._same_version(case, version)
+        if case.kind != "idea":
+            raise ConflictError("Only an idea gets a decision; this case is not one.")
+        if case.folder == SPAM:
+            raise ConflictError("This submission is in the spam folder; move it to the inbox first.")
+        now = self.clock()
+        changed = replace(case, letters=[*case.letters, Letter(str(ULID.from_datetime(now)), DECISION, now, who,
+                                                                now, decision, note)] if case.respondent
+                          else case.letters)
+        stored = self._write(self._moved(changed, RESOLVED, who, f"{decision}: {note}" if note else decision))
+        self._deliver_for(stored)
+        return stored
+
+    def record_outcome(self, form: str, submission_id: str, outcome: str, who: str,
+                       version: int | None = None) -> Case:
+        """Record what came of contacting a referral's lead, and resolve the case."""
+        outcome = self._note(outcome)
+        if not outcome:
+            raise MalformedRequestError("Write the outcome before recording it.")
+        case = self.get(form, submission_id)
+        self._same_version(case, version)
+        if case.kind != "referral":
+            raise ConflictError("Only a referral has an outcome; this case is not one.")
+        return self._write(self._moved(replace(case, outcome=outcome), RESOLVED, who, outcome))
+
+    def _deliver_for(self, case: Case) -> None:
+        submission = self.submission(case)
+        if submission is not None:
+            self._deliver(submission)
+
+    def _deliver(self, submission: Submission) -> None:
+        if self.delivery is None:
+            return
         from chalicelib.mail.delivery import DeliveryPendingError
         try:
             self.delivery.deliver(submission)
         except DeliveryPendingError:
-            pass  # another worker is sending; the reply's record is pending and is sent by it or a later round
-        return stored
+            pass  # another worker is sending; the pending record is sent by it or a later round
+
+    @staticmethod
+    def _note(note: str) -> str:
+        if len(note) > MAX_NOTE_CHARS:
+            raise MalformedRequestError(f"A note is at most {MAX_NOTE_CHARS} characters.")
+        return note.strip()
 
     def planned_replies(self, definition: FormDefinition, submission: Submission) -> list[PlannedEmail]:
-        """The emails of the case's replies, for the delivery service's plan (so they share its records and retries)."""
+        """The case's replies and due letters, for the delivery service's plan (so they share its records and
+        retries); a letter not due yet is left out (its record waits on the waiting list)."""
         from chalicelib.mail.delivery import PlannedEmail
         try:
             case = self.store.get(submission.form, submission.id)
@@ -144,15 +243,20 @@ class CaseService:
             log.warning("case of %s/%s unreadable: its replies wait for the next round", submission.form,
                         submission.id)
             return []
-        if case is None or not case.replies or not submission.respondent_email or self.delivery is None:
+
+        if case is None or not submission.respondent_email or self.delivery is None:
             return []
-        sender = self.delivery.mail.sender
+        sender, now, to = self.delivery.mail.sender, self.clock(), [submission.respondent_email]
 
         def renderer(reply: Reply) -> Callable[[], Email]:
             return lambda: render_reply(definition, submission, reply, sender)
 
-        return [PlannedEmail(reply.delivery_kind, [submission.respondent_email], renderer(reply))
-                for reply in case.replies]
+        def letter_renderer(letter: Letter) -> Callable[[], Email]:
+            return lambda: render_letter(definition, submission, letter, sender)
+
+        return [*(PlannedEmail(reply.delivery_kind, to, renderer(reply)) for reply in case.replies),
+                *(PlannedEmail(letter.delivery_kind, to, letter_renderer(letter)) for letter in case.letters
+                  if letter.send_after <= now and case.folder == INBOX)]
 
     def overdue_digest(self) -> int:
         """Email each form's team its cases past due (each case once per day); how many were reported.

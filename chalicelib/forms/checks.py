@@ -92,7 +92,16 @@ X_FORM_SCHEMA: dict[str, Any] = {
                       "additionalProperties": {"type": "object", "additionalProperties": False,
                                                "required": ["dueHours"],
                                                "properties": {"dueHours": {"type": ["integer", "null"],
-                                                                           "minimum": 1, "maximum": 8760}}}},
+                                                                           "minimum": 1, "maximum": 8760},
+                                                              "delayHours": {"type": "integer", "minimum": 0,
+                                                                             "maximum": 720},
+                                                              "nextProduct": {
+                                                                  "type": "object", "additionalProperties": False,
+                                                                  "required": ["url"],
+                                                                  "properties": {
+                                                                      "url": {"type": "string",
+                                                                              "pattern": "^https://", "maxLength": 500},
+                                                                      "title": _LABEL}}}}},
     },
 }
 

@@ -20,7 +20,9 @@ dashboard = Blueprint(__name__)
 FORM_TYPES = ["application/x-www-form-urlencoded"]
 # What a finished action says on the page it returns to (fixed wording: a link cannot put its own words there).
 NOTICES = {"status": "Status changed.", "reply": "Reply sent: it is in the emails below.",
-           "deleted": "The submission and everything derived from it were deleted."}
+           "deleted": "The submission and everything derived from it were deleted.",
+           "decision": "Decision recorded; the client is told it by email (below).",
+           "outcome": "Outcome recorded."}
 NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
 
@@ -236,6 +238,22 @@ def reply(form_id: str, submission_id: str) -> Response:
     session = _checked_post()
     _cases().reply(form_id, submission_id, field("text"), session.who, _version())
     return _see(f"/admin/cases/{form_id}/{submission_id}?done=reply")
+
+
+@dashboard.route("/admin/cases/{form_id}/{submission_id}/decision", methods=["POST"], content_types=FORM_TYPES)
+@handles_errors
+def decide(form_id: str, submission_id: str) -> Response:
+    session = _checked_post()
+    _cases().decide(form_id, submission_id, field("decision"), field("note"), session.who, _version())
+    return _see(f"/admin/cases/{form_id}/{submission_id}?done=decision")
+
+
+@dashboard.route("/admin/cases/{form_id}/{submission_id}/outcome", methods=["POST"], content_types=FORM_TYPES)
+@handles_errors
+def record_outcome(form_id: str, submission_id: str) -> Response:
+    session = _checked_post()
+    _cases().record_outcome(form_id, submission_id, field("outcome"), session.who, _version())
+    return _see(f"/admin/cases/{form_id}/{submission_id}?done=outcome")
 
 
 @dashboard.route("/admin/cases/{form_id}/{submission_id}/delete", methods=["POST"], content_types=FORM_TYPES)

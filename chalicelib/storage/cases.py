@@ -18,7 +18,7 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from chalicelib.cases.model import Case, InboxPage, InboxQuery, Reply, StatusChange
+from chalicelib.cases.model import Case, InboxPage, InboxQuery, Letter, Reply, StatusChange
 from chalicelib.core.addresses import normalise_address
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import ConditionFailedError, StoreUnavailableError
@@ -63,6 +63,8 @@ class CaseRecord(Model):
     version = NumberAttribute(default=0)
     history = UnicodeAttribute(null=True)  # JSON list of status changes
     replies = UnicodeAttribute(null=True)  # JSON list of replies
+    letters = UnicodeAttribute(null=True)  # JSON list of the reaction's letters
+    outcome = UnicodeAttribute(null=True)  # a referral's outcome
     order = UnicodeAttribute(null=True)
     address = UnicodeAttribute(null=True)  # the respondent's normalised address, for search
     uses = NumberAttribute(null=True)  # attempt counters only
@@ -111,6 +113,19 @@ def _replies(case: Case) -> str:
     return json.dumps([{"id": r.id, "at": _stamp(r.at), "who": r.who, "text": r.text} for r in case.replies])
 
 
+def _letters(case: Case) -> str | None:
+    if not case.letters:
+        return None
+    return json.dumps([{"id": x.id, "kind": x.kind, "at": _stamp(x.at), "who": x.who,
+                        "send_after": _stamp(x.send_after), "decision": x.decision, "note": x.note}
+                       for x in case.letters])
+
+
+def _letter(item: dict[str, str]) -> Letter:
+    return Letter(item["id"], item["kind"], datetime.fromisoformat(item["at"]), item["who"],
+                  datetime.fromisoformat(item["send_after"]), item.get("decision", ""), item.get("note", ""))
+
+
 @contextmanager
 def _reaching_table(what: str) -> Iterator[None]:
     try:
@@ -138,7 +153,8 @@ class CaseStore:
         record = self.cases(case.key, form=case.form, submission_id=case.submission_id, kind=case.kind,
                             status=case.status, folder=case.folder, created_at=case.created_at, due_at=case.due_at,
                             respondent=case.respondent, language=case.language, source=case.source,
-                            version=version, history=_history(case), replies=_replies(case), order=case.order(),
+                            version=version, history=_history(case), replies=_replies(case), letters=_letters(case),
+                            outcome=case.outcome, order=case.order(),
                             address=normalise_address(case.respondent) if case.respondent else None)
         for facets in FACETS:
             setattr(record, _attribute(facets), partition(facets, case.folder, case.form, case.kind, case.status))
@@ -154,7 +170,8 @@ class CaseStore:
         return Case(form=record.form, submission_id=record.submission_id, kind=record.kind,
                     status=str(record.status), folder=str(record.folder), created_at=record.created_at,
                     due_at=record.due_at, respondent=record.respondent, language=record.language,
-                    source=record.source, version=int(record.version or 0), history=history, replies=replies)
+                    source=record.source, version=int(record.version or 0), history=history, replies=replies,
+                    letters=[_letter(item) for item in json.loads(record.letters or "[]")], outcome=record.outcome)
 
     def create(self, case: Case) -> bool:
         """Store a new case; False when the submission has one already."""

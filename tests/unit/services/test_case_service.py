@@ -4,6 +4,7 @@ changes, and replies sent through the delivery records, threaded under the ackno
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from ulid import ULID
@@ -234,6 +235,74 @@ class TestCaseService:
         clock.advance(hours=1)  # the next hourly round
         assert cases.overdue_digest() == 1
 
+    def test_a_resolved_complaint_asks_the_client_whether_it_is_fixed(
+            self, cases: CaseService, clock: Clock, submissions: MemorySubmissionStore, mailer: FakeMailer) -> None:
+        complaint = self.stored(cases, submissions, contact(clock, "complaint", language="ru"))
+        cases.change_status("contact", complaint.id, "open", "ann")
+        assert mailer.sent == []  # only resolving asks
+        clock.advance(hours=3)
+        case = cases.change_status("contact", complaint.id, RESOLVED, "ann", "replaced the part")
+        [(message, to)] = mailer.sent
+        assert to == ["ann@example.com"] and message["Subject"].startswith("Проблема решена?")
+        thread = f"<contact.{complaint.id}.acknowledgement@localhost>"
+        assert message["In-Reply-To"] == thread and message["References"] == thread
+        assert [letter.kind for letter in case.letters] == ["fixed"]
+        assert [d.status for d in cases.delivery.store.for_submission("contact", complaint.id)  # type: ignore[union-attr]
+                if d.kind.startswith("fixed-")] == ["sent"]
+        cases.delivery.deliver(submissions.get("contact", complaint.id))  # type: ignore[union-attr, arg-type]
+        assert len(mailer.sent) == 1  # seen again: nothing twice
+        question = self.stored(cases, submissions, contact(clock, "question"))  # (sets the acknowledgement aside)
+        cases.change_status("contact", question.id, RESOLVED, "ann")
+        assert mailer.sent == []  # a question is answered by the reply, not asked about
+
+    def test_an_idea_s_decision_is_recorded_and_told_to_the_client(
+            self, cases: CaseService, clock: Clock, submissions: MemorySubmissionStore, mailer: FakeMailer) -> None:
+        idea = self.stored(cases, submissions, contact(clock, "idea"))
+        clock.advance(days=2)
+        case = cases.decide("contact", idea.id, "accepted", "It ships in the spring release.", "bob")
+        assert case.status == RESOLVED and case.decision is not None
+        assert (case.decision.decision, case.decision.note, case.decision.who) == (
+            "accepted", "It ships in the spring release.", "bob")
+        assert [(c.who, c.new, c.note) for c in case.history] == [
+            ("bob", RESOLVED, "accepted: It ships in the spring release.")]
+        [(message, to)] = mailer.sent
+        body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert to == ["ann@example.com"] and "decided to do it" in body and "spring release" in body
+        assert message["In-Reply-To"] == f"<contact.{idea.id}.acknowledgement@localhost>"
+        with pytest.raises(MalformedRequestError):
+            cases.decide("contact", idea.id, "maybe", "", "bob")
+        question = self.stored(cases, submissions, contact(clock, "question"))
+        with pytest.raises(ConflictError, match="idea"):
+            cases.decide("contact", question.id, "declined", "", "bob")
+
+    def test_praise_is_thanked_after_the_delay_once(self, cases: CaseService, clock: Clock,
+                                                    submissions: MemorySubmissionStore, mailer: FakeMailer) -> None:
+        praise = self.stored(cases, submissions, contact(clock, "praise"))
+        delivery = cases.delivery
+        assert delivery is not None
+        clock.advance(minutes=119)
+        assert delivery.retry_due(submissions.get) == 0 and mailer.sent == []  # not before the form's delay
+        clock.advance(minutes=2)  # the email schedule's next round
+        assert delivery.retry_due(submissions.get) == 1
+        [(message, to)] = mailer.sent
+        assert to == ["ann@example.com"] and message["Subject"].startswith("Thank you")
+        assert message["In-Reply-To"] == f"<contact.{praise.id}.acknowledgement@localhost>"
+        cases(praise)  # the consumer seen again books nothing new
+        clock.advance(hours=5)
+        delivery.retry_due(submissions.get)
+        delivery.deliver(praise)
+        assert len(mailer.sent) == 1
+
+    def test_a_referral_s_outcome_is_recorded(self, cases: CaseService, clock: Clock,
+                                              submissions: MemorySubmissionStore, mailer: FakeMailer) -> None:
+        referral = self.stored(cases, submissions, contact(clock, "referral"))
+        case = cases.record_outcome("contact", referral.id, "Called; demo booked for Friday.", "ann")
+        assert case.status == RESOLVED and case.outcome == "Called; demo booked for Friday."
+        assert cases.get("contact", referral.id).outcome == case.outcome
+        assert [(c.who, c.new) for c in case.history] == [("ann", RESOLVED)] and mailer.sent == []
+        with pytest.raises(MalformedRequestError):
+            cases.record_outcome("contact", referral.id, "  ", "ann")
+
 
 def test_a_form_overrides_a_kind_s_due_time() -> None:
     clock = Clock()
@@ -251,3 +320,43 @@ def test_the_inbox_reads_only_the_cases_it_shows() -> None:
         cases(contact(clock, "praise"))
     cases.inbox(InboxQuery(), limit=25)
     assert store.reads == 25
+
+
+def test_the_praise_thank_you_waits_the_form_s_delay_and_links_the_next_product(tmp_path: Path) -> None:
+    import json
+    definition = json.loads((ROOT / "forms" / "contact.json").read_text())
+    definition["x-form"]["reactions"] = {"praise": {"delayHours": 5, "nextProduct": {
+        "url": "https://acme.example/pro", "title": {"en": "Acme Pro"}}}}
+    (tmp_path / "contact.json").write_text(json.dumps(definition))
+    forms, clock, mailer, submissions = FormRegistry(tmp_path), Clock(), FakeMailer(), MemorySubmissionStore()
+    cases = CaseService(forms, MemoryCaseStore(), submissions.get, clock=clock)
+    cases.delivery = DeliveryService(memory_settings(), forms, MemoryDeliveryStore(), mailer,
+                                     EmailTemplates(ROOT / "forms" / "templates"), clock=clock, sleep=lambda _: None)
+    cases.delivery.planners.append(cases.planned_replies)
+    praise = contact(clock, "praise")
+    submissions.items[(praise.form, praise.id)] = praise
+    cases(praise)
+    cases.delivery.deliver(praise)  # the acknowledgement and the team's notification, at once
+    mailer.sent.clear()
+    clock.advance(hours=4, minutes=59)
+    assert cases.delivery.retry_due(submissions.get) == 0 and mailer.sent == []
+    clock.advance(minutes=2)
+    assert cases.delivery.retry_due(submissions.get) == 1
+    [(message, _)] = mailer.sent
+    assert "You might also like: Acme Pro\nhttps://acme.example/pro" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert 'href="https://acme.example/pro"' in message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("praise", [{"delayHours": -1}, {"delayHours": "2"},
+                                    {"nextProduct": {"url": "javascript:alert(1)"}},
+                                    {"nextProduct": {"url": "http://plain.example"}}, {"nextProduct": {}},
+                                    {"thanks": True}])
+def test_a_praise_reaction_the_checks_refuse_names_itself(tmp_path: Path, praise: dict[str, object]) -> None:
+    import json
+
+    from chalicelib.core.errors import DefinitionError
+    definition = json.loads((ROOT / "forms" / "contact.json").read_text())
+    definition["x-form"]["reactions"] = {"praise": praise}
+    (tmp_path / "contact.json").write_text(json.dumps(definition))
+    with pytest.raises(DefinitionError, match="reactions"):
+        FormRegistry(tmp_path).get("contact")

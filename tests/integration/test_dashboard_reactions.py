@@ -1,0 +1,69 @@
+"""The case page's reactions over HTTP (chalice.test.Client on DynamoDB Local): an idea's decision told to the
+client, a referral's outcome, each behind the session's CSRF token; hostile values are a clear 400."""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from chalicelib.cases.model import RESOLVED
+from chalicelib.jobs import dispatch
+from tests.integration.test_dashboard import FORM, _csrf, _h, session_cookie
+from tests.integration.test_dashboard import ann as ann  # the labelled key, a fixture
+from tests.unit.services.support import Clock
+from tests.unit.services.test_case_service import contact
+
+pytestmark = pytest.mark.usefixtures("ann")
+
+
+def test_an_idea_s_decision_is_recorded_from_its_case_page_and_emailed(client: Any, services: Any,
+                                                                       tmp_path: Any) -> None:
+    from chalicelib.mail.transport import OutboxMailer
+    services.delivery.mailer, original_mailer = OutboxMailer(tmp_path / "outbox"), services.delivery.mailer
+    try:
+        posted = client.http.post("/f/contact", headers={**FORM, "Accept": "application/json"}, body=urlencode(
+            {"name": "Ann Lee", "email": "ann@example.com", "topic": "idea", "message": "Dark mode, please",
+             "consent": "on", "_language": "en"}))
+        assert posted.status_code in (200, 201), posted.body
+        [listed] = services.exports.page("contact", cursor=None, limit=None, status=None)["submissions"]
+        submission = services.store.get("contact", listed["id"])
+        dispatch(services.consumers, submission)
+        cookie = session_cookie(client)
+        link = f"/admin/cases/contact/{submission.id}"
+        page = client.http.get(link, headers={"Cookie": cookie})
+        assert b"Record and tell the client" in page.body
+        for hostile in ("maybe", "", "accepted\r\nBcc: x@evil.example"):
+            refused = client.http.post(f"{link}/decision", headers={**FORM, "Cookie": cookie, "Accept": "text/html"},
+                                       body=urlencode({"csrf": _csrf(page.body), "decision": hostile}))
+            assert refused.status_code == 400 and b"must be one of" in refused.body
+        forged = client.http.post(f"{link}/decision", headers={**FORM, "Cookie": cookie},
+                                  body=urlencode({"csrf": "nope", "decision": "accepted"}))
+        assert forged.status_code == 403 and services.cases.get("contact", submission.id).decision is None
+        decided = client.http.post(f"{link}/decision", headers={**FORM, "Cookie": cookie}, body=urlencode(
+            {"csrf": _csrf(page.body), "decision": "accepted", "note": "It ships in May."}))
+        assert decided.status_code == 303 and _h(decided)["location"] == f"{link}?done=decision"
+        case = services.cases.get("contact", submission.id)
+        assert case.status == RESOLVED and case.decision.decision == "accepted" and case.decision.who == "ann"
+        outbox = [p.read_text() for p in (tmp_path / "outbox").glob("*.eml")]
+        assert any("It ships in May." in text and "In-Reply-To:" in text for text in outbox)
+        after = client.http.get(_h(decided)["location"], headers={"Cookie": cookie})
+        assert b"Decision recorded" in after.body and b"It ships in May." in after.body
+    finally:
+        services.delivery.mailer = original_mailer
+
+
+def test_a_referral_s_outcome_is_recorded_from_its_case_page(client: Any, services: Any) -> None:
+    referral = contact(Clock(), "referral", email="lead@example.net")
+    services.cases(referral)
+    cookie = session_cookie(client)
+    link = f"/admin/cases/contact/{referral.id}"
+    page = client.http.get(link, headers={"Cookie": cookie})
+    assert b"Record the outcome" in page.body
+    recorded = client.http.post(f"{link}/outcome", headers={**FORM, "Cookie": cookie},
+                                body=urlencode({"csrf": _csrf(page.body), "outcome": "Demo booked."}))
+    assert recorded.status_code == 303
+    assert services.cases.get("contact", referral.id).outcome == "Demo booked."
+    too_long = client.http.post(f"{link}/outcome", headers={**FORM, "Cookie": cookie, "Accept": "text/html"},
+                                body=urlencode({"csrf": _csrf(page.body), "outcome": "x" * 501}))
+    assert too_long.status_code == 400
