@@ -24,6 +24,8 @@ CAPTCHA_TOKEN_FIELDS: dict[str, tuple[str, ...]] = {
 }
 TOKEN_FIELDS = frozenset(name for names in CAPTCHA_TOKEN_FIELDS.values() for name in names)
 MAX_TOKEN_CHARS = 4096  # Turnstile documents 2048; reCAPTCHA tokens run longer
+# Widgets whose browser input cannot hold a line break, so one in the answer was put there by a script.
+_SINGLE_LINE_WIDGETS = frozenset({"text", "email", "tel", "url"})
 _SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _MULTI_LINE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INTEGER = re.compile(r"^[+-]?\d{1,30}$")
@@ -59,7 +61,9 @@ def split_control(
     values: Mapping[str, Any], definition: FormDefinition,
 ) -> tuple[dict[str, Any], ControlFields, list[FieldError]]:
     """Separate answers from control fields; errors for control values that cannot go in a header."""
-    answers = {k: v for k, v in values.items() if not k.startswith("_") and k not in TOKEN_FIELDS}
+    # The honeypot may have any name (Netlify's `bot-field`, Web3Forms' `botcheck`): it is never an answer.
+    answers = {k: v for k, v in values.items()
+               if not k.startswith("_") and k not in TOKEN_FIELDS and k != definition.honeypot}
     honeypot = values.get(definition.honeypot)
     honeypot_text = _last_text(honeypot) if honeypot is not None else None
     errors: list[FieldError] = []
@@ -232,11 +236,27 @@ def _field_errors(error: ValidationError, definition: FormDefinition) -> list[Fi
     return [FieldError("/".join(path), _message(error), parts)]
 
 
+def single_line(definition: FormDefinition, name: str) -> bool:
+    """Whether an answer must stay on one line: it reaches a header, or its definition says so."""
+    if name == definition.respondent_email_field:
+        return True  # the acknowledgement's To
+    question = definition.question(name)
+    if question is None:
+        return True  # not a question: refused as unknown anyway, and never free text
+    if question.schema.get("format") == "email":
+        return True
+    declared = question.ui.get("singleLine")
+    if isinstance(declared, bool):
+        return declared
+    # A list holds choices (checkboxes, `role[]`), each one line; free text is one string.
+    return question.ui.get("widget") in _SINGLE_LINE_WIDGETS or question.is_array
+
+
 def _text_errors(definition: FormDefinition, answers: Mapping[str, Any]) -> list[FieldError]:
     errors: list[FieldError] = []
     for name, value in answers.items():
-        question = definition.question(name)
-        multiline = question is not None and question.ui.get("widget") == "textarea"
+        # Free text keeps its line breaks (a message typed on two lines); other control characters never pass.
+        multiline = not single_line(definition, name)
         pattern = _MULTI_LINE_BAD if multiline else _SINGLE_LINE_BAD
         strings = value if isinstance(value, list) else [value]
         if any(isinstance(s, str) and pattern.search(s) for s in strings):

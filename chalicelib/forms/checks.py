@@ -66,7 +66,7 @@ X_FORM_SCHEMA: dict[str, Any] = {
         "redirect": {"type": "string", "pattern": r"^(https?://|/)"},
         "spam": {
             "type": "object", "additionalProperties": False,
-            "properties": {"honeypot": {"type": "string", "pattern": "^_[A-Za-z0-9_-]+$"},
+            "properties": {"honeypot": {"type": "string", "pattern": r"^[^\x00-\x1f\x7f]{1,100}$"},
                            "minSeconds": {"type": "integer", "minimum": 0, "maximum": 3600},
                            "perIpPerHour": {"type": "integer", "minimum": 1}},
         },
@@ -117,6 +117,7 @@ X_UI_SCHEMA: dict[str, Any] = {
         "rows": {"type": "object", "additionalProperties": _LABEL},
         "scale": {"type": "object", "additionalProperties": _LABEL},
         "visibleIf": {"type": "object"},
+        "singleLine": {"type": "boolean"},
     },
 }
 
@@ -212,6 +213,17 @@ def check_document(schema: Any, source: str) -> None:
             raise DefinitionError(source, _json_path(("x-form", key)),
                                   f"{settings[key]!r} is not one of the form's properties")
     _check_survey_settings(settings, source)
+    _check_honeypot(settings, schema["properties"], source)
+
+
+def _check_honeypot(settings: Mapping[str, Any], properties: Mapping[str, Any], source: str) -> None:
+    """Any name may be the honeypot (`bot-field`, `botcheck`), but then it cannot also be a question."""
+    spam = settings.get("spam")
+    name = spam.get("honeypot") if isinstance(spam, dict) else None
+    if isinstance(name, str) and name in properties:
+        raise DefinitionError(source, "$.x-form.spam.honeypot",
+                              f"{name!r} is also a question of the form; a filled honeypot marks a post as spam, "
+                              "so name a field no person answers")
 
 
 def check_question(name: str, prop: Any, source: str) -> None:

@@ -151,6 +151,10 @@ def _parse_multipart(body: bytes, boundary: str | None, limits: Limits) -> dict[
         _, options = parse_options_header(disposition)
         name = _decode(options.get(b"name", b""), "A multipart field name")
         if b"filename" in options:
+            if not options[b"filename"] and not part["data"]:
+                # An optional <input type="file"> left empty: every browser still sends its part, with no name
+                # and no bytes. Nothing was uploaded, so there is nothing to refuse.
+                continue
             raise UnsupportedMediaTypeError(
                 f"File uploads are not accepted (field {name!r}); remove the file input from the form.")
         _add(values, name, _decode(bytes(part["data"]), f"Field {name!r}"), limits)

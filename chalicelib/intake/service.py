@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, urlencode, urljoin, urlsplit
 
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.config import SettingError, Settings
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from chalicelib.intake.captcha import CaptchaGuard
 
 log = logging.getLogger("formloop.intake")
+MAX_BACK_CHARS = 2000  # a Referer longer than this is no page worth linking back to
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,10 @@ class SubmitOutcome:
 
 
 def wants_json(headers: Mapping[str, str], body_is_json: bool = False) -> bool:
-    """JSON clients ask with Accept (or send JSON); browsers get HTML."""
+    """JSON clients ask with Accept, or as jQuery and Formspree's scripts do with X-Requested-With (or send
+    JSON); browsers get HTML."""
+    if headers.get("x-requested-with", "").strip().lower() == "xmlhttprequest":
+        return True
     accept = headers.get("accept", "")
     if "application/json" in accept or "application/problem+json" in accept:
         return "text/html" not in accept.split(",")[0]
@@ -114,6 +118,13 @@ def _split(url: str) -> SplitResult | None:
         return urlsplit(url)
     except ValueError:  # e.g. "http://[oops": an unbalanced IPv6 bracket
         return None
+
+
+def _is_relative(url: str) -> bool:
+    """A path relative to the current page (`thanks.html`, `../done/`, `?sent=1`): no scheme, host or backslash."""
+    parts = _split(url)
+    return parts is not None and not parts.scheme and not parts.netloc and "\\" not in url \
+        and not url.startswith("/")
 
 
 def origin_of(url: str) -> str | None:
@@ -174,9 +185,12 @@ class SubmissionService:
                 f"This form does not accept posts from {headers.get('origin')}; "
                 "its owner can add the site to allowedOrigins.")
 
-    def redirect_for(self, definition: FormDefinition, next_url: str | None, origin: str | None) -> str:
-        """`_next` if it stays on an allowed site, else the form's redirect, else its thanks page."""
+    def redirect_for(self, definition: FormDefinition, next_url: str | None, origin: str | None,
+                     referer: str | None = None) -> str:
+        """`_next` if it stays on an allowed site, else the form's redirect, else its thanks page (with a link
+        back to the posting page when that page is on an allowed site)."""
         allowed = {o.rstrip("/").lower() for o in definition.allowed_origins}
+        page = self.back_link(definition, referer)
         if next_url:
             if next_url.startswith("/") and not next_url.startswith("//") and "\\" not in next_url:
                 if origin and origin.rstrip("/").lower() in allowed:
@@ -185,11 +199,26 @@ class SubmissionService:
             target = origin_of(next_url)
             if target and target in allowed:
                 return next_url
+            base = page or (origin.rstrip("/") + "/" if origin and origin.rstrip("/").lower() in allowed else None)
+            if target is None and base and _is_relative(next_url):
+                # `thanks.html` as a browser would resolve it on the posting page; checked again once joined.
+                joined = urljoin(base, next_url)
+                if origin_of(joined) in allowed:
+                    return joined
         redirect = definition.settings.get("redirect")
         if redirect:
             return str(redirect)
         # Relative, so it resolves under any API Gateway stage prefix: /api/f/x -> /api/f/x/thanks.
-        return f"{definition.id}/thanks"
+        thanks = f"{definition.id}/thanks"
+        return f"{thanks}?{urlencode({'back': page})}" if page else thanks
+
+    @staticmethod
+    def back_link(definition: FormDefinition, url: str | None) -> str | None:
+        """`url` if it is a page on one of the form's allowed sites (a link the thanks page may show), else None."""
+        if not url or len(url) > MAX_BACK_CHARS or any(ord(char) < 0x20 or char in "\x7f\\" for char in url):
+            return None
+        allowed = {o.rstrip("/").lower() for o in definition.allowed_origins}
+        return url if origin_of(url) in allowed else None
 
     def submit(self, request: SubmitRequest) -> SubmitOutcome:
         """Parse, validate and store one post; raise a FormloopError for anything a client must fix."""
@@ -219,7 +248,7 @@ class SubmissionService:
         submission = self._submission(definition, request, answers, control, status, language)
         claim = self._claim(definition, request, control)
         # Worked out before the write: once stored, nothing may fail.
-        redirect_to = self.redirect_for(definition, control.next_url, request.origin)
+        redirect_to = self.redirect_for(definition, control.next_url, request.origin, request.headers.get("referer"))
         # The survey's limits and the client's hourly counter go into the same write as the submission: one
         # request, and a refused post stores (and counts) nothing.
         admissions: list[Admission] = []

@@ -239,12 +239,12 @@ def _captcha_widget(definition: FormDefinition) -> dict[str, Any] | None:
     return widget(definition)
 
 
-def render_thanks(definition: FormDefinition, language: str) -> str:
-    """The default thank-you page."""
+def render_thanks(definition: FormDefinition, language: str, back_url: str | None = None) -> str:
+    """The default thank-you page, linking back to the posting page when one is given."""
     t = texts(language)
     return render("message.html", language=language, page_title=t["thanks_title"], heading=t["thanks_title"],
                   message=localized(definition.settings.get("thanks"), language, t["thanks"]),
-                  back_url=None, back_label="")
+                  back_url=back_url, back_label=t["back"])
 
 
 def render_message(heading: str, message: str, language: str = "en") -> str:

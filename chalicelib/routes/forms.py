@@ -16,6 +16,13 @@ forms = Blueprint(__name__)
 # Every type reaches Formloop, so an unsupported one gets the same clear 415 as the rest (problem+json or a
 # page) rather than Chalice's terse {"Code": "UnsupportedMediaType"}; intake/parsing.py decides what is read.
 POST_TYPES = ["*/*"]
+# What a site's script may send cross-origin; jQuery's $.ajax adds X-Requested-With to every request.
+ALLOWED_REQUEST_HEADERS = "Content-Type, Accept, Idempotency-Key, Accept-Language, X-Requested-With"
+
+
+def _json_only(accept: str) -> bool:
+    """A client that accepts JSON and not HTML (a script, not a browser tab)."""
+    return "json" in accept and "text/html" not in accept
 
 
 @forms.route("/f/{form_id}", methods=["POST"], content_types=POST_TYPES)
@@ -41,6 +48,11 @@ def form_page(form_id: str) -> Response:
     from chalicelib.pages import rendering
     built = services()
     definition = built.submissions.form(form_id)
+    if _json_only(headers().get("accept", "").lower()):
+        # A script that GETs the action URL wants to send answers: say how, rather than hand it a page.
+        raise MethodNotAllowedError("This address takes answers with POST (JSON, urlencoded or multipart); "
+                                    f"its page is for browsers and its schema is at {form_id}/schema.",
+                                    headers={"Allow": "POST"})
     built.surveys.check_page(definition, built.submissions.clock())  # closed, not open yet, or full
     language = choose_language(definition, params().get("lang"), headers().get("accept-language"))
     return html(rendering.render_form(definition, language, action=form_id, issued=built.submissions.page_token()),
@@ -55,7 +67,7 @@ def preflight(form_id: str) -> Response:
     allowed = cors(form_id)
     if allowed:
         allowed.update({"Access-Control-Allow-Methods": "POST", "Access-Control-Max-Age": "600",
-                        "Access-Control-Allow-Headers": "Content-Type, Accept, Idempotency-Key, Accept-Language"})
+                        "Access-Control-Allow-Headers": ALLOWED_REQUEST_HEADERS})
     return Response(body="", status_code=204, headers=dict[str, Any](allowed))
 
 
@@ -80,6 +92,9 @@ def public_schema(form_id: str) -> Response:
 def thanks(form_id: str) -> Response:
     from chalicelib.intake.service import choose_language
     from chalicelib.pages import rendering
-    definition = services().submissions.form(form_id)
+    submissions = services().submissions
+    definition = submissions.form(form_id)
     language = choose_language(definition, params().get("lang"), headers().get("accept-language"))
-    return html(rendering.render_thanks(definition, language), policy=form_policy(definition))
+    # Checked again here: anyone can write a thanks link, but only a page on the form's own sites is linked.
+    back = submissions.back_link(definition, params().get("back"))
+    return html(rendering.render_thanks(definition, language, back_url=back), policy=form_policy(definition))
