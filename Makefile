@@ -6,10 +6,12 @@ PY := $(VENV)/bin/python
 FORMLOOP := $(VENV)/bin/formloop
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
+# Formloop's wording per language (docs/i18n.md): each .po compiled to the .mo that pages read.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard chalicelib/locales/*/LC_MESSAGES/formloop.po))
 
-.PHONY: setup browser run test lint mutate check-forms package infra bench bench-results bench-email bench-gifts bench-webhooks clean
+.PHONY: setup messages browser run test lint mutate check-forms package infra bench bench-results bench-email bench-gifts bench-webhooks clean
 
-setup: $(STAMP_PY) $(STAMP_NODE)
+setup: $(STAMP_PY) $(STAMP_NODE) $(CATALOGUES)
 
 # The pinned dependencies, then Formloop itself for the `formloop` command (its build backend is pinned
 # in pyproject.toml's [build-system]).
@@ -27,6 +29,16 @@ $(STAMP_PY): requirements.txt requirements-dev.txt pyproject.toml
 $(STAMP_NODE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+%.mo: %.po $(STAMP_PY)
+	$(VENV)/bin/pybabel compile --domain formloop --input-file $< --output-file $@
+
+# After marking new wording: extract it into the template, then add it (untranslated) to every language.
+messages: $(STAMP_PY)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k translate:2 -k translate_plural:2,3 --no-location --sort-output \
+	  --project Formloop --version 1 --copyright-holder Formloop -w 120 -o chalicelib/locales/formloop.pot .
+	$(VENV)/bin/pybabel update --domain formloop -i chalicelib/locales/formloop.pot -d chalicelib/locales \
+	  --no-fuzzy-matching -w 120
 
 # Chromium and ChromeDriver for tests/browser, from Debian's packages when missing.
 browser:

@@ -107,6 +107,9 @@ def main(argv: list[str]) -> int:
     from chalicelib.mail.content import BUNDLED_EMAILS_DIR, build_bundle
     emails = build_bundle(ROOT / "forms" / "templates")
     print(f"compiled {len(emails)} MJML email templates into {BUNDLED_EMAILS_DIR.relative_to(ROOT)}")
+    from chalicelib.i18n.catalogue import LOCALES_DIR, compile_all
+    catalogues = compile_all()
+    print(f"compiled {len(catalogues)} message catalogues into {LOCALES_DIR.relative_to(ROOT)}")
     chalice = Path(sys.executable).parent / "chalice"
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
     try:
