@@ -21,8 +21,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from chalicelib.core.errors import N_
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormDefinition, localized
+from chalicelib.i18n import template_globals, translate
 from chalicelib.mail.headers import check_headers, mailbox, sender_parts, text_header
 
 BUNDLED_EMAILS_DIR = Path(__file__).resolve().parents[1] / "bundled" / "emails"
@@ -30,17 +32,16 @@ BUNDLED_EMAILS_DIR = Path(__file__).resolve().parents[1] / "bundled" / "emails"
 STAMP = "<!-- formloop-mjml sha256={} -->\n"
 _JINJA_TAG = re.compile(r"\{%-?\s*(.*?)\s*-?%\}", re.S)
 
-TEXTS: dict[str, dict[str, str]] = {
-    "en": {"yes": "Yes", "no": "No", "ack_subject": "We received your message: {title}",
-           "survey_subject": "Thank you for your answers: {title}", "new": "new submission"},
-    "ru": {"yes": "Да", "no": "Нет", "ack_subject": "Мы получили ваше сообщение: {title}",
-           "survey_subject": "Спасибо за ответы: {title}", "new": "новая заявка"},
+# Formloop's own email wording; its translations are in the catalogues (chalicelib/locales, docs/i18n.md).
+WORDING: dict[str, str] = {
+    "yes": N_("Yes"), "no": N_("No"), "ack_subject": N_("We received your message: {title}"),
+    "survey_subject": N_("Thank you for your answers: {title}"), "new": N_("new submission"),
 }
 
 
 def text(language: str, key: str) -> str:
     """A line of email wording in a language, English where a translation is missing."""
-    return TEXTS.get(language.split("-")[0], {}).get(key) or TEXTS["en"][key]
+    return translate(language, WORDING[key])
 
 
 class TemplateError(Exception):
@@ -129,7 +130,8 @@ class EmailTemplates:
         raise TemplateError(f"no template {name}.{extension} in {self.templates_dir}")
 
     def render(self, name: str, language: str, context: Mapping[str, Any]) -> tuple[str, str]:
-        """The HTML and text parts of one email."""
+        """The HTML and text parts of one email; `_()` in a template is Formloop's wording in `language`."""
+        context = {**template_globals(language), **context}
         html = self.environment.get_template(self.resolve(name, language, "mjml")).render(context)
         plain = self.environment.get_template(self.resolve(name, language, "txt")).render(context)
         return str(html), str(plain)
