@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.core.errors import FieldError
+from chalicelib.core.errors import N_, FieldError
 from chalicelib.forms.definitions import FormDefinition
 from chalicelib.intake.parsing import storable_number
 
@@ -33,6 +33,11 @@ _TRUE = {"on", "true", "1", "yes"}
 _FALSE = {"off", "false", "0", "no"}
 # A row of a matrix question as a plain form posts it: `agreement.easy` or `agreement[easy]`.
 _ROW_KEY = re.compile(r"^([^.\[\]]+)(?:\.([^.\[\]]+)|\[([^.\[\]]+)\])$")
+
+
+def _error(field: str, template: str, path: tuple[str | int, ...] = (), **params: str | int | float) -> FieldError:
+    """A field error whose English message is `template` filled in; pages translate the template instead."""
+    return FieldError(field, template.format(**params), path, template, tuple(params.items()))
 
 
 @dataclass(frozen=True)
@@ -71,10 +76,10 @@ def split_control(
     for name in ("_replyto", "_subject", "_next", "_language", "_idempotency", "_ts"):
         text = _last_text(values.get(name))
         if text is not None and _SINGLE_LINE_BAD.search(text):
-            errors.append(FieldError(name, "must be a single line without control characters."))
+            errors.append(_error(name, N_("must be a single line without control characters.")))
             text = None
         if text is not None and len(text) > 2000:
-            errors.append(FieldError(name, "is too long (at most 2000 characters)."))
+            errors.append(_error(name, N_("is too long (at most {limit} characters)."), limit=2000))
             text = None
         texts[name] = text or None
     token, token_errors = _captcha_token(values, definition)
@@ -95,7 +100,7 @@ def _captcha_token(values: Mapping[str, Any], definition: FormDefinition) -> tup
         if not text:
             continue
         if len(text) > MAX_TOKEN_CHARS or _SINGLE_LINE_BAD.search(text):
-            return None, [FieldError(name, "is not a token from the human check; please complete the check again.")]
+            return None, [_error(name, N_("is not a token from the human check; please complete the check again."))]
         return text, []
     return None, []
 
@@ -179,45 +184,55 @@ def coerce(definition: FormDefinition, raw: Mapping[str, Any], *, from_form: boo
     return answers
 
 
-def _describe_type(expected: Any) -> str:
-    names = {"integer": "a whole number", "number": "a number", "string": "text", "boolean": "yes or no",
-             "array": "a list of choices", "object": "a group of answers", "null": "empty"}
-    if isinstance(expected, list):
-        return " or ".join(names.get(str(e), str(e)) for e in expected)
-    return names.get(expected, str(expected))
+# One whole sentence per type, so each language words it its own way.
+_TYPE_MESSAGES = {
+    "integer": N_("must be a whole number."), "number": N_("must be a number."), "string": N_("must be text."),
+    "boolean": N_("must be yes or no."), "array": N_("must be a list of choices."),
+    "object": N_("must be a group of answers."), "null": N_("must be empty."),
+}
+_TYPE_NAMES = {"integer": "a whole number", "number": "a number", "string": "text", "boolean": "yes or no",
+               "array": "a list of choices", "object": "a group of answers", "null": "empty"}
+# Templates whose placeholder is the limit in the schema.
+_LIMIT_MESSAGES = {
+    "maxLength": N_("must be at most {value} characters."), "minimum": N_("must be at least {value}."),
+    "maximum": N_("must be at most {value}."), "exclusiveMinimum": N_("must be more than {value}."),
+    "exclusiveMaximum": N_("must be less than {value}."), "minItems": N_("choose at least {value}."),
+    "maxItems": N_("choose at most {value}."),
+}
 
 
-def _message(error: ValidationError) -> str:
+def _number(value: Any) -> str | int | float:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+
+def _message(error: ValidationError, field: str, parts: tuple[str | int, ...]) -> FieldError:
     validator, value = error.validator, error.validator_value
+    if validator == "type" and isinstance(value, str) and value in _TYPE_MESSAGES:
+        return _error(field, _TYPE_MESSAGES[value], parts)
     if validator == "type":
-        return f"must be {_describe_type(value)}."
+        kinds = " or ".join(_TYPE_NAMES.get(str(e), str(e)) for e in (value if isinstance(value, list) else [value]))
+        return FieldError(field, f"must be {kinds}.", parts, N_("has the wrong kind of answer."))
     if validator == "format" and value == "email":
-        return "must be an email address, like name@example.com."
+        return _error(field, N_("must be an email address, like name@example.com."), parts)
     if validator == "format":
-        return f"must be a valid {value}."
+        return _error(field, N_("must be a valid {format}."), parts, format=str(value))
     if validator == "minLength":
-        return "must not be empty." if value == 1 else f"must be at least {value} characters."
-    if validator == "maxLength":
-        return f"must be at most {value} characters."
-    if validator == "minimum":
-        return f"must be at least {value}."
-    if validator == "maximum":
-        return f"must be at most {value}."
-    if validator in ("exclusiveMinimum", "exclusiveMaximum"):
-        return f"must be {'more' if validator == 'exclusiveMinimum' else 'less'} than {value}."
+        if value == 1:
+            return _error(field, N_("must not be empty."), parts)
+        return _error(field, N_("must be at least {value} characters."), parts, value=_number(value))
+    if validator in _LIMIT_MESSAGES:
+        return _error(field, _LIMIT_MESSAGES[str(validator)], parts, value=_number(value))
     if validator == "enum":
-        return "must be one of: " + ", ".join(str(v) for v in value) + "."
+        return _error(field, N_("must be one of: {choices}."), parts, choices=", ".join(str(v) for v in value))
     if validator == "const":
-        return "must be checked." if value is True else f"must be {value!r}."
+        if value is True:
+            return _error(field, N_("must be checked."), parts)
+        return _error(field, N_("must be {value}."), parts, value=repr(value))
     if validator == "pattern":
-        return "contains characters that are not allowed here."
-    if validator == "minItems":
-        return f"choose at least {value}."
-    if validator == "maxItems":
-        return f"choose at most {value}."
+        return _error(field, N_("contains characters that are not allowed here."), parts)
     if validator == "uniqueItems":
-        return "lists the same choice twice."
-    return error.message
+        return _error(field, N_("lists the same choice twice."), parts)
+    return FieldError(field, error.message, parts, N_("is not a valid answer."))
 
 
 def _field_errors(error: ValidationError, definition: FormDefinition) -> list[FieldError]:
@@ -225,15 +240,15 @@ def _field_errors(error: ValidationError, definition: FormDefinition) -> list[Fi
     path = [str(p) for p in parts]
     if error.validator == "required" and isinstance(error.instance, dict):
         missing = [n for n in error.validator_value if n not in error.instance]
-        return [FieldError("/".join(path + [n]), "is required.", (*parts, n)) for n in missing]
+        return [_error("/".join(path + [n]), N_("is required."), (*parts, n)) for n in missing]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         # The properties of the object that failed (a matrix question's rows, or the form itself).
         known = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
-        return [FieldError("/".join(path + [n]), "is not a field of this form.", (*parts, n))
+        return [_error("/".join(path + [n]), N_("is not a field of this form."), (*parts, n))
                 for n in error.instance if n not in known]
     if error.validator in ("allOf", "anyOf", "oneOf") and error.context:
         return [fe for sub in error.context for fe in _field_errors(sub, definition)]
-    return [FieldError("/".join(path), _message(error), parts)]
+    return [_message(error, "/".join(path), parts)]
 
 
 def single_line(definition: FormDefinition, name: str) -> bool:
@@ -260,7 +275,8 @@ def _text_errors(definition: FormDefinition, answers: Mapping[str, Any]) -> list
         pattern = _MULTI_LINE_BAD if multiline else _SINGLE_LINE_BAD
         strings = value if isinstance(value, list) else [value]
         if any(isinstance(s, str) and pattern.search(s) for s in strings):
-            errors.append(FieldError(name, "contains control characters" + ("." if multiline else " or line breaks.")))
+            errors.append(_error(name, N_("contains control characters.") if multiline
+                                 else N_("contains control characters or line breaks.")))
     return errors
 
 

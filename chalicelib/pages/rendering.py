@@ -8,48 +8,46 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from chalicelib.core.errors import FieldError
+from chalicelib.core.errors import N_, FieldError, FormloopError
 from chalicelib.forms.answers import TOKEN_FIELDS
 from chalicelib.forms.definitions import FormDefinition, Question, localized
+from chalicelib.i18n import template_globals, translate, translate_error
+from chalicelib.i18n.catalogue import base
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-TEXTS: dict[str, dict[str, str]] = {
-    "en": {"summary": "Please fix the following", "required": "required", "choose": "Choose…",
-           "submit": "Send", "honeypot": "Leave this empty", "thanks_title": "Thank you",
-           "thanks": "Your answers were received.", "back": "Back to the form",
-           "choose_between": "Choose {low} to {high}.", "choose_up_to": "Choose up to {high}.",
-           "choose_at_least": "Choose at least {low}.",
-           "captcha": "Please confirm that you are a person ({provider}).",
-           "captcha_invisible": "This form is protected by {provider}: nothing to tick, it checks when you send.",
-           "captcha_noscript": "This form's human check needs JavaScript; please turn it on to send the form."},
-    "ru": {"summary": "Пожалуйста, исправьте", "required": "обязательно", "choose": "Выберите…",
-           "submit": "Отправить", "honeypot": "Оставьте пустым", "thanks_title": "Спасибо",
-           "thanks": "Ваши ответы получены.", "back": "Вернуться к форме",
-           "choose_between": "Выберите от {low} до {high}.", "choose_up_to": "Выберите не больше {high}.",
-           "choose_at_least": "Выберите не меньше {low}.",
-           "captcha": "Подтвердите, что вы человек ({provider}).",
-           "captcha_invisible": "Форма защищена {provider}: отмечать ничего не нужно, проверка идёт при отправке.",
-           "captcha_noscript": "Для проверки «я не робот» нужен JavaScript; включите его, чтобы отправить форму."},
+# Formloop's wording used from Python, by key; the templates mark theirs with `{% trans %}` and `_()`. Both come
+# from the catalogues in chalicelib/locales (docs/i18n.md).
+WORDING: dict[str, str] = {
+    "summary": N_("Please fix the following"), "required": N_("required"), "choose": N_("Choose…"),
+    "submit": N_("Send"), "honeypot": N_("Leave this empty"), "thanks_title": N_("Thank you"),
+    "thanks": N_("Your answers were received."), "back": N_("Back to the form"),
+    "choose_between": N_("Choose {low} to {high}."), "choose_up_to": N_("Choose up to {high}."),
+    "choose_at_least": N_("Choose at least {low}."),
+    "captcha": N_("Please confirm that you are a person ({provider})."),
+    "captcha_invisible": N_("This form is protected by {provider}: nothing to tick, it checks when you send."),
+    "captcha_noscript": N_("This form's human check needs JavaScript; please turn it on to send the form."),
 }
 
 
 def texts(language: str) -> dict[str, str]:
-    """Interface wording in a language, English where a translation is missing."""
-    return {**TEXTS["en"], **TEXTS.get(language.split("-")[0], {})}
+    """Interface wording in a language, from its catalogue (English where a language has none)."""
+    return {key: translate(language, message) for key, message in WORDING.items()}
 
 
 @lru_cache(maxsize=1)
 def _environment() -> Any:
     # Imported on first page render only: a plain form post never pays for Jinja2.
     from jinja2 import Environment, FileSystemLoader, select_autoescape
+    # jinja2.ext.i18n: `{% trans %}` and `_()`; the callables come per render, bound to the page's language.
     return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
-                       trim_blocks=True, lstrip_blocks=True)
+                       trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
 
 
 def render(template: str, **context: Any) -> str:
-    """Render one of chalicelib/templates with autoescaping."""
-    return str(_environment().get_template(template).render(**context))
+    """Render one of chalicelib/templates with autoescaping, its wording in the context's `language`."""
+    wording = template_globals(str(context.get("language") or "en"))
+    return str(_environment().get_template(template).render(**{**wording, **context}))
 
 
 def widget_of(question: Question) -> str:
@@ -207,15 +205,17 @@ def render_form(definition: FormDefinition, language: str, *, action: str,
     others: list[str] = []
     names = {q.name for q in definition.questions}
     captcha = _captcha_widget(definition)
-    captcha_error = next((e.message for e in errors if captcha and e.field in TOKEN_FIELDS), None)
+    captcha_error = next((translate_error(e, language) for e in errors if captcha and e.field in TOKEN_FIELDS), None)
     for error in errors:
         top = error.field.split("/")[0]
         if captcha and error.field in TOKEN_FIELDS:
             continue  # shown beside the widget
         if top in names:
-            by_field.setdefault(top, error.message)
+            by_field.setdefault(top, translate_error(error, language))
         else:
-            others.append(f"{error.field or 'form'}: {error.message}")
+            # Named and worded in the page's language: no English glue around a translated message.
+            others.append(translate(language, "{label}: {message}", label=error.field or translate(language, "form"),
+                                  message=translate_error(error, language)))
     t = texts(language)
     questions = [question_view(q, language, values.get(q.name), by_field.get(q.name), values)
                  for q in definition.questions]
@@ -249,5 +249,17 @@ def render_thanks(definition: FormDefinition, language: str, back_url: str | Non
 
 def render_message(heading: str, message: str, language: str = "en") -> str:
     """A plain page with a heading and one message (errors for browsers)."""
+    return render("message.html", language=language, page_title=heading, heading=heading, message=message,
+                  back_url=None, back_label="")
+
+
+def render_error(error: FormloopError, language: str = "en") -> str:
+    """An error page for people: its title and message in `language`.
+
+    `message` is English (it is also the problem document's detail); another language gets the error's own
+    `PAGE_TEXT`, so a page never mixes languages.
+    """
+    heading = translate(language, error.TITLE)
+    message = error.message if base(language) == "en" else translate(language, error.PAGE_TEXT)
     return render("message.html", language=language, page_title=heading, heading=heading, message=message,
                   back_url=None, back_label="")
