@@ -213,6 +213,25 @@ class CaseService:
             raise ConflictError("Only a referral has an outcome; this case is not one.")
         return self._write(self._moved(replace(case, outcome=outcome), RESOLVED, who, outcome))
 
+    def resend(self, form: str, submission_id: str, kind: str, who: str) -> Case:
+        """Give an email that failed or was skipped a new attempt through the delivery service; noted in the
+        case's history as who asked for it."""
+        if self.delivery is None:
+            raise NotFoundError("This server sends no email, so nothing can be resent from here.")
+        case = self.get(form, submission_id)
+        if case.folder == SPAM:
+            raise ConflictError("This submission is in the spam folder; move it to the inbox before resending.")
+        record = self.delivery.store.get(form, submission_id, kind) if len(kind) <= 100 else None
+        if record is None:
+            raise NotFoundError("This submission has no such email.")
+        now = self.clock()
+        if not self.delivery.store.reopen(record, now, f"resent by {who}"):
+            raise ConflictError("Only an email that failed or was skipped can be resent; reload the page.")
+        self._deliver_for(case)  # reopened: it goes now whatever happens to the note below
+        label = "reply" if kind.startswith("reply-") else kind.split("-")[0]
+        return self._write(replace(case, history=[*case.history, StatusChange(now, who, case.status, case.status,
+                                                                              f"resent the {label}")]))
+
     def _deliver_for(self, case: Case) -> None:
         submission = self.submission(case)
         if submission is not None:

@@ -27,6 +27,11 @@ class DeliveryStore(Protocol):
         """Record the outcome of an attempt (sent, failed, skipped, or pending again); leaves the waiting list."""
         ...
 
+    def reopen(self, delivery: Delivery, now: datetime, note: str) -> bool:
+        """Make a failed or skipped email pending again for a new attempt (a resend), its retry window starting
+        now; False if it is no longer failed or skipped."""
+        ...
+
     def postpone(self, delivery: Delivery, now: datetime, retry_at: datetime, error: str) -> None:
         """Leave a pending email for a later round at `retry_at` (nobody claims it before then)."""
         ...

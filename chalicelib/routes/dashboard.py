@@ -22,7 +22,7 @@ FORM_TYPES = ["application/x-www-form-urlencoded"]
 NOTICES = {"status": "Status changed.", "reply": "Reply sent: it is in the emails below.",
            "deleted": "The submission and everything derived from it were deleted.",
            "decision": "Decision recorded; the client is told it by email (below).",
-           "outcome": "Outcome recorded."}
+           "outcome": "Outcome recorded.", "resent": "Sent again: its new attempt is in the emails below."}
 NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
 
@@ -192,9 +192,9 @@ def _case_page(form_id: str, submission_id: str, session: Session, notice: str |
     submission = cases.submission(case)
     answers = submission.answers if submission else {}
     delivery = services().delivery
-    deliveries = [{"kind": "reply" if d.kind.startswith("reply-") else d.kind, "to": ", ".join(d.recipients),
-                   "status": d.status, "attempts": str(d.attempts),
-                   "error": d.last_error or ""}
+    deliveries = [{"kind": "reply" if d.kind.startswith("reply-") else d.kind.split("-")[0], "key": d.kind,
+                   "to": ", ".join(d.recipients), "status": d.status, "attempts": str(d.attempts),
+                   "error": d.last_error or "", "resendable": d.status in ("failed", "skipped")}
                   for d in (delivery.store.for_submission(form_id, submission_id) if delivery else [])]
     definition = services().forms.get(form_id)
     reaction = reaction_for(definition.settings if definition else {}, case.kind)
@@ -254,6 +254,14 @@ def record_outcome(form_id: str, submission_id: str) -> Response:
     session = _checked_post()
     _cases().record_outcome(form_id, submission_id, field("outcome"), session.who, _version())
     return _see(f"/admin/cases/{form_id}/{submission_id}?done=outcome")
+
+
+@dashboard.route("/admin/cases/{form_id}/{submission_id}/resend", methods=["POST"], content_types=FORM_TYPES)
+@handles_errors
+def resend(form_id: str, submission_id: str) -> Response:
+    session = _checked_post()
+    _cases().resend(form_id, submission_id, field("email"), session.who)
+    return _see(f"/admin/cases/{form_id}/{submission_id}?done=resent")
 
 
 @dashboard.route("/admin/cases/{form_id}/{submission_id}/delete", methods=["POST"], content_types=FORM_TYPES)

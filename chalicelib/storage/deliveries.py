@@ -28,7 +28,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.core.addresses import normalise_address
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import ConditionFailedError, StoreUnavailableError
-from chalicelib.mail.records import PENDING, Delivery, Due, hour_of
+from chalicelib.mail.records import FAILED, PENDING, SKIPPED, Delivery, Due, hour_of
 
 from .base import bind_model, connection_for, error_code
 
@@ -198,6 +198,21 @@ class DeliveryStore:
             transaction.save(waiting)
         delivery.retry_at = due
         delivery.last_error = error
+
+    @_reaching_table()
+    def reopen(self, delivery: Delivery, now: datetime, note: str) -> bool:
+        """Make a failed or skipped email pending again, its retry window starting now; False if it is not."""
+        d = self.deliveries
+        try:
+            d(delivery.key, delivery.kind).update(
+                actions=[d.status.set(PENDING), d.created_at.set(now), d.updated_at.set(now), d.lease_until.set(0),
+                         d.last_error.set(note[:1000])],
+                condition=d.status.is_in(FAILED, SKIPPED))
+        except UpdateError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     @_reaching_table()
     def due(self, now: datetime, limit: int) -> list[Due]:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from chalicelib.core.addresses import normalise_address
 from chalicelib.core.errors import ConditionFailedError
-from chalicelib.mail.records import PENDING, Delivery, Due, hour_of
+from chalicelib.mail.records import FAILED, PENDING, SKIPPED, Delivery, Due, hour_of
 
 
 @dataclass
@@ -76,6 +76,16 @@ class MemoryDeliveryStore:
             stored.retry_at = None
             self._waiting.discard((delivery.retry_at, delivery.form, delivery.submission_id, delivery.kind))
             delivery.retry_at = None
+
+    def reopen(self, delivery: Delivery, now: datetime, note: str) -> bool:
+        """Make a failed or skipped email pending again, its retry window starting now; False if it is not."""
+        with self._lock:
+            record = self._records.get((delivery.form, delivery.submission_id, delivery.kind))
+            if record is None or record.delivery.status not in (FAILED, SKIPPED):
+                return False
+            record.delivery.status, record.delivery.created_at = PENDING, now
+            record.delivery.last_error, record.lease_until = note[:1000], 0
+            return True
 
     def postpone(self, delivery: Delivery, now: datetime, retry_at: datetime, error: str) -> None:
         """Leave a pending email for a later round at `retry_at` (nobody claims it before then)."""

@@ -67,3 +67,37 @@ def test_a_referral_s_outcome_is_recorded_from_its_case_page(client: Any, servic
     too_long = client.http.post(f"{link}/outcome", headers={**FORM, "Cookie": cookie, "Accept": "text/html"},
                                 body=urlencode({"csrf": _csrf(page.body), "outcome": "x" * 501}))
     assert too_long.status_code == 400
+
+
+def test_a_failed_email_is_resent_from_the_case_page(client: Any, services: Any, tmp_path: Any) -> None:
+    from chalicelib.mail.transport import OutboxMailer, PermanentMailError
+    from tests.unit.services.test_delivery_service import FakeMailer
+    failing = FakeMailer()
+    failing.failure = PermanentMailError("mailbox unavailable")
+    services.delivery.mailer, original_mailer = failing, services.delivery.mailer
+    try:
+        question = contact(Clock(), "question")
+        services.store.put(question)
+        dispatch(services.consumers, question)
+        link = f"/admin/cases/contact/{question.id}"
+        cookie = session_cookie(client)
+        page = client.http.get(link, headers={"Cookie": cookie})
+        assert page.body.count(b">Resend</button>") == 2  # the acknowledgement and the notification failed
+        services.delivery.mailer = OutboxMailer(tmp_path / "outbox")
+        forged = client.http.post(f"{link}/resend", headers={**FORM, "Cookie": cookie},
+                                  body=urlencode({"csrf": "nope", "email": "acknowledgement"}))
+        assert forged.status_code == 403 and not (tmp_path / "outbox").exists()
+        unknown = client.http.post(f"{link}/resend", headers={**FORM, "Cookie": cookie, "Accept": "text/html"},
+                                   body=urlencode({"csrf": _csrf(page.body), "email": "x" * 3000}))
+        assert unknown.status_code == 404
+        resent = client.http.post(f"{link}/resend", headers={**FORM, "Cookie": cookie},
+                                  body=urlencode({"csrf": _csrf(page.body), "email": "acknowledgement"}))
+        assert resent.status_code == 303 and _h(resent)["location"] == f"{link}?done=resent"
+        assert services.delivery.store.get("contact", question.id, "acknowledgement").status == "sent"
+        again = client.http.post(f"{link}/resend", headers={**FORM, "Cookie": cookie, "Accept": "text/html"},
+                                 body=urlencode({"csrf": _csrf(page.body), "email": "acknowledgement"}))
+        assert again.status_code == 409
+        after = client.http.get(_h(resent)["location"], headers={"Cookie": cookie})
+        assert b"Sent again" in after.body and after.body.count(b">Resend</button>") == 1
+    finally:
+        services.delivery.mailer = original_mailer

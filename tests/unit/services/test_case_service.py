@@ -14,13 +14,13 @@ from chalicelib.cases.reactions import due_time
 from chalicelib.cases.service import CaseService
 from chalicelib.cases.store import CaseStore
 from chalicelib.core.config import Settings
-from chalicelib.core.errors import ConflictError, MalformedRequestError
+from chalicelib.core.errors import ConflictError, MalformedRequestError, NotFoundError
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormRegistry
 from chalicelib.mail.content import EmailTemplates
 from chalicelib.mail.delivery import DeliveryService
 from chalicelib.mail.store import DeliveryStore
-from chalicelib.mail.transport import TransientMailError
+from chalicelib.mail.transport import PermanentMailError, TransientMailError
 from chalicelib.storage.memory import MemorySubmissionStore
 from chalicelib.storage.memory_cases import MemoryCaseStore
 from chalicelib.storage.memory_deliveries import MemoryDeliveryStore
@@ -302,6 +302,28 @@ class TestCaseService:
         assert [(c.who, c.new) for c in case.history] == [("ann", RESOLVED)] and mailer.sent == []
         with pytest.raises(MalformedRequestError):
             cases.record_outcome("contact", referral.id, "  ", "ann")
+
+    def test_a_failed_email_is_resent_from_the_case(self, cases: CaseService, clock: Clock,
+                                                    submissions: MemorySubmissionStore, mailer: FakeMailer) -> None:
+        submission = contact(clock, "question")
+        submissions.items[(submission.form, submission.id)] = submission
+        cases(submission)
+        mailer.failure = PermanentMailError("mailbox unavailable")
+        assert cases.delivery is not None
+        cases.delivery.deliver(submission)
+        store = cases.delivery.store
+        assert store.get("contact", submission.id, "acknowledgement").status == "failed"  # type: ignore[union-attr]
+        mailer.failure = None
+        clock.advance(hours=1)
+        case = cases.resend("contact", submission.id, "acknowledgement", "ann")
+        [(message, to)] = mailer.sent  # the acknowledgement alone: the failed notification waits for its own resend
+        assert to == ["ann@example.com"] and message["Subject"].startswith("We received your message")
+        assert store.get("contact", submission.id, "acknowledgement").status == "sent"  # type: ignore[union-attr]
+        assert [(c.who, c.note, c.at) for c in case.history] == [("ann", "resent the acknowledgement", clock())]
+        with pytest.raises(ConflictError, match="failed or was skipped"):
+            cases.resend("contact", submission.id, "acknowledgement", "ann")  # sent: once is enough
+        with pytest.raises(NotFoundError):
+            cases.resend("contact", submission.id, "x" * 5000, "ann")
 
 
 def test_a_form_overrides_a_kind_s_due_time() -> None:
