@@ -7,7 +7,7 @@ from chalicelib.gifts.service import GiftPage, when
 
 def render_page(page: GiftPage) -> str:
     """The HTML of a gift page; its wording (gift.html) from the catalogue of the page's language."""
-    from chalicelib.i18n import translate
+    from chalicelib.i18n.catalogue import translate
     from chalicelib.pages import rendering
     language = page.language.split("-")[0]
     campaign, gift = page.campaign, page.gift

@@ -6,11 +6,12 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import SplitResult, urlencode, urljoin, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.config import SettingError, Settings
 from chalicelib.core.errors import (
+    N_,
     AdmissionRefusedError,
     ConditionFailedError,
     FieldError,
@@ -27,6 +28,7 @@ from chalicelib.core.submission import IdempotencyClaim, StoreResult, Submission
 from chalicelib.forms.answers import CAPTCHA_TOKEN_FIELDS, ControlFields, coerce, split_control, validate
 from chalicelib.forms.definitions import FormDefinition, FormRegistry
 from chalicelib.forms.formats import is_email
+from chalicelib.i18n.negotiation import negotiate
 from chalicelib.intake.admission import Admission
 from chalicelib.intake.parsing import Limits, parse_body
 from chalicelib.intake.ports import SubmissionStorage
@@ -91,26 +93,17 @@ def wants_json(headers: Mapping[str, str], body_is_json: bool = False) -> bool:
 
 def choose_language(definition: FormDefinition, requested: str | None, accept_language: str | None) -> str:
     """`_language`, then Accept-Language, then the form's first locale."""
-    locales = definition.locales
-    candidates: list[str] = []
-    if requested:
-        candidates.append(requested)
-    if accept_language:
-        weighted = []
-        for index, part in enumerate(accept_language.split(",")[:20]):
-            tag, _, q = part.strip().partition(";q=")
-            try:
-                weight = float(q) if q else 1.0
-            except ValueError:
-                weight = 0.0
-            weighted.append((-weight, index, tag.strip()))
-        candidates += [tag for _, _, tag in sorted(weighted) if tag and tag != "*"]
-    for candidate in candidates:
-        lowered = candidate.lower()
-        for locale in locales:
-            if lowered == locale.lower() or lowered.split("-")[0] == locale.lower():
-                return locale
-    return locales[0]
+    return negotiate(definition.locales, requested, accept_language)
+
+
+def carry_language(url: str, definition: FormDefinition, language: str, accept_language: str | None) -> str:
+    """`url` with `?lang=` when it is one of Formloop's own pages (relative: the thanks page, a `_next` path
+    on Formloop's host) and the browser's Accept-Language alone would not bring it back in `language`."""
+    parts = _split(url)
+    if parts is None or parts.scheme or parts.netloc or language == choose_language(definition, None, accept_language):
+        return url
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "lang"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("lang", language)])))
 
 
 def _split(url: str) -> SplitResult | None:
@@ -249,6 +242,7 @@ class SubmissionService:
         claim = self._claim(definition, request, control)
         # Worked out before the write: once stored, nothing may fail.
         redirect_to = self.redirect_for(definition, control.next_url, request.origin, request.headers.get("referer"))
+        redirect_to = carry_language(redirect_to, definition, language, request.headers.get("accept-language"))
         # The survey's limits and the client's hourly counter go into the same write as the submission: one
         # request, and a refused post stores (and counts) nothing.
         admissions: list[Admission] = []
@@ -316,9 +310,11 @@ class SubmissionService:
             return []
         if "=?" in control.reply_to:  # an RFC 2047 encoded word: mail software would decode it into the header
             return [FieldError("_replyto", "must be a plain email address, like name@example.com "
-                                           "(no encoded words such as =?utf-8?q?...?=).")]
+                                           "(no encoded words such as =?utf-8?q?...?=).", (),
+                               N_("must be a plain email address, like name@example.com (no encoded words)."))]
         if not is_email(control.reply_to):
-            return [FieldError("_replyto", "must be an email address, like name@example.com.")]
+            return [FieldError("_replyto", "must be an email address, like name@example.com.", (),
+                               N_("must be an email address, like name@example.com."))]
         return []
 
     def _submission(self, definition: FormDefinition, request: SubmitRequest, answers: dict[str, Any],

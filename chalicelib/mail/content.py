@@ -24,7 +24,7 @@ from typing import Any
 from chalicelib.core.errors import N_
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormDefinition, localized
-from chalicelib.i18n import template_globals, translate
+from chalicelib.i18n.catalogue import template_globals, translate
 from chalicelib.mail.headers import check_headers, mailbox, sender_parts, text_header
 
 BUNDLED_EMAILS_DIR = Path(__file__).resolve().parents[1] / "bundled" / "emails"

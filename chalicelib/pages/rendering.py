@@ -11,8 +11,7 @@ from typing import Any
 from chalicelib.core.errors import N_, FieldError, FormloopError
 from chalicelib.forms.answers import TOKEN_FIELDS
 from chalicelib.forms.definitions import FormDefinition, Question, localized
-from chalicelib.i18n import template_globals, translate, translate_error
-from chalicelib.i18n.catalogue import base
+from chalicelib.i18n.catalogue import base, template_globals, translate, translate_error
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

@@ -142,8 +142,18 @@ def error_response(error: FormloopError, form_id: str | None) -> Response:
             page = rendering.render_form(definition, error.language or definition.locales[0],
                                          action=error.form_id, values=error.values, errors=error.errors)
             return html(page, error.STATUS_CODE, {**error.headers, **extra}, policy=form_policy(definition))
-    return html(rendering.render_message(error.TITLE, error.message), error.STATUS_CODE, {**error.headers, **extra},
+    language = _page_language(owner if owner is not None else _safe_form(form_id))
+    return html(rendering.render_error(error, language), error.STATUS_CODE, {**error.headers, **extra},
                 policy=policy)
+
+
+def _page_language(definition: FormDefinition | None) -> str:
+    """An error page's language: one its form offers (`?lang=`, then Accept-Language), else one Formloop speaks."""
+    from chalicelib.i18n.catalogue import LANGUAGES
+    from chalicelib.i18n.negotiation import negotiate
+    requested = str((request().query_params or {}).get("lang") or "")[:35] or None
+    offered = definition.locales if definition is not None else LANGUAGES
+    return negotiate(offered, requested, headers().get("accept-language"))
 
 
 def handles_errors(view: Callable[..., Response]) -> Callable[..., Response]:

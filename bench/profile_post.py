@@ -1,0 +1,53 @@
+"""Where a steady post's CPU goes: cProfile of the bench survey's post through the Lambda handler.
+
+`.venv/bin/python bench/profile_post.py [--posts N] [--sort tottime|cumulative] [--limit N]`: the same forms,
+settings and DynamoDB Local as `make bench` (bench/submit.py), warmed up, then N posts profiled.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import tempfile
+import uuid
+from pathlib import Path
+
+from _ddb import LOCAL_AWS_ENV, dynamodb_local_endpoint
+from submit import ADMITTED, LIMITED, SURVEY, _post, proxy_event
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--posts", type=int, default=500)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--limit", type=int, default=40)
+    args = parser.parse_args()
+    with dynamodb_local_endpoint() as endpoint, tempfile.TemporaryDirectory(prefix="formloop-profile-forms-") as forms:
+        for definition in (SURVEY, LIMITED, ADMITTED):
+            (Path(forms) / f"{definition['$id']}.json").write_text(json.dumps(definition), encoding="utf-8")
+        from chalicelib.forms.definitions import seal_folder
+        if seal_folder(Path(forms)):
+            raise RuntimeError("the bench's form definitions do not pass the checks")
+        os.environ.update({**LOCAL_AWS_ENV, "FORMLOOP_DYNAMODB_ENDPOINT": endpoint, "FORMLOOP_FORMS_DIR": forms,
+                           "FORMLOOP_TABLE_PREFIX": f"profile-{uuid.uuid4().hex[:8]}",
+                           "FORMLOOP_MAIL_BACKEND": "ses", "FORMLOOP_MAIL_FROM": "Formloop <forms@example.com>"})
+        import app as app_module
+        app_module.use_services(None)
+        app_module.services().create_tables()
+        for _ in range(args.warmup):
+            _post(app_module, proxy_event())
+        events = [proxy_event() for _ in range(args.posts)]
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for event in events:
+            _post(app_module, event)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.limit)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
