@@ -69,9 +69,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Erase every submission from an address, a few seconds of work per call", "admin", {"200": "json"},
         ("401",), "bearer", body="fields"),
     ("/admin/gifts/redeem", "POST"): Operation("Redeem a gift code at the till", "admin", {"200": "json"},
-                                               ("401", "409", "410"), "bearer", body="fields"),
-    ("/admin/gifts/revoke", "POST"): Operation("Revoke a gift", "admin", {"200": "json"}, ("401", "409", "410"),
-                                               "bearer", body="fields"),
+                                               ("401", "409", "410", "422"), "bearer", body="fields"),
+    ("/admin/gifts/revoke", "POST"): Operation("Revoke a gift", "admin", {"200": "json"},
+                                               ("401", "409", "410", "422"), "bearer", body="fields"),
     ("/admin/gifts/{campaign}/codes", "POST"): Operation("Import gift codes (one a line)", "admin", {"200": "json"},
                                                          ("401", "422"), "bearer", body="codes"),
     ("/admin/gifts/{campaign}/stock", "GET"): Operation("A campaign's stock of codes", "admin", {"200": "json"},
@@ -105,6 +105,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("/admin/cases/{form_id}/{submission_id}/outcome", "POST"): Operation(
         "Record a case's outcome", "dashboard", {"303": "redirect"}, ("403", "409", "422"), "session",
         body="fields"),
+    ("/admin/cases/{form_id}/{submission_id}/resend", "POST"): Operation(
+        "Send a failed or skipped email of a case again", "dashboard", {"303": "redirect"}, ("403", "409", "422"),
+        "session", body="fields"),
     ("/admin/cases/{form_id}/{submission_id}/delete", "POST"): Operation(
         "Delete a case's submission", "dashboard", {"303": "redirect"}, ("403", "409"), "session", body="fields"),
     ("/", "GET"): Operation("Local only: the forms to try and the outbox", "local", {"200": "html"}),
@@ -123,6 +126,9 @@ _PROBLEM = {
             "properties": {"pointer": {"type": "string"}, "field": {"type": "string"}, "message": {"type": "string"}}}},
     },
 }
+# Chalice itself refuses a body type a route does not list, before any of Formloop's code runs, in its own shape.
+_CHALICE_ERROR = {"type": "object", "required": ["Code", "Message"],
+                  "properties": {"Code": {"type": "string"}, "Message": {"type": "string"}}}
 _SUBMITTED = {"type": "object", "required": ["id", "form", "status"],
               "properties": {"id": {"type": "string"}, "form": {"type": "string"}, "status": {"type": "string"}}}
 _HTML = {"text/html": {"schema": {"type": "string"}}}
@@ -149,6 +155,14 @@ def _response(kind: str) -> dict[str, Any]:
         "openapi": {"description": "This OpenAPI document", "content": _JSON},
     }
     return copy.deepcopy(described[kind])
+
+
+def _problem_component(status: str) -> dict[str, Any]:
+    content: dict[str, Any] = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+                               **_HTML}
+    if status == "415":
+        content["application/json"] = {"schema": {"$ref": "#/components/schemas/ChaliceError"}}
+    return {"description": "An RFC 9457 problem for scripts, or a page for browsers", "content": content}
 
 
 def _problem_response(status: str) -> dict[str, Any]:
@@ -218,13 +232,10 @@ def build_document(routes: Mapping[str, Mapping[str, Iterable[str]]], form_schem
                  "description": "A form backend: post answers to /f/{form}; admin routes need a bearer key."},
         "paths": paths,
         "components": {
-            "schemas": {"Problem": _PROBLEM, "Submitted": _SUBMITTED,
+            "schemas": {"Problem": _PROBLEM, "Submitted": _SUBMITTED, "ChaliceError": _CHALICE_ERROR,
                         **{f"form-{form_id}": copy.deepcopy(dict(schema))
                            for form_id, schema in sorted(form_schemas.items())}},
-            "responses": {f"Problem{status}": {
-                "description": "An RFC 9457 problem for scripts, or a page for browsers",
-                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
-                            **_HTML}} for status in statuses},
+            "responses": {f"Problem{status}": _problem_component(status) for status in statuses},
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An admin key"},
                 "dashboardSession": {"type": "apiKey", "in": "cookie", "name": "formloop_session"},
