@@ -19,6 +19,9 @@ POST_TYPES = ["*/*"]
 # What a site's script may send cross-origin; jQuery's $.ajax adds X-Requested-With to every request.
 ALLOWED_REQUEST_HEADERS = "Content-Type, Accept, Idempotency-Key, Accept-Language, X-Requested-With"
 
+# The page and the 405 share one URL: a cache must keep them apart.
+BY_ACCEPT = {"Vary": "Accept"}
+
 
 def _json_only(accept: str) -> bool:
     """A client that accepts JSON and not HTML (a script, not a browser tab)."""
@@ -52,11 +55,11 @@ def form_page(form_id: str) -> Response:
         # A script that GETs the action URL wants to send answers: say how, rather than hand it a page.
         raise MethodNotAllowedError("This address takes answers with POST (JSON, urlencoded or multipart); "
                                     f"its page is for browsers and its schema is at {form_id}/schema.",
-                                    headers={"Allow": "POST"})
+                                    headers={"Allow": "POST", **BY_ACCEPT})
     built.surveys.check_page(definition, built.submissions.clock())  # closed, not open yet, or full
     language = choose_language(definition, params().get("lang"), headers().get("accept-language"))
     return html(rendering.render_form(definition, language, action=form_id, issued=built.submissions.page_token()),
-                policy=form_policy(definition))
+                extra=BY_ACCEPT, policy=form_policy(definition))
 
 
 @forms.route("/f/{form_id}", methods=["OPTIONS"])

@@ -202,6 +202,7 @@ def test_a_script_that_gets_the_form_is_told_to_post(client, real_forms) -> None
     assert response.headers["Allow"] == "POST"
     assert response.headers["Content-Type"] == "application/problem+json"
     assert "POST" in json.loads(response.body)["detail"]
+    assert "accept" in response.headers["Vary"].lower()
 
 
 @pytest.mark.parametrize("accept", [None, "text/html,application/xhtml+xml,*/*;q=0.8", "*/*",
@@ -209,6 +210,7 @@ def test_a_script_that_gets_the_form_is_told_to_post(client, real_forms) -> None
 def test_a_browser_still_gets_the_page(client, real_forms, accept: str | None) -> None:  # type: ignore[no-untyped-def]
     response = client.http.get("/f/hugo-contact", headers={"Accept": accept} if accept else {})
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
+    assert {part.strip().lower() for part in response.headers["Vary"].split(",")} >= {"accept", "origin"}
 
 
 def test_the_thanks_page_links_back_to_the_posting_page(client, real_forms) -> None:  # type: ignore[no-untyped-def]
