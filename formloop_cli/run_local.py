@@ -1,4 +1,5 @@
-"""`formloop run` (make run): DynamoDB Local + tables + the worker + `chalice local`, all stopped by Ctrl-C."""
+"""`formloop run` (make run): DynamoDB Local + tables + the worker + `chalice local` + the example site, all stopped
+by Ctrl-C."""
 from __future__ import annotations
 
 import os
@@ -7,11 +8,14 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from chalicelib.core.config import PROJECT_ROOT as ROOT
 from chalicelib.forms.definitions import check_folder
 from formloop_cli import dynamodb_local
+from formloop_cli.example_site import DEFAULT_PORT as DEFAULT_SITE_PORT
+from formloop_cli.example_site import site_origins
 
 
 def _stop_on_signal(signum: int, frame: object) -> None:
@@ -25,11 +29,38 @@ def port_taken(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
-def taken_ports(host: str, port: int, ddb_port: int) -> list[str]:
-    """What stops a second `formloop run` from starting, in words; empty when both ports are free."""
-    return [f"port {number} on {where} is in use ({what})"
-            for where, number, what in ((host, port, "the app"), ("127.0.0.1", ddb_port, "DynamoDB Local"))
+def taken_ports(host: str, port: int, ddb_port: int, site_port: int | None = None) -> list[str]:
+    """What stops a second `formloop run` from starting, in words; empty when every port is free."""
+    wanted = [(host, port, "the app"), ("127.0.0.1", ddb_port, "DynamoDB Local")]
+    if site_port is not None:
+        wanted.append((host, site_port, "the example site"))
+    return [f"port {number} on {where} is in use ({what})" for where, number, what in wanted
             if port_taken(where, number)]
+
+
+def forms_missing_site(forms_dir: Path, site_port: int) -> list[str]:
+    """The forms that list allowedOrigins but not the example site's: a post from the site gets 403 there."""
+    import json
+    missing = []
+    for path in sorted(forms_dir.glob("*.json")):
+        try:
+            listed = json.loads(path.read_text(encoding="utf-8")).get("x-form", {}).get("allowedOrigins") or []
+        except (ValueError, AttributeError, OSError):
+            continue  # a broken definition is reported by report_definitions
+        if listed and not {origin.rstrip("/").lower() for origin in listed} & set(site_origins(site_port)):
+            missing.append(path.stem)
+    return missing
+
+
+def local_paths(environ: Mapping[str, str]) -> tuple[Path, Path, Path]:
+    """DynamoDB Local's data folder, its log, and the outbox: under FORMLOOP_LOCAL_DIR (default .local/)."""
+    base = Path(environ.get("FORMLOOP_LOCAL_DIR") or ROOT / ".local")
+    outbox = Path(environ.get("FORMLOOP_OUTBOX_DIR") or base / "outbox")
+    return base / "dynamodb", base / "dynamodb-local.log", outbox
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def report_definitions(forms_dir: Path) -> int:
@@ -44,40 +75,48 @@ def report_definitions(forms_dir: Path) -> int:
 def main(argv: list[str]) -> int:
     """Start everything, serve until Ctrl-C or SIGTERM, then stop every child; the exit code."""
     if argv:
-        print("usage: formloop run  (override with FORMLOOP_PORT, FORMLOOP_DYNAMODB_PORT, FORMLOOP_HOST)",
-              file=sys.stderr)
+        print("usage: formloop run  (override with FORMLOOP_PORT, FORMLOOP_DYNAMODB_PORT, FORMLOOP_SITE_PORT, "
+              "FORMLOOP_HOST, FORMLOOP_LOCAL_DIR)", file=sys.stderr)
         return 0 if argv[0] in ("-h", "--help") else 2
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGHUP, _stop_on_signal)
     host = os.environ.get("FORMLOOP_HOST", "127.0.0.1")
     port = int(os.environ.get("FORMLOOP_PORT", "8000"))
     ddb_port = int(os.environ.get("FORMLOOP_DYNAMODB_PORT", "8001"))
+    site_port = int(os.environ.get("FORMLOOP_SITE_PORT", str(DEFAULT_SITE_PORT)))
     endpoint = f"http://127.0.0.1:{ddb_port}"
-    taken = taken_ports(host, port, ddb_port)
+    app_url = f"http://{host}:{port}"
+    taken = taken_ports(host, port, ddb_port, site_port)
     if taken:
-        print(f"error: {'; '.join(taken)}. Formloop probably runs already: open http://{host}:{port}/ , or stop "
+        print(f"error: {'; '.join(taken)}. Formloop probably runs already: open {app_url}/ , or stop "
               "it (Ctrl-C where `make run` runs), or pick free ports: "
-              f"FORMLOOP_PORT={port + 10} FORMLOOP_DYNAMODB_PORT={ddb_port + 10} make run", file=sys.stderr)
+              f"FORMLOOP_PORT={port + 10} FORMLOOP_DYNAMODB_PORT={ddb_port + 10} FORMLOOP_SITE_PORT={site_port + 10} "
+              "make run", file=sys.stderr)
         return 1
-    report_definitions(Path(os.environ.get("FORMLOOP_FORMS_DIR") or ROOT / "forms"))
-    print(f"Formloop: open http://{host}:{port}/f/contact (or /f/customer-survey) and send the form.", flush=True)
+    forms_dir = Path(os.environ.get("FORMLOOP_FORMS_DIR") or ROOT / "forms")
+    report_definitions(forms_dir)
+    unlisted = forms_missing_site(forms_dir, site_port)
+    if unlisted:
+        print(f"warning: {', '.join(unlisted)} do not list the example site's origin ({site_origins(site_port)[0]}) "
+              "in x-form.allowedOrigins: posts from the site get 403 until they do.", file=sys.stderr, flush=True)
+    print(f"Formloop: open {app_url}/ for the forms, the dashboard and the outbox.", flush=True)
     try:
         dynamodb_local.check_java()
     except dynamodb_local.LocalSetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
+    data_dir, log, outbox = local_paths(os.environ)
     # The server and the worker both read these (`.chalice/config.json` leaves them out so they are not overridden):
     # the database this run started, and the address links in emails point to.
     env = {**os.environ, "FORMLOOP_DYNAMODB_ENDPOINT": endpoint, "AWS_ACCESS_KEY_ID": "local",
            "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1",
-           "FORMLOOP_ADMIN_BASE_URL": os.environ.get("FORMLOOP_ADMIN_BASE_URL") or f"http://{host}:{port}"}
+           "FORMLOOP_ADMIN_BASE_URL": os.environ.get("FORMLOOP_ADMIN_BASE_URL") or app_url,
+           "FORMLOOP_OUTBOX_DIR": str(outbox)}
     env["FORMLOOP_ADMIN_KEY"] = admin_key = os.environ.get("FORMLOOP_ADMIN_KEY") or secrets.token_urlsafe(24)
     print(f"Admin key (FORMLOOP_ADMIN_KEY): {admin_key}\n  e.g. curl -H 'Authorization: Bearer {admin_key}' "
-          f"http://{host}:{port}/admin/forms/customer-survey/results?format=html", flush=True)
+          f"{app_url}/admin/forms/customer-survey/results?format=html", flush=True)
     os.environ.update(env)
-    data_dir = ROOT / ".local" / "dynamodb"
-    log = ROOT / ".local" / "dynamodb-local.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     children: list[subprocess.Popen[bytes]] = []
     database = dynamodb_local.start(ddb_port, data_dir=data_dir, log=log)
@@ -92,12 +131,16 @@ def main(argv: list[str]) -> int:
         for campaign_id, added in (built.gifts.ensure_all_generated() if built.gifts else {}).items():
             if added:
                 print(f"Gift campaign {campaign_id}: generated {added} codes", flush=True)
-        print(f"DynamoDB Local on {endpoint} (data in {data_dir.relative_to(ROOT)}/, log in {log.relative_to(ROOT)})",
-              flush=True)
+        print(f"DynamoDB Local on {endpoint} (data in {_shown(data_dir)}/, log in {_shown(log)})", flush=True)
         # The delivery worker reads the submissions table's stream and writes emails to .local/outbox.
         children.append(subprocess.Popen([sys.executable, "-m", "formloop_cli", "worker"], cwd=ROOT, env=env,
                                          start_new_session=True))
-        print(f"Emails go to .local/outbox: see them at http://{host}:{port}/outbox", flush=True)
+        print(f"Emails go to {_shown(outbox)}/: see them at {app_url}/outbox", flush=True)
+        # A static site of its own, posting to the contact form as any site owner's page would.
+        children.append(subprocess.Popen(
+            [sys.executable, "-m", "formloop_cli.example_site", "--host", host, "--port", str(site_port),
+             "--app", app_url], cwd=ROOT, env=env, start_new_session=True))
+        print(f"Example site (examples/site/): open http://{host}:{site_port}/ and send its contact form.", flush=True)
         server = subprocess.Popen(
             [str(Path(sys.executable).parent / "chalice"), "local", "--stage", "local", "--host", host,
              "--port", str(port), "--no-autoreload"], cwd=ROOT, env=env, start_new_session=True)

@@ -87,6 +87,22 @@ def admin(services):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def forms_open_to_any_site(services, tmp_path):  # type: ignore[no-untyped-def]
+    """The shipped forms without allowedOrigins (they list the example site): each takes posts from any site."""
+    import json
+
+    from chalicelib.forms.definitions import FormRegistry
+    for path in services.settings.forms_dir.glob("*.json"):
+        definition = json.loads(path.read_text())
+        definition["x-form"].pop("allowedOrigins", None)
+        (tmp_path / path.name).write_text(json.dumps(definition))
+    original = services.forms
+    services.forms = services.submissions.forms = FormRegistry(tmp_path)
+    yield
+    services.forms = services.submissions.forms = original
+
+
+@pytest.fixture
 def shop_only_contact(services, tmp_path):  # type: ignore[no-untyped-def]
     """The contact form, accepting posts only from https://shop.example.com (allowedOrigins)."""
     import json

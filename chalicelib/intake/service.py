@@ -233,8 +233,14 @@ class SubmissionService:
             errors = control_errors + validate(definition, answers)
             errors += self._reply_to_errors(control)
             if errors:
-                raise InvalidSubmissionError(errors, form_id=definition.id, values=parsed.values,
-                                             language=language)
+                kept = parsed.values
+                if control.next_url:  # the form shown again keeps `_next`, as an absolute address when it can:
+                    # posted again from Formloop's own page, a path relative to the visitor's site would miss it
+                    resolved = self.redirect_for(definition, control.next_url, request.origin,
+                                                 request.headers.get("referer"))
+                    on_site = origin_of(resolved) in {o.rstrip("/").lower() for o in definition.allowed_origins}
+                    kept = {**parsed.values, "_next": resolved if on_site else control.next_url}
+                raise InvalidSubmissionError(errors, form_id=definition.id, values=kept, language=language)
         captcha_use = None
         if status == "received" and definition.settings.get("captcha"):
             status, captcha_use = self._check_captcha(definition, request, control, parsed.values, language)

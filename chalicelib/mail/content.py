@@ -329,20 +329,46 @@ def message_id_for(sender: str, key: str) -> str:
 _OUTBOX_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Formloop outbox</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.4rem;border-bottom:1px solid #ddd}</style>
-</head><body><h1>Outbox</h1>
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d2430}
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.5rem .4rem;border-bottom:1px solid #ddd;
+vertical-align:top}td.when{white-space:nowrap;color:#5b6472}td a{font-weight:600}
+@media (max-width:40rem){thead{display:none}tr,td{display:block}td{border:0;padding:.1rem 0}
+tr{border-bottom:1px solid #ddd;padding:.6rem 0}}</style>
+</head><body><p><a href="./">Formloop</a></p><h1>Outbox</h1>
 <p>Emails Formloop sent while running locally (newest first), also in {{ folder }}.</p>
 {% if entries %}<table><thead><tr><th>Written (UTC)</th><th>To</th><th>Subject</th></tr></thead><tbody>
-{% for e in entries %}<tr><td>{{ e.written_at.strftime("%Y-%m-%d %H:%M:%S") }}</td><td>{{ e.to }}</td>
-<td><a href="outbox/{{ e.name }}">{{ e.subject }}</a></td></tr>
+{% for e in entries %}<tr><td class="when">{{ e.written_at.strftime("%Y-%m-%d %H:%M:%S") }}</td><td>{{ e.to }}</td>
+<td><a href="outbox/{{ e.name }}">{{ e.subject or "(no subject)" }}</a></td></tr>
 {% endfor %}</tbody></table>
 {% else %}<p>No email yet: send a form (e.g. <a href="f/contact">the contact form</a>) and reload.</p>{% endif %}
 </body></html>
 """
+
+# Above the email as it was written: which email this is, and the way back to the list.
+_OUTBOX_EMAIL_HEADER = """<div style="font:15px/1.5 system-ui,sans-serif;color:#1d2430;background:#eef1f5;\
+border-bottom:1px solid #cfd6df;padding:.75rem 1rem;margin:0 0 1rem">
+<p style="margin:0 0 .4rem"><a href="../outbox" style="color:#2952cc;font-weight:600">&larr; All emails</a></p>
+<dl style="margin:0;display:grid;grid-template-columns:auto 1fr;gap:.1rem .75rem">
+<dt style="font-weight:600">To</dt><dd style="margin:0;overflow-wrap:anywhere">{{ entry.to }}</dd>
+<dt style="font-weight:600">Subject</dt><dd style="margin:0;overflow-wrap:anywhere">{{ entry.subject }}</dd>
+<dt style="font-weight:600">Written</dt>
+<dd style="margin:0">{{ entry.written_at.strftime("%Y-%m-%d %H:%M:%S") }} UTC</dd>
+</dl></div>
+"""
+_BODY_TAG = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 
 
 def render_outbox_page(entries: list[Any], folder: str = ".local/outbox") -> str:
     """The local-only page listing the outbox."""
     from jinja2 import Environment
     return str(Environment(autoescape=True).from_string(_OUTBOX_PAGE).render(entries=entries, folder=folder))
+
+
+def render_outbox_email(entry: Any, email_html: str) -> str:
+    """One outbox email as written, under a header with its To, Subject and time and a link back to the list."""
+    from jinja2 import Environment
+    header = str(Environment(autoescape=True).from_string(_OUTBOX_EMAIL_HEADER).render(entry=entry))
+    body = _BODY_TAG.search(email_html)
+    if body is None:
+        return header + email_html
+    return email_html[:body.end()] + header + email_html[body.end():]

@@ -78,24 +78,35 @@ class OutboxMailer:
         return name
 
     def entries(self, limit: int = 100) -> list[OutboxEntry]:
-        """The newest emails first."""
-        from email import message_from_bytes, policy
+        """The newest emails first (names start with the time they were written)."""
         if not self.folder.is_dir():
             return []
-        found = []
-        for path in sorted(self.folder.glob("*.eml"), reverse=True)[:limit]:
-            parsed = message_from_bytes(path.read_bytes(), policy=policy.default)
-            found.append(OutboxEntry(
-                name=path.stem, subject=str(parsed.get("Subject", "")), to=str(parsed.get("To", "")),
-                written_at=datetime.fromtimestamp(path.stat().st_mtime, UTC)))
-        return found
+        return [_outbox_entry(path) for path in sorted(self.folder.glob("*.eml"), reverse=True)[:limit]]
+
+    def count(self) -> int:
+        """How many emails the outbox holds."""
+        return sum(1 for _ in self.folder.glob("*.eml")) if self.folder.is_dir() else 0
+
+    def entry(self, name: str) -> OutboxEntry:
+        """One email's To, Subject and time (names are checked: no path tricks)."""
+        return _outbox_entry(self._path(name, ".eml"))
 
     def read(self, name: str) -> str:
         """The HTML part of one outbox email (names are checked: no path tricks)."""
-        path = self.folder / f"{name}.html"
+        return self._path(name, ".html").read_text(encoding="utf-8")
+
+    def _path(self, name: str, suffix: str) -> Path:
+        path = self.folder / f"{name}{suffix}"
         if not _SAFE_NAME.match(name) or not path.is_file():
             raise NotFoundError("There is no such email in the outbox.")
-        return path.read_text(encoding="utf-8")
+        return path
+
+
+def _outbox_entry(path: Path) -> OutboxEntry:
+    from email import message_from_bytes, policy
+    parsed = message_from_bytes(path.read_bytes(), policy=policy.default)
+    return OutboxEntry(name=path.stem, subject=str(parsed.get("Subject", "")), to=str(parsed.get("To", "")),
+                       written_at=datetime.fromtimestamp(path.stat().st_mtime, UTC))
 
 
 class SmtpMailer:

@@ -199,6 +199,7 @@ def render_form(definition: FormDefinition, language: str, *, action: str,
     values = values or {}
     posted = values.get("_ts")
     issued = issued or (str(posted[-1] if isinstance(posted, list) and posted else posted or "") or None)
+    next_url = values.get("_next")  # kept, so the visitor still lands where the site said after fixing
     errors = errors or []
     by_field: dict[str, str] = {}
     others: list[str] = []
@@ -226,7 +227,7 @@ def render_form(definition: FormDefinition, language: str, *, action: str,
         honeypot=definition.honeypot, idempotency_key=secrets.token_urlsafe(16), issued=issued, t=t,
         submit_label=localized(settings.get("submitLabel"), language, t["submit"]),
         has_conditions=any(q.visible_if for q in definition.questions),
-        captcha=captcha, captcha_error=captcha_error,
+        captcha=captcha, captcha_error=captcha_error, next_url=next_url if isinstance(next_url, str) else None,
     )
 
 

@@ -276,7 +276,8 @@ def test_hostile_next_is_stored_and_falls_back_to_thanks(client, services, next_
 
 
 @pytest.mark.parametrize("origin", ["http://[", "https://[::1", "null", "not a url"])
-def test_malformed_origin_header_is_not_a_server_error(client, services, origin):  # type: ignore[no-untyped-def]
+def test_malformed_origin_header_is_not_a_server_error(  # type: ignore[no-untyped-def]
+        client, services, forms_open_to_any_site, origin):
     response = client.http.post("/f/contact", headers={"Content-Type": URLENCODED, "Origin": origin,
                                                         "Host": "forms.example.com"}, body=form(CONTACT))
     assert response.status_code == 303

@@ -45,7 +45,7 @@ def assert_strict_page(response) -> dict[str, list[str]]:  # type: ignore[no-unt
     return policy
 
 
-def test_the_hosted_forms_and_their_pages_are_strict(client):  # type: ignore[no-untyped-def]
+def test_the_hosted_forms_and_their_pages_are_strict(client, forms_open_to_any_site):  # type: ignore[no-untyped-def]
     for form_id in ("contact", "customer-survey", "product-feedback"):
         policy = assert_strict_page(client.http.get(f"/f/{form_id}"))
         assert policy["form-action"][0] == "'self'"
