@@ -93,7 +93,7 @@ def render_inbox(page: InboxPage, query: InboxQuery, *, who: str, csrf: str, for
                   first_link="/admin/inbox?" + urlencode(kept) if after else None)
 
 
-def render_case(case: Case, *, answers: dict[str, Any], deliveries: list[dict[str, str]], who: str,
+def render_case(case: Case, *, answers: dict[str, Any], deliveries: list[dict[str, Any]], who: str,
                 csrf: str, now: datetime, reaction: str, can_reply: bool, notice: str | None = None) -> str:
     """One case: its answers, emails, history and replies, and the forms that act on it."""
     history = [{"at": _when(c.at), "who": c.who, "old": c.old or "—", "new": c.new, "note": c.note}

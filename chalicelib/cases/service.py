@@ -93,10 +93,14 @@ class CaseService:
 
     def __call__(self, submission: Submission) -> None:
         """The consumer: open the submission's case unless it has one, and book its later letters (safe again)."""
-        case = case_of(self.forms.get(submission.form), submission)
-        if self.store.create(case):
+        opened = case_of(self.forms.get(submission.form), submission)
+        case: Case | None = opened
+        if self.store.create(opened):
             log.info("case opened for %s/%s", submission.form, submission.id)
-        self.book_letters(case, submission)
+        else:  # seen before, or moved out of the spam folder since: its letters are the stored ones
+            case = self.store.get(submission.form, submission.id)
+        if case is not None:
+            self.book_letters(case, submission)
 
     def book_letters(self, case: Case, submission: Submission) -> None:
         """Put the case's letters that are not due yet on the delivery service's waiting list, due when they are.
@@ -302,6 +306,10 @@ class CaseService:
         if version is not None and version != case.version:
             raise ConflictError("Someone changed this case while you were looking at it; reload the page and "
                                 "try again.")
+
+    def save(self, case: Case) -> Case:
+        """Write a changed case over the version it was read at; ConflictError if someone changed it meanwhile."""
+        return self._write(case)
 
     def _write(self, case: Case) -> Case:
         try:

@@ -25,6 +25,20 @@ class Submission:
     subject: str | None = None
     retention_days: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Where the post came from: {"page": the referring page, "utm_source": …} (chalicelib/intake/source.py).
+    source: dict[str, str] | None = None
+
+    @property
+    def source_label(self) -> str | None:
+        """The source in one short name, as the inbox filters and the results count it: the `utm_source`, else
+        the referring page's host."""
+        if not self.source:
+            return None
+        if self.source.get("utm_source"):
+            return self.source["utm_source"].lower()[:60]
+        page = self.source.get("page", "")
+        host = page.split("://", 1)[-1].split("/", 1)[0] if page else ""
+        return host or None
 
 
 @dataclass(frozen=True)

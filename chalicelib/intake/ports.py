@@ -7,6 +7,7 @@ KeyReusedError, ConditionFailedError); the services turn them into what the visi
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.core.submission import IdempotencyClaim, StoreResult, Submission
@@ -31,6 +32,13 @@ class SubmissionStorage(Protocol):
 
     def get(self, form: str, submission_id: str) -> Submission | None:
         """One submission, or None."""
+        ...
+
+    def set_status(self, form: str, submission_id: str, status: str, *, expected: str,
+                   feedback_kind: str | None = None, expires_at: datetime | None = None) -> bool:
+        """Change a stored submission's status from `expected` to `status` (spam cleared by the owner), and its
+        feedback kind and expiry when given (spam is stored without a kind, and kept for less long); False, and
+        nothing changed, when it is gone or its status is not `expected`."""
         ...
 
     def list(self, form: str, *, newest_first: bool = True, limit: int | None = None) -> Iterator[Submission]:

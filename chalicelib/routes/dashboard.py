@@ -22,7 +22,8 @@ FORM_TYPES = ["application/x-www-form-urlencoded"]
 NOTICES = {"status": "Status changed.", "reply": "Reply sent: it is in the emails below.",
            "deleted": "The submission and everything derived from it were deleted.",
            "decision": "Decision recorded; the client is told it by email (below).",
-           "outcome": "Outcome recorded.", "resent": "Sent again: its new attempt is in the emails below."}
+           "outcome": "Outcome recorded.", "resent": "Sent again: its new attempt is in the emails below.",
+           "not-spam": "Moved to the inbox: what it was owed (its emails, its count in the results) went."}
 NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
 
@@ -262,6 +263,25 @@ def resend(form_id: str, submission_id: str) -> Response:
     session = _checked_post()
     _cases().resend(form_id, submission_id, field("email"), session.who)
     return _see(f"/admin/cases/{form_id}/{submission_id}?done=resent")
+
+
+@dashboard.route("/admin/cases/{form_id}/{submission_id}/not-spam", methods=["POST"], content_types=FORM_TYPES)
+@handles_errors
+def not_spam(form_id: str, submission_id: str) -> Response:
+    from chalicelib.cases.spam import SpamFolder
+    from chalicelib.core.submission import Submission
+    from chalicelib.jobs import dispatch
+    session = _checked_post()
+    built = services()
+
+    def cleared(submission: Submission) -> None:
+        if built.webhooks is not None:
+            from chalicelib.webhooks.events import submission_event
+            built.webhooks.emit(submission_event(submission, "submission.spam_cleared"))
+
+    SpamFolder(_cases(), built.store, lambda submission: dispatch(built.consumers, submission),
+               cleared, built.settings.default_retention_days).not_spam(form_id, submission_id, session.who)
+    return _see(f"/admin/cases/{form_id}/{submission_id}?done=not-spam")
 
 
 @dashboard.route("/admin/cases/{form_id}/{submission_id}/delete", methods=["POST"], content_types=FORM_TYPES)

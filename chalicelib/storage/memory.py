@@ -11,6 +11,7 @@ import copy
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, assert_never
 
 from chalicelib.core.errors import (
@@ -122,6 +123,21 @@ class MemorySubmissionStore:
                 raise StoreUnavailableError(f"submission {submission.form}/{submission.id}: answer lost",
                                             maybe_written=True)
             return StoreResult(submission.id, created=True)
+
+    def set_status(self, form: str, submission_id: str, status: str, *, expected: str,
+                   feedback_kind: str | None = None, expires_at: datetime | None = None) -> bool:
+        """Change a submission's status from `expected` (see SubmissionStorage.set_status)."""
+        with self.lock:
+            if self._next_failure() is not None:
+                raise StoreUnavailableError(f"submission {form}/{submission_id}: status not changed")
+            stored = self.items.get((form, submission_id))
+            if stored is None or stored.status != expected:
+                return False
+            stored.status = status
+            stored.feedback_kind = feedback_kind or stored.feedback_kind
+            if expires_at is not None:
+                stored.retention_days = (expires_at - stored.created_at).days
+            return True
 
     def delete(self, form: str, submission_id: str, releases: Sequence[Release] = ()) -> bool:
         """Delete a submission with its releases, all or nothing; False (and nothing released) if it is gone."""

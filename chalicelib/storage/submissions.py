@@ -62,6 +62,7 @@ class SubmissionRecord(Model):
     respondent_email = UnicodeAttribute(null=True)
     reply_to = UnicodeAttribute(null=True)
     subject = UnicodeAttribute(null=True)
+    source = MapAttribute[str, Any](null=True)  # the referring page and utm_* (chalicelib/intake/source.py)
     expires_at = TTLAttribute(null=True)
 
 
@@ -82,6 +83,10 @@ class IdempotencyRecord(Model):
 def _unavailable(exc: PynamoDBException, what: str) -> StoreUnavailableError:
     # No answer at all (a timeout, a dropped connection): the write may have been applied.
     return StoreUnavailableError(f"{what}: {exc}", maybe_written=error_code(exc) is None)
+
+
+def _plain(attribute: Any) -> dict[str, Any]:
+    return attribute.as_dict() if hasattr(attribute, "as_dict") else dict(attribute)
 
 
 class SubmissionStore:
@@ -115,7 +120,7 @@ class SubmissionStore:
             feedback_kind=submission.feedback_kind, language=submission.language, origin=submission.origin,
             user_agent=submission.user_agent, ip_hash=submission.ip_hash,
             respondent_email=submission.respondent_email, reply_to=submission.reply_to,
-            subject=submission.subject,
+            subject=submission.subject, source=submission.source,
         )
         if submission.retention_days:
             record.expires_at = submission.created_at + timedelta(days=submission.retention_days)
@@ -181,6 +186,24 @@ class SubmissionStore:
                 return self.surveys.unmark_respondent(release)
             case _:
                 assert_never(release)
+
+    def set_status(self, form: str, submission_id: str, status: str, *, expected: str,
+                   feedback_kind: str | None = None, expires_at: datetime | None = None) -> bool:
+        """Change a submission's status from `expected` in one conditional update; False when it is gone or has
+        another status. The stream's MODIFY record is ignored (jobs.py): the caller runs what the new status owes."""
+        record = self.submissions(form, submission_id)
+        try:
+            actions: list[Any] = [self.submissions.status.set(status)]
+            if feedback_kind is not None:
+                actions.append(self.submissions.feedback_kind.set(feedback_kind))
+            if expires_at is not None:
+                actions.append(self.submissions.expires_at.set(expires_at))
+            record.update(actions=actions, condition=self.submissions.status == expected)
+        except PynamoDBException as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise _unavailable(exc, f"submission {form}/{submission_id}: status not changed") from exc
+        return True
 
     def delete(self, form: str, submission_id: str, releases: Sequence[Release] = ()) -> bool:
         """Delete a submission and undo what admitted it, in one transaction; False if it was not there.
@@ -306,5 +329,6 @@ class SubmissionStore:
             feedback_kind=record.feedback_kind, language=record.language, origin=record.origin,
             user_agent=record.user_agent, ip_hash=record.ip_hash, respondent_email=record.respondent_email,
             reply_to=record.reply_to, subject=record.subject,
+            source={str(k): str(v) for k, v in _plain(record.source).items()} if record.source else None,
         )
 

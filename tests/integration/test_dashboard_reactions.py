@@ -101,3 +101,42 @@ def test_a_failed_email_is_resent_from_the_case_page(client: Any, services: Any,
         assert b"Sent again" in after.body and after.body.count(b">Resend</button>") == 1
     finally:
         services.delivery.mailer = original_mailer
+
+
+def test_not_spam_moves_a_post_to_the_inbox_and_sends_what_it_was_owed(client: Any, services: Any,
+                                                                        tmp_path: Any) -> None:
+    from chalicelib.intake.service import SubmitRequest
+    from chalicelib.mail.transport import OutboxMailer
+    services.delivery.mailer, original_mailer = OutboxMailer(tmp_path / "outbox"), services.delivery.mailer
+    try:
+        outcome = services.submissions.submit(SubmitRequest(
+            form_id="contact", body=urlencode({"name": "Ann Lee", "email": "ann@example.com", "topic": "question",
+                                               "message": "Real person here", "consent": "on",
+                                               "_gotcha": "autofilled"}).encode(),
+            headers={"content-type": "application/x-www-form-urlencoded"}))
+        spam = services.store.get("contact", outcome.submission_id)
+        assert spam.status == "spam"
+        dispatch(services.consumers, spam)
+        assert not (tmp_path / "outbox").exists()
+        cookie = session_cookie(client)
+        link = f"/admin/cases/contact/{spam.id}"
+        page = client.http.get(link, headers={"Cookie": cookie})
+        assert b"Not spam: move to the inbox" in page.body
+        forged = client.http.post(f"{link}/not-spam", headers={**FORM, "Cookie": cookie}, body="csrf=nope")
+        assert forged.status_code == 403 and services.store.get("contact", spam.id).status == "spam"
+        moved = client.http.post(f"{link}/not-spam", headers={**FORM, "Cookie": cookie},
+                                 body=urlencode({"csrf": _csrf(page.body)}))
+        assert moved.status_code == 303 and _h(moved)["location"] == f"{link}?done=not-spam"
+        cleared = services.store.get("contact", spam.id)
+        assert (cleared.status, cleared.feedback_kind) == ("received", "question")
+        case = services.cases.get("contact", spam.id)
+        assert case.folder == "inbox" and case.kind == "question" and case.due_at is not None
+        sent = {d.kind: d.status for d in services.delivery.store.for_submission("contact", spam.id)}
+        assert sent == {"acknowledgement": "sent", "notification": "sent"}
+        again = client.http.post(f"{link}/not-spam", headers={**FORM, "Cookie": cookie, "Accept": "text/html"},
+                                 body=urlencode({"csrf": _csrf(page.body)}))
+        assert again.status_code == 409 and len(list((tmp_path / "outbox").glob("*.eml"))) == 2
+        inbox = client.http.get("/admin/inbox", headers={"Cookie": cookie})
+        assert b"ann@example.com" in inbox.body
+    finally:
+        services.delivery.mailer = original_mailer

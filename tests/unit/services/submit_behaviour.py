@@ -125,6 +125,23 @@ class SubmitBehaviour:
         self.post(services, "product-feedback", SURVEY)  # neither the place nor the address was taken
         assert services.store.count("product-feedback") == 2
 
+    def test_spam_cleared_changes_the_status_once_and_only_from_spam(self, services_with, clock) -> None:  # type: ignore[no-untyped-def]
+        services = services_with()
+        bot = self.post(services, "contact", {**CONTACT, "_gotcha": "x"})
+        person = self.post(services, "contact", CONTACT)
+        store = services.store
+        assert store.get("contact", bot.submission_id).feedback_kind is None  # spam is stored without a kind
+        keep = clock.now + timedelta(days=365)
+        assert store.set_status("contact", bot.submission_id, "received", expected="spam", feedback_kind="idea",
+                                expires_at=keep)
+        cleared = store.get("contact", bot.submission_id)
+        assert (cleared.status, cleared.feedback_kind, cleared.answers["topic"]) == ("received", "idea", "idea")
+        assert store.set_status("contact", bot.submission_id, "received", expected="spam") is False  # done already
+        assert store.set_status("contact", person.submission_id, "received", expected="spam") is False
+        assert store.get("contact", person.submission_id).status == "received"
+        assert store.set_status("contact", "01J0000000000000000000000A", "received", expected="spam") is False
+        assert store.get("contact", "01J0000000000000000000000A") is None  # nothing written for a missing id
+
     # --- idempotency -----------------------------------------------------------------------------------------------
 
     def test_a_replay_with_the_same_body_answers_the_first_submission(self, services_with) -> None:  # type: ignore[no-untyped-def]
