@@ -6,9 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
-
 from chalicelib.core.errors import MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -38,6 +35,11 @@ def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
     """The lower-cased media type and its parameters."""
     if not content_type:
         return "", {}
+    if ";" not in content_type:
+        # What parse_options_header gives a type without parameters (the usual form post), without importing
+        # python-multipart (and tempfile, shutil...) on a cold start that never reads a multipart body.
+        return content_type.lower().strip(" \t").encode("latin-1").decode("latin-1").lower(), {}
+    from python_multipart.multipart import parse_options_header
     mime, params = parse_options_header(content_type)
     return (mime.decode("latin-1").lower(),
             {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in params.items()})
@@ -107,6 +109,8 @@ def _parse_urlencoded(body: bytes, limits: Limits) -> dict[str, list[str]]:
 def _parse_multipart(body: bytes, boundary: str | None, limits: Limits) -> dict[str, list[str]]:
     if not boundary:
         raise MalformedRequestError("multipart/form-data needs a boundary parameter in Content-Type.")
+    from python_multipart.exceptions import MultipartParseError
+    from python_multipart.multipart import MultipartParser, parse_options_header
     parts: list[dict[str, Any]] = []
     current: dict[str, Any] = {}
     header_field = bytearray()
