@@ -199,6 +199,24 @@ def test_an_error_page_in_hindi_and_in_english() -> None:
     assert "<h1>Too many requests</h1>" in english and "Too many posts; try again in 60 s." in english
 
 
+@pytest.mark.parametrize(("language", "wording"), [
+    ("en", "The link is personal"), ("ru", "Ссылка личная"), ("fr", "Ce lien est personnel"),
+    ("vi", "Đường liên kết này là của riêng bạn"), ("hi", "यह लिंक निजी है")])
+def test_the_acknowledgement_in_each_language(language: str, wording: str) -> None:
+    from datetime import UTC, datetime
+
+    from chalicelib.core.submission import Submission
+    from chalicelib.mail.content import EmailTemplates, render_acknowledgement
+    submission = Submission(form="customer-survey", id="01J0000000000000000000000A", created_at=datetime.now(UTC),
+                            status="received", answers={"nps": 9, "email": "ann@example.com"}, language=language,
+                            respondent_email="ann@example.com")
+    gift = {"url": "https://f.example/g/a?t=b", "title": "Coupon", "value": "10%", "expires_at": "2030-01-01"}
+    email = render_acknowledgement(EmailTemplates(ROOT / "forms" / "templates"), FORMS.require("customer-survey"),
+                                   submission, {"gift": gift})
+    assert wording in email.html and wording in email.text
+    assert f'lang="{language}"' in email.html
+
+
 def test_gift_and_email_wording_come_from_the_catalogue() -> None:
     assert translate("vi", "Show my code") == "Hiện mã của tôi"
     assert translate("fr", "Valid until {date}", date="2030-01-01") == "Valable jusqu’au 2030-01-01"
