@@ -45,7 +45,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("/f/{form_id}", "DELETE"): Operation("Not allowed: forms are sent with POST", "forms", {}),
     ("/f/{form_id}/schema", "GET"): Operation("The form's public JSON Schema", "forms", {"200": "schema"}),
     ("/f/{form_id}/thanks", "GET"): Operation("The default thank-you page", "forms", {"200": "html"},
-                                              query=("lang",)),
+                                              query=("lang", "back")),
     ("/g/{gift_id}", "GET"): Operation("The gift page (changes nothing)", "gifts", {"200": "html"},
                                        ("403", "409", "410", "429"), query=("t",)),
     ("/g/{gift_id}", "POST"): Operation("Claim the gift and show its code", "gifts", {"200": "html"},
