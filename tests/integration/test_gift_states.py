@@ -58,6 +58,8 @@ def test_gift_state_machine(services: Any) -> None:
             self.clock = clock
             self.by_person: dict[str, ModelGift] = {}
             self.wrong: dict[str, int] = {}  # window -> wrong tokens of the one client
+            # Wrong tokens count per client in a table every example shares: each example is its own client.
+            self.ip = f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"
             self.known: dict[str, ModelGift] = {}
 
         # --- helpers ---------------------------------------------------------------------------------------
@@ -101,7 +103,7 @@ def test_gift_state_machine(services: Any) -> None:
             if gift is None:
                 return
             try:
-                page = self.service.view(gift.id, gift.token)
+                page = self.service.view(gift.id, gift.token, self.ip)
             except GiftGoneError:
                 assert gift.state in ("expired", "revoked") or self.past_expiry(gift)
                 return  # a GET records nothing: the model's stored state stays as it is
@@ -113,7 +115,7 @@ def test_gift_state_machine(services: Any) -> None:
             if gift is None:
                 return
             try:
-                page = self.service.claim(gift.id, gift.token)
+                page = self.service.claim(gift.id, gift.token, self.ip)
             except GiftsRanOutError:
                 assert gift.state == "promised" and not self.past_expiry(gift) and self.codes_left() == 0
                 return
@@ -137,7 +139,7 @@ def test_gift_state_machine(services: Any) -> None:
             if gift is None or guess == gift.token:
                 return
             try:
-                self.service.claim(gift.id, guess)
+                self.service.claim(gift.id, guess, self.ip)
             except GiftLinkError:
                 assert not self.limited()
                 self.wrong[self.window()] = self.wrong.get(self.window(), 0) + 1
@@ -155,7 +157,7 @@ def test_gift_state_machine(services: Any) -> None:
                 return  # no code to type at the shop before the claim takes one
             try:
                 if own:
-                    self.service.redeem_own(gift.id, gift.token)
+                    self.service.redeem_own(gift.id, gift.token, self.ip)
                 else:
                     self.service.redeem_code((gift.code or "").lower())
             except AlreadyRedeemedError as refused:
