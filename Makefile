@@ -40,9 +40,11 @@ messages: $(STAMP_PY)
 	$(VENV)/bin/pybabel update --domain formloop -i chalicelib/locales/formloop.pot -d chalicelib/locales \
 	  --no-fuzzy-matching -w 120
 
-# Chromium and ChromeDriver for tests/browser, from Debian's packages when missing.
+# Chromium and ChromeDriver for tests/browser, and a Devanagari font for the Hindi pages' screenshots (DejaVu,
+# which Chromium brings, covers Vietnamese), from Debian's packages when missing.
 browser:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then sh scripts/install_browser.sh; fi
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ -z "$$(fc-list :lang=hi 2>/dev/null)" ]; then \
+	  sh scripts/install_browser.sh; fi
 
 run: setup
 	$(FORMLOOP) run

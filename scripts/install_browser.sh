@@ -9,6 +9,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "Installing Debian's chromium and chromium-driver for the browser tests..."
+echo "Installing Debian's chromium, chromium-driver and a Devanagari font for the browser tests..."
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+# fonts-lohit-deva (78 kB) draws Hindi; fonts-noto-core would too, at 12 MB.
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver fonts-lohit-deva >/dev/null
