@@ -108,6 +108,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("/admin/cases/{form_id}/{submission_id}/resend", "POST"): Operation(
         "Send a failed or skipped email of a case again", "dashboard", {"303": "redirect"}, ("403", "409", "422"),
         "session", body="fields"),
+    ("/admin/cases/{form_id}/{submission_id}/not-spam", "POST"): Operation(
+        "Move a case out of the spam folder into the inbox", "dashboard", {"303": "redirect"}, ("403", "409"),
+        "session", body="fields"),
     ("/admin/cases/{form_id}/{submission_id}/delete", "POST"): Operation(
         "Delete a case's submission", "dashboard", {"303": "redirect"}, ("403", "409"), "session", body="fields"),
     ("/", "GET"): Operation("Local only: the forms to try and the outbox", "local", {"200": "html"}),
