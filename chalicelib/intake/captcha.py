@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from chalicelib.core.config import CaptchaSettings
-from chalicelib.core.errors import FieldError, FormloopError, InvalidSubmissionError
+from chalicelib.core.errors import N_, FieldError, FormloopError, InvalidSubmissionError
 from chalicelib.forms.answers import CAPTCHA_TOKEN_FIELDS
 from chalicelib.forms.definitions import FormDefinition
 from chalicelib.intake.admission import CountUse
@@ -204,28 +204,30 @@ _VISITOR_CODES = {
     "timeout-or-duplicate": "expired-or-used", "invalid-or-already-seen-response": "expired-or-used",
     "already-seen-response": "expired-or-used", "expired-input-response": "expired-or-used",
 }
+# Marked for the catalogues: the form shown again words them in the respondent's language.
 MESSAGES = {
-    "missing": "Please complete the human check before sending (if it does not appear, allow this page's "
-               "scripts or try another browser).",
-    "invalid": "The human check could not be confirmed; please complete it again and send the form again.",
-    "expired-or-used": "The human check expired or was already used (if you pressed Send twice, your first "
-                       "submission was received); otherwise please complete the check again and resend.",
-    "wrong-site": "The human check was completed on a site this form does not accept; please send the form "
-                  "from its own page.",
-    "wrong-action": "The human check was made for another form; please complete it again on this form's page.",
-    "low-score": "We could not confirm that this was sent by a person; please try again in a moment, or "
-                 "contact the site's owner another way.",
+    "missing": N_("Please complete the human check before sending (if it does not appear, allow this page's "
+                  "scripts or try another browser)."),
+    "invalid": N_("The human check could not be confirmed; please complete it again and send the form again."),
+    "expired-or-used": N_("The human check expired or was already used (if you pressed Send twice, your first "
+                          "submission was received); otherwise please complete the check again and resend."),
+    "wrong-site": N_("The human check was completed on a site this form does not accept; please send the form "
+                     "from its own page."),
+    "wrong-action": N_("The human check was made for another form; please complete it again on this form's page."),
+    "low-score": N_("We could not confirm that this was sent by a person; please try again in a moment, or "
+                    "contact the site's owner another way."),
 }
 
 
 class CaptchaRefusedError(InvalidSubmissionError):
     """The form's CAPTCHA token is missing or not accepted; `reason` says which way, for scripts."""
 
-    TITLE = "Human check not passed"
+    TITLE = N_("Human check not passed")
 
     def __init__(self, reason: str, field: str, *, form_id: str | None = None,
                  values: dict[str, Any] | None = None, language: str | None = None) -> None:
-        super().__init__([FieldError(field, MESSAGES[reason])], form_id=form_id, values=values, language=language)
+        super().__init__([FieldError(field, MESSAGES[reason], (), MESSAGES[reason])], form_id=form_id,
+                         values=values, language=language)
         self.message = MESSAGES[reason]
         self.args = (self.message,)
         self.reason = reason
