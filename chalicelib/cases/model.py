@@ -134,6 +134,7 @@ class InboxQuery:
     since: datetime | None = None
     until: datetime | None = None
     address: str | None = None
+    source: str | None = None  # where posts came from: a utm_source, a referring site's host, or an origin
 
 
 @dataclass(frozen=True)

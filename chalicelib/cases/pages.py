@@ -78,7 +78,8 @@ def render_inbox(page: InboxPage, query: InboxQuery, *, who: str, csrf: str, for
     filters = {"folder": query.folder if query.folder != "inbox" else "", "form": query.form or "",
                "kind": query.kind or "", "status": query.status or "", "overdue": "1" if query.overdue else "",
                "since": query.since.strftime("%Y-%m-%d") if query.since else "",
-               "until": query.until.strftime("%Y-%m-%d") if query.until else "", "address": query.address or ""}
+               "until": query.until.strftime("%Y-%m-%d") if query.until else "", "address": query.address or "",
+               "source": query.source or ""}
     kept = {name: value for name, value in filters.items() if value}
     views = [("Inbox", "/admin/inbox", not kept), ("Overdue", "/admin/inbox?overdue=1", kept == {"overdue": "1"}),
              ("Answered", "/admin/inbox?status=answered", kept == {"status": "answered"}),

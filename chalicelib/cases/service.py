@@ -73,7 +73,8 @@ def case_of(definition: FormDefinition | None, submission: Submission) -> Case:
     case = Case(form=submission.form, submission_id=submission.id, kind=submission.feedback_kind, status=NEW,
                 folder=SPAM if spam else INBOX, created_at=submission.created_at,
                 due_at=None if spam else due_time(settings, submission.feedback_kind, submission.created_at),
-                respondent=submission.respondent_email, language=submission.language, source=submission.origin)
+                respondent=submission.respondent_email, language=submission.language,
+                source=submission.source_label or submission.origin)
     thanks = thanks_for(definition, case)
     if thanks is not None:
         case.letters.append(thanks)

@@ -32,6 +32,7 @@ from chalicelib.i18n.negotiation import negotiate
 from chalicelib.intake.admission import Admission
 from chalicelib.intake.parsing import Limits, parse_body
 from chalicelib.intake.ports import SubmissionStorage
+from chalicelib.intake.source import source_of
 from chalicelib.intake.spam import RateLimiter, page_token, posted_too_fast
 from chalicelib.intake.surveys import SurveyGuard
 
@@ -245,6 +246,7 @@ class SubmissionService:
         if status == "received" and definition.settings.get("captcha"):
             status, captcha_use = self._check_captcha(definition, request, control, parsed.values, language)
         submission = self._submission(definition, request, answers, control, status, language)
+        submission.source = source_of(parsed.values, request.headers)
         claim = self._claim(definition, request, control)
         # Worked out before the write: once stored, nothing may fail.
         redirect_to = self.redirect_for(definition, control.next_url, request.origin, request.headers.get("referer"))

@@ -189,6 +189,10 @@ def question_view(question: Question, language: str, value: Any, error: str | No
     return view
 
 
+# Where the post came from, passed on by the form page (chalicelib/intake/source.py).
+SOURCE_FIELDS = ("_source", "_utm_source", "_utm_medium", "_utm_campaign", "_utm_term", "_utm_content")
+
+
 def render_form(definition: FormDefinition, language: str, *, action: str,
                 values: Mapping[str, Any] | None = None, errors: list[FieldError] | None = None,
                 issued: str | None = None) -> str:
@@ -228,6 +232,7 @@ def render_form(definition: FormDefinition, language: str, *, action: str,
         submit_label=localized(settings.get("submitLabel"), language, t["submit"]),
         has_conditions=any(q.visible_if for q in definition.questions),
         captcha=captcha, captcha_error=captcha_error, next_url=next_url if isinstance(next_url, str) else None,
+        source={k: v for k, v in values.items() if k in SOURCE_FIELDS and isinstance(v, str)},
     )
 
 

@@ -1,6 +1,7 @@
 """Survey results: what each submission adds to the counters, and the summary read back from them."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,6 +14,7 @@ from chalicelib.pages.rendering import choice_label, choice_values, matrix_rows,
 from chalicelib.reporting.model import Contribution, TextAnswer
 from chalicelib.reporting.store import ResultStore
 
+_SOURCE = re.compile(r"^[\w.+-]{1,60}$")
 TEXT_CHARS = 2000  # a longer answer is cut in the results (the submission keeps all of it)
 CHOICE_WIDGETS = ("radio", "select", "checkboxes")
 SCALE_WIDGETS = ("rating", "nps")
@@ -30,6 +32,9 @@ def contribution(definition: FormDefinition, submission: Submission, retention_d
     counts: dict[str, int | Decimal] = {"total": 1, f"day:{submission.created_at.date().isoformat()}": 1}
     if submission.feedback_kind:
         counts[f"kind:{submission.feedback_kind}"] = 1
+    source = submission.source_label
+    if source and _SOURCE.match(source):  # a plain name only: a counter per source lives in the form's one item
+        counts[f"source:{source}"] = 1
     texts: dict[str, str] = {}
     for question in definition.questions:
         answer = submission.answers.get(question.name)
@@ -145,10 +150,13 @@ class ResultsService:
         questions = [self._question(q, counters, stored.texts.get(q.name, []), language)
                      for q in definition.questions if widget_of(q) != "hidden"]
         by_kind = {name.split(":", 1)[1]: _num(v) for name, v in counters.items() if name.startswith("kind:")}
+        by_source = {name.split(":", 1)[1]: _num(v) for name, v in counters.items()
+                     if name.startswith("source:") and v}
         by_day = sorted(({"day": name.split(":", 1)[1], "count": _num(v)} for name, v in counters.items()
                          if name.startswith("day:")), key=lambda d: str(d["day"]))
         summary = {"form": form_id, "title": definition.title(language), "language": language,
-                   "total": _num(counters.get("total")), "byKind": by_kind, "byDay": by_day, "questions": questions}
+                   "total": _num(counters.get("total")), "byKind": by_kind, "byDay": by_day,
+                   "bySource": by_source, "questions": questions}
         campaign = definition.settings.get("gift", {}).get("campaign")
         if campaign and self.gift_stock is not None:
             summary["gift"] = self.gift_stock(campaign)
@@ -235,7 +243,10 @@ def results_view(summary: dict[str, Any]) -> dict[str, Any]:
             view["rows"] = [{**row, "stack": _stack(row["distribution"])} for row in question["rows"]]
         questions.append(view)
     kinds = _bars([{"label": kind, "count": count} for kind, count in sorted(summary["byKind"].items())])
-    return {**summary, "questions": questions, "kinds": kinds, "days": columns, "bar_width": BAR_WIDTH,
+    sources = _bars([{"label": source, "count": count}
+                     for source, count in sorted(summary.get("bySource", {}).items(), key=lambda item: -item[1])])
+    return {**summary, "questions": questions, "kinds": kinds, "sources": sources, "days": columns,
+            "bar_width": BAR_WIDTH,
             "page_title": f"{summary['title']} — results"}
 
 

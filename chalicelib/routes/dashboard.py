@@ -165,7 +165,8 @@ def _inbox_query() -> tuple[InboxQuery, str | None]:
                       kind=chosen("kind", list(DEFAULT_REACTIONS)), status=chosen("status", STATUSES),
                       overdue=query.get("overdue") == "1", since=day("since"),
                       until=until + timedelta(days=1) if until else None,
-                      address=query.get("address", "").strip()[:254] or None), after
+                      address=query.get("address", "").strip()[:254] or None,
+                      source=query.get("source", "").strip()[:300] or None), after
 
 
 @dashboard.route("/admin/inbox", methods=["GET"])

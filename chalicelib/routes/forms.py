@@ -58,7 +58,10 @@ def form_page(form_id: str) -> Response:
                                     headers={"Allow": "POST", **BY_ACCEPT})
     built.surveys.check_page(definition, built.submissions.clock())  # closed, not open yet, or full
     language = choose_language(definition, params().get("lang"), headers().get("accept-language"))
-    return html(rendering.render_form(definition, language, action=form_id, issued=built.submissions.page_token()),
+    from chalicelib.intake.source import page_fields
+    source = page_fields(headers().get("referer"), params())  # where the visitor came from, passed on with the post
+    return html(rendering.render_form(definition, language, action=form_id, issued=built.submissions.page_token(),
+                                      values=source),
                 extra=BY_ACCEPT, policy=form_policy(definition))
 
 

@@ -86,6 +86,8 @@ class CaseRecord(Model):
     index_ks = _index("by-ks", "by_ks")()
     index_fks = _index("by-fks", "by_fks")()
     index_address = _index("by-address", "address")()
+    by_source = UnicodeAttribute(null=True)  # "<folder>|src=<source>", for the source filter
+    index_source = _index("by-source", "by_source")()
 
 
 def partition(facets: str, folder: str, form: str | None, kind: str | None, status: str | None) -> str:
@@ -158,6 +160,7 @@ class CaseStore:
                             address=normalise_address(case.respondent) if case.respondent else None)
         for facets in FACETS:
             setattr(record, _attribute(facets), partition(facets, case.folder, case.form, case.kind, case.status))
+        record.by_source = f"{case.folder}|src={case.source}" if case.source else None
         return record
 
     @staticmethod
@@ -206,11 +209,14 @@ class CaseStore:
         """Up to `limit` cases in inbox order after `after`: one Query of the index that matches the filters."""
         c = self.cases
         condition = None
-        if query.address:
-            index: Any = c.index_address
-            attribute, value = "address", normalise_address(query.address)
+        if query.address or query.source:
+            # Searching an address or a source: its own index, the other filters within its partition.
+            index: Any = c.index_address if query.address else c.index_source
+            attribute, value = (("address", normalise_address(query.address)) if query.address
+                                else ("by_source", f"{query.folder}|src={query.source}"))
             condition = c.folder == query.folder
-            for name, wanted in (("form", query.form), ("kind", query.kind), ("status", query.status)):
+            for name, wanted in (("form", query.form), ("kind", query.kind), ("status", query.status),
+                                 ("source", query.source if query.address else None)):
                 if wanted:
                     condition &= getattr(c, name) == wanted
         else:

@@ -89,4 +89,6 @@ def matches(case: Case, query: InboxQuery, now: datetime) -> bool:
         return False
     if query.until and case.created_at >= query.until:
         return False
+    if query.source and case.source != query.source:
+        return False
     return not (query.address and normalise_address(case.respondent or "") != normalise_address(query.address))

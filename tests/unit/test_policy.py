@@ -17,7 +17,8 @@ RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 # Every table, with its global secondary indexes.
 TABLES: dict[str, list[str]] = {
     "formloop-prod-ack-guard": [],
-    "formloop-prod-cases": ["by-address", "by-all", "by-f", "by-fk", "by-fks", "by-fs", "by-k", "by-ks", "by-s"],
+    "formloop-prod-cases": ["by-address", "by-all", "by-f", "by-fk", "by-fks", "by-fs", "by-k", "by-ks", "by-s",
+                            "by-source"],
     "formloop-prod-deliveries": [],
     "formloop-prod-gift-attempts": [],
     "formloop-prod-gift-codes": ["available"],

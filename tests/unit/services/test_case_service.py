@@ -132,6 +132,23 @@ class TestCaseService:
         assert [c.submission_id for c in cases.inbox(InboxQuery(status=RESOLVED)).cases] == [ann.id]
         assert cases.inbox(InboxQuery(since=clock() + timedelta(days=1))).cases == []
 
+    def test_the_source_filter_reads_its_own_index(self, cases: CaseService, clock: Clock,
+                                                   submissions: MemorySubmissionStore) -> None:
+        from dataclasses import replace
+        newsletter = self.stored(cases, submissions, replace(contact(clock, "idea"),
+                                                              source={"utm_source": "Newsletter"}))
+        blog = self.stored(cases, submissions, replace(contact(clock, "question", email="bob@example.com"),
+                                                        source={"page": "https://blog.example/post"}))
+        plain = self.stored(cases, submissions, contact(clock, "idea"))  # no source: its origin stands for it
+        assert cases.get("contact", newsletter.id).source == "newsletter"
+        assert [c.submission_id for c in cases.inbox(InboxQuery(source="newsletter")).cases] == [newsletter.id]
+        assert [c.submission_id for c in cases.inbox(InboxQuery(source="blog.example")).cases] == [blog.id]
+        assert [c.submission_id for c in cases.inbox(InboxQuery(source="https://acme.example")).cases] == [plain.id]
+        assert cases.inbox(InboxQuery(source="newsletter", kind="question")).cases == []
+        assert cases.inbox(InboxQuery(source="newsletter", address="bob@example.com")).cases == []
+        assert cases.inbox(InboxQuery(source="blog.example", address="BOB@example.com")).cases[0].submission_id \
+            == blog.id
+
     def test_pages_follow_one_another_without_gaps(self, cases: CaseService, clock: Clock,
                                                    submissions: MemorySubmissionStore) -> None:
         made = []
