@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from chalicelib.core.config import PROJECT_ROOT as ROOT
@@ -52,11 +53,22 @@ def forms_missing_site(forms_dir: Path, site_port: int) -> list[str]:
     return missing
 
 
-def local_paths(environ: Mapping[str, str]) -> tuple[Path, Path, Path]:
-    """DynamoDB Local's data folder, its log, and the outbox: under FORMLOOP_LOCAL_DIR (default .local/)."""
-    base = Path(environ.get("FORMLOOP_LOCAL_DIR") or ROOT / ".local")
-    outbox = Path(environ.get("FORMLOOP_OUTBOX_DIR") or base / "outbox")
-    return base / "dynamodb", base / "dynamodb-local.log", outbox
+@dataclass(frozen=True)
+class LocalPaths:
+    """Where one `formloop run` keeps its state: under FORMLOOP_LOCAL_DIR (default .local/)."""
+
+    data: Path  # DynamoDB Local's tables
+    log: Path  # DynamoDB Local's output
+    outbox: Path  # the emails (FORMLOOP_OUTBOX_DIR, if set, wins)
+    checkpoint: Path  # how far the worker read the stream of those tables
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> LocalPaths:
+        """The paths this environment asks for."""
+        base = Path(environ.get("FORMLOOP_LOCAL_DIR") or ROOT / ".local")
+        return cls(data=base / "dynamodb", log=base / "dynamodb-local.log",
+                   outbox=Path(environ.get("FORMLOOP_OUTBOX_DIR") or base / "outbox"),
+                   checkpoint=base / "worker-checkpoint.json")
 
 
 def _shown(path: Path) -> str:
@@ -106,20 +118,20 @@ def main(argv: list[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
-    data_dir, log, outbox = local_paths(os.environ)
+    paths = LocalPaths.from_environ(os.environ)
     # The server and the worker both read these (`.chalice/config.json` leaves them out so they are not overridden):
     # the database this run started, and the address links in emails point to.
     env = {**os.environ, "FORMLOOP_DYNAMODB_ENDPOINT": endpoint, "AWS_ACCESS_KEY_ID": "local",
            "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1",
            "FORMLOOP_ADMIN_BASE_URL": os.environ.get("FORMLOOP_ADMIN_BASE_URL") or app_url,
-           "FORMLOOP_OUTBOX_DIR": str(outbox)}
+           "FORMLOOP_OUTBOX_DIR": str(paths.outbox)}
     env["FORMLOOP_ADMIN_KEY"] = admin_key = os.environ.get("FORMLOOP_ADMIN_KEY") or secrets.token_urlsafe(24)
     print(f"Admin key (FORMLOOP_ADMIN_KEY): {admin_key}\n  e.g. curl -H 'Authorization: Bearer {admin_key}' "
           f"{app_url}/admin/forms/customer-survey/results?format=html", flush=True)
     os.environ.update(env)
-    log.parent.mkdir(parents=True, exist_ok=True)
+    paths.log.parent.mkdir(parents=True, exist_ok=True)
     children: list[subprocess.Popen[bytes]] = []
-    database = dynamodb_local.start(ddb_port, data_dir=data_dir, log=log)
+    database = dynamodb_local.start(ddb_port, data_dir=paths.data, log=paths.log)
     children.append(database)
     try:
         dynamodb_local.wait_ready(endpoint, database)
@@ -131,11 +143,11 @@ def main(argv: list[str]) -> int:
         for campaign_id, added in (built.gifts.ensure_all_generated() if built.gifts else {}).items():
             if added:
                 print(f"Gift campaign {campaign_id}: generated {added} codes", flush=True)
-        print(f"DynamoDB Local on {endpoint} (data in {_shown(data_dir)}/, log in {_shown(log)})", flush=True)
-        # The delivery worker reads the submissions table's stream and writes emails to .local/outbox.
-        children.append(subprocess.Popen([sys.executable, "-m", "formloop_cli", "worker"], cwd=ROOT, env=env,
-                                         start_new_session=True))
-        print(f"Emails go to {_shown(outbox)}/: see them at {app_url}/outbox", flush=True)
+        print(f"DynamoDB Local on {endpoint} (data in {_shown(paths.data)}/, log in {_shown(paths.log)})", flush=True)
+        # The delivery worker reads the submissions table's stream and writes emails to the outbox.
+        children.append(subprocess.Popen([sys.executable, "-m", "formloop_cli", "worker", "--checkpoint",
+                                          str(paths.checkpoint)], cwd=ROOT, env=env, start_new_session=True))
+        print(f"Emails go to {_shown(paths.outbox)}/: see them at {app_url}/outbox", flush=True)
         # A static site of its own, posting to the contact form as any site owner's page would.
         children.append(subprocess.Popen(
             [sys.executable, "-m", "formloop_cli.example_site", "--host", host, "--port", str(site_port),
