@@ -51,6 +51,7 @@ def form_page(form_id: str) -> Response:
     from chalicelib.pages import rendering
     built = services()
     definition = built.submissions.form(form_id)
+    params()  # a query it cannot read is a 400 or 413 first, whoever asks
     if _json_only(headers().get("accept", "").lower()):
         # A script that GETs the action URL wants to send answers: say how, rather than hand it a page.
         raise MethodNotAllowedError("This address takes answers with POST (JSON, urlencoded or multipart); "
