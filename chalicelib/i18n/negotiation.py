@@ -1,7 +1,7 @@
 """Which language a page is shown in: the one asked for, else the browser's preference, else the first offered."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from functools import lru_cache
 
 
 def accepted(accept_language: str | None) -> list[str]:
@@ -17,7 +17,10 @@ def accepted(accept_language: str | None) -> list[str]:
     return [tag for _, _, tag in sorted(weighted) if tag and tag != "*"]
 
 
-def negotiate(offered: Sequence[str], requested: str | None, accept_language: str | None) -> str:
+# Browsers send the same few headers over and over: each post asks twice (its language, and whether the
+# thanks page would come back in it without `?lang=`), so the answers are kept.
+@lru_cache(maxsize=512)
+def negotiate(offered: tuple[str, ...], requested: str | None, accept_language: str | None) -> str:
     """`requested` (`?lang=`, `_language`), then Accept-Language, then `offered[0]`; always one of `offered`."""
     candidates = ([requested] if requested else []) + accepted(accept_language)
     for candidate in candidates:

@@ -94,14 +94,16 @@ def wants_json(headers: Mapping[str, str], body_is_json: bool = False) -> bool:
 
 def choose_language(definition: FormDefinition, requested: str | None, accept_language: str | None) -> str:
     """`_language`, then Accept-Language, then the form's first locale."""
-    return negotiate(definition.locales, requested, accept_language)
+    return negotiate(tuple(definition.locales), requested, accept_language)
 
 
 def carry_language(url: str, definition: FormDefinition, language: str, accept_language: str | None) -> str:
     """`url` with `?lang=` when it is one of Formloop's own pages (relative: the thanks page, a `_next` path
     on Formloop's host) and the browser's Accept-Language alone would not bring it back in `language`."""
+    if language == choose_language(definition, None, accept_language):
+        return url  # most posts: checked before any parsing of the address
     parts = _split(url)
-    if parts is None or parts.scheme or parts.netloc or language == choose_language(definition, None, accept_language):
+    if parts is None or parts.scheme or parts.netloc:
         return url
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "lang"]
     return urlunsplit(parts._replace(query=urlencode([*query, ("lang", language)])))

@@ -152,7 +152,7 @@ def _page_language(definition: FormDefinition | None) -> str:
     from chalicelib.i18n.catalogue import LANGUAGES
     from chalicelib.i18n.negotiation import negotiate
     requested = str((request().query_params or {}).get("lang") or "")[:35] or None
-    offered = definition.locales if definition is not None else LANGUAGES
+    offered = tuple(definition.locales) if definition is not None else LANGUAGES
     return negotiate(offered, requested, headers().get("accept-language"))
 
 
