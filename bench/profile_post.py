@@ -1,7 +1,8 @@
 """Where a steady post's CPU goes: cProfile of the bench survey's post through the Lambda handler.
 
-`.venv/bin/python bench/profile_post.py [--posts N] [--sort tottime|cumulative] [--limit N]`: the same forms,
-settings and DynamoDB Local as `make bench` (bench/submit.py), warmed up, then N posts profiled.
+`.venv/bin/python bench/profile_post.py [--posts N] [--sort tottime|cumulative] [--limit N] [--only REGEX]`:
+the same forms, settings and DynamoDB Local as `make bench` (bench/submit.py), warmed up, then N posts profiled
+(FORMLOOP_BENCH_DYNAMODB_ENDPOINT points it at a DynamoDB Local already running).
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--limit", type=int, default=40)
+    parser.add_argument("--only", default="", help="a regular expression: list only functions whose place matches")
     args = parser.parse_args()
     with dynamodb_local_endpoint() as endpoint, tempfile.TemporaryDirectory(prefix="formloop-profile-forms-") as forms:
         for definition in (SURVEY, LIMITED, ADMITTED):
@@ -63,7 +65,7 @@ def main() -> int:
             _post(app_module, event)
         profiler.disable()
         stats = pstats.Stats(profiler)
-        stats.sort_stats(args.sort).print_stats(args.limit)
+        stats.sort_stats(args.sort).print_stats(*([args.only] if args.only else []), args.limit)
         print(f"Own time per post by package (cProfile's clock, so slower than unprofiled), {args.posts} posts:")
         for package, seconds in sorted(_by_package(stats).items(), key=lambda item: -item[1]):
             print(f"  {seconds / args.posts * 1e6:8.0f} us  {package}")

@@ -33,7 +33,7 @@ def is_email(value: object) -> bool:
         return True
     if len(value) > MAX_ADDRESS or "@" not in value or _UNMAILABLE.search(value):
         return False
-    return _plainly_valid(value) or _valid_address(value)
+    return _valid_address(value)
 
 
 def _plainly_valid(value: str) -> bool:
@@ -52,6 +52,10 @@ def _plainly_valid(value: str) -> bool:
 
 @lru_cache(maxsize=1024)  # both validators and the _replyto check ask about the same address in one post
 def _valid_address(value: str) -> bool:
+    return _plainly_valid(value) or _library_accepts(value)
+
+
+def _library_accepts(value: str) -> bool:
     # Imported on first use: email_validator's import compiles its Unicode tables (about 70 ms), which a
     # cold start that never sees an address should not pay.
     from email_validator import EmailNotValidError, validate_email
