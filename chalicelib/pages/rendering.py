@@ -252,12 +252,6 @@ def render_thanks(definition: FormDefinition, language: str, back_url: str | Non
                   back_url=back_url, back_label=t["back"])
 
 
-def render_message(heading: str, message: str, language: str = "en") -> str:
-    """A plain page with a heading and one message (errors for browsers)."""
-    return render("message.html", language=language, page_title=heading, heading=heading, message=message,
-                  back_url=None, back_label="")
-
-
 def render_error(error: FormloopError, language: str = "en") -> str:
     """An error page for people: its title and message in `language`.
 
