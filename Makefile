@@ -9,7 +9,7 @@ STAMP_NODE := node_modules/.installed
 # Formloop's wording per language (docs/i18n.md): each .po compiled to the .mo that pages read.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard chalicelib/locales/*/LC_MESSAGES/formloop.po))
 
-.PHONY: setup messages browser run test lint mutate check-forms package infra bench bench-results bench-email bench-gifts bench-webhooks clean
+.PHONY: setup messages browser run test lint mutate check-forms package infra bench bench-results bench-email bench-gifts bench-inbox bench-webhooks clean
 
 setup: $(STAMP_PY) $(STAMP_NODE) $(CATALOGUES)
 
@@ -87,6 +87,10 @@ bench-email: setup
 
 bench-gifts: setup
 	$(PY) bench/gifts.py
+
+# The dashboard's first inbox page with 1k vs 100k stored cases, on DynamoDB Local (docs/dashboard.md).
+bench-inbox: setup
+	$(PY) bench/inbox.py
 
 # Webhook deliveries per second against emails per second, on this machine (numbers in docs/webhooks.md).
 bench-webhooks: setup
