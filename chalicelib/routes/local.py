@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.core.config import LOCAL_STAGE
+from chalicelib.core.config import LOCAL_STAGE, PROJECT_ROOT
 from chalicelib.core.errors import DefinitionError, NotFoundError
 
 from .edge import handles_errors, html, services
@@ -42,7 +42,9 @@ def home() -> Response:
 @handles_errors
 def outbox() -> Response:
     from chalicelib.mail.content import render_outbox_page
-    return html(render_outbox_page(services().outbox().entries()), extra=NO_STORE)
+    found = services().outbox()
+    folder = found.folder.relative_to(PROJECT_ROOT) if found.folder.is_relative_to(PROJECT_ROOT) else found.folder
+    return html(render_outbox_page(found.entries(), folder=f"{folder}/"), extra=NO_STORE)
 
 
 @local.route("/outbox/{name}", methods=["GET"])

@@ -94,6 +94,7 @@ def test_home_lists_the_forms_the_dashboard_and_the_outbox(client, services, wit
         assert f'href="f/{form_id}"' in page
     assert "Contact us" in page and "How did we do?" in page
     assert 'href="admin"' in page and 'href="outbox"' in page and "(0 so far)" in page
+    assert "examples/site/" in page
     policy = response.headers["Content-Security-Policy"]
     assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
 
@@ -115,6 +116,7 @@ def test_outbox_lists_to_and_subject_newest_first_and_each_email_links_back(clie
     assert listing.status_code == 200
     page = html.unescape(listing.body.decode())
     assert "<th>To</th>" in page and "<th>Subject</th>" in page and "Written (UTC)" in page
+    assert f"also in {with_outbox.folder}/" in page  # where this run writes them, not always .local/outbox
     assert "ann@example.com" in page and "team@example.com" in page
     names = re.findall(r'href="outbox/([0-9A-Za-z-]+)"', page)
     assert names == sorted(names, reverse=True) and len(names) == 2  # newest first
