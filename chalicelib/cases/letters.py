@@ -9,43 +9,30 @@ from typing import Any
 from chalicelib.cases.model import ACCEPTED, DECISION, FIXED, Letter
 from chalicelib.cases.reactions import next_product
 from chalicelib.cases.replies import acknowledgement_id
+from chalicelib.core.errors import N_
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormDefinition, localized
 from chalicelib.mail.content import Email, language_of
 
-WORDING: dict[str, dict[str, str]] = {
-    "en": {
-        "fixed_subject": "Is it fixed? {title}",
-        "fixed": "We have worked on the problem you told us about on {date}, and we believe it is solved now. "
-                 "Is it fixed for you? Simply reply to this email and tell us: yes, or what is still wrong.",
-        "accepted_subject": "Your idea: we are doing it · {title}",
-        "declined_subject": "Your idea: our decision · {title}",
-        "accepted": "Thank you for the idea you sent us on {date}. We looked at it closely and decided to do it.",
-        "declined": "Thank you for the idea you sent us on {date}. We looked at it closely, and decided not to do "
-                    "it for now.",
-        "thanks_subject": "Thank you · {title}",
-        "thanks": "Thank you for your kind words on {date}. They mean a lot to the whole team.",
-        "next": "You might also like: {title}",
-    },
-    "ru": {
-        "fixed_subject": "Проблема решена? {title}",
-        "fixed": "Мы поработали над проблемой, о которой вы написали {date}, и считаем, что она решена. "
-                 "У вас всё работает? Просто ответьте на это письмо: да, или что ещё не так.",
-        "accepted_subject": "Ваша идея: мы её реализуем · {title}",
-        "declined_subject": "Ваша идея: наше решение · {title}",
-        "accepted": "Спасибо за идею, которую вы прислали {date}. Мы внимательно её рассмотрели и решили "
-                    "её реализовать.",
-        "declined": "Спасибо за идею, которую вы прислали {date}. Мы внимательно её рассмотрели и пока решили "
-                    "её не реализовывать.",
-        "thanks_subject": "Спасибо · {title}",
-        "thanks": "Спасибо за добрые слова, которые вы написали {date}. Они очень важны для всей команды.",
-        "next": "Возможно, вам понравится: {title}",
-    },
+# Formloop's wording, translated through the catalogues (docs/i18n.md); {date} and {title} are filled after.
+WORDING: dict[str, str] = {
+    "fixed_subject": N_("Is it fixed? {title}"),
+    "fixed": N_("We have worked on the problem you told us about on {date}, and we believe it is solved now. "
+                "Is it fixed for you? Simply reply to this email and tell us: yes, or what is still wrong."),
+    "accepted_subject": N_("Your idea: we are doing it · {title}"),
+    "declined_subject": N_("Your idea: our decision · {title}"),
+    "accepted": N_("Thank you for the idea you sent us on {date}. We looked at it closely and decided to do it."),
+    "declined": N_("Thank you for the idea you sent us on {date}. We looked at it closely, and decided not to do "
+                   "it for now."),
+    "thanks_subject": N_("Thank you · {title}"),
+    "thanks": N_("Thank you for your kind words on {date}. They mean a lot to the whole team."),
+    "next": N_("You might also like: {title}"),
 }
 
 
-def _wording(language: str, key: str) -> str:
-    return WORDING.get(language.split("-")[0], {}).get(key) or WORDING["en"][key]
+def _wording(language: str, key: str, **params: str) -> str:
+    from chalicelib.i18n.catalogue import translate
+    return translate(language, WORDING[key], **params)
 
 
 def _subject_and_body(letter: Letter) -> tuple[str, str]:
@@ -62,7 +49,7 @@ def render_letter(definition: FormDefinition, submission: Submission, letter: Le
     language = language_of(definition, submission)
     title = definition.title(language)
     subject_key, body_key = _subject_and_body(letter)
-    paragraphs = [_wording(language, body_key).format(date=submission.created_at.strftime("%Y-%m-%d"))]
+    paragraphs = [_wording(language, body_key, date=submission.created_at.strftime("%Y-%m-%d"))]
     if letter.note.strip():
         paragraphs.append(letter.note.strip())
     link: Mapping[str, Any] | None = next_product(definition.settings) if letter.kind not in (FIXED, DECISION) \
@@ -71,12 +58,12 @@ def render_letter(definition: FormDefinition, submission: Submission, letter: Le
     html_parts = "".join(f"<p>{escape(part).replace(chr(10), '<br>')}</p>" for part in paragraphs)
     if link is not None:
         product = localized(link.get("title"), language, str(link["url"]))
-        plain += f"\n\n{_wording(language, 'next').format(title=product)}\n{link['url']}"
-        html_parts += (f'<p>{escape(_wording(language, "next").format(title=""))}'
+        plain += f"\n\n{_wording(language, 'next', title=product)}\n{link['url']}"
+        html_parts += (f'<p>{escape(_wording(language, "next", title=""))}'
                        f'<a href="{escape(str(link["url"]))}">{escape(product)}</a></p>')
     plain += f"\n\n-- \n{title}\n"
     html = (f'<!doctype html><html lang="{escape(language)}"><head><meta charset="utf-8"></head><body>'
             f"{html_parts}<p>-- <br>{escape(title)}</p></body></html>")
     thread = acknowledgement_id(sender, submission)
-    return Email(to=[str(submission.respondent_email)], subject=_wording(language, subject_key).format(title=title),
+    return Email(to=[str(submission.respondent_email)], subject=_wording(language, subject_key, title=title),
                  html=html, text=plain, headers={"In-Reply-To": thread, "References": thread})

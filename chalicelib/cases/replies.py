@@ -4,18 +4,13 @@ from __future__ import annotations
 from html import escape
 
 from chalicelib.cases.model import Reply
+from chalicelib.core.errors import N_
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormDefinition, localized
 from chalicelib.mail.content import Email, language_of, message_id_for, text
 
-WORDING: dict[str, dict[str, str]] = {
-    "en": {"re": "Re: {subject}", "context": "This is a reply to the message you sent us on {date}."},
-    "ru": {"re": "Re: {subject}", "context": "Это ответ на сообщение, которое вы отправили нам {date}."},
-}
-
-
-def _wording(language: str, key: str) -> str:
-    return WORDING.get(language.split("-")[0], {}).get(key) or WORDING["en"][key]
+# Formloop's wording, translated through the catalogues (docs/i18n.md).
+CONTEXT = N_("This is a reply to the message you sent us on {date}.")
 
 
 def acknowledgement_id(sender: str, submission: Submission) -> str:
@@ -30,12 +25,13 @@ def render_reply(definition: FormDefinition, submission: Submission, reply: Repl
     settings = definition.settings.get("acknowledgement", {})
     default_subject = text(language, "survey_subject" if definition.kind == "survey" else "ack_subject")
     subject = localized(settings.get("subject"), language, default_subject.format(title=title))
-    context = _wording(language, "context").format(date=submission.created_at.strftime("%Y-%m-%d"))
+    from chalicelib.i18n.catalogue import translate
+    context = translate(language, CONTEXT, date=submission.created_at.strftime("%Y-%m-%d"))
     plain = f"{reply.text.strip()}\n\n-- \n{title}\n{context}\n"
     paragraphs = "".join(f"<p>{escape(part).replace(chr(10), '<br>')}</p>"
                          for part in reply.text.strip().split("\n\n") if part.strip())
     html = (f'<!doctype html><html lang="{escape(language)}"><head><meta charset="utf-8"></head><body>'
             f"{paragraphs}<p>-- <br>{escape(title)}</p><p><small>{escape(context)}</small></p></body></html>")
     thread = acknowledgement_id(sender, submission)
-    return Email(to=[str(submission.respondent_email)], subject=_wording(language, "re").format(subject=subject),
+    return Email(to=[str(submission.respondent_email)], subject=f"Re: {subject}",
                  html=html, text=plain, headers={"In-Reply-To": thread, "References": thread})
