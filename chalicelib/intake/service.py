@@ -98,12 +98,13 @@ def choose_language(definition: FormDefinition, requested: str | None, accept_la
 
 
 def carry_language(url: str, definition: FormDefinition, language: str, accept_language: str | None) -> str:
-    """`url` with `?lang=` when it is one of Formloop's own pages (relative: the thanks page, a `_next` path
-    on Formloop's host) and the browser's Accept-Language alone would not bring it back in `language`."""
+    """`url` with `?lang=` when it is the form's own thanks page (a relative `{form}/thanks`) and the browser's
+    Accept-Language alone would not bring it back in `language`; a `_next` or `redirect` page is the site's own,
+    left as the site wrote it."""
     if language == choose_language(definition, None, accept_language):
         return url  # most posts: checked before any parsing of the address
     parts = _split(url)
-    if parts is None or parts.scheme or parts.netloc:
+    if parts is None or parts.scheme or parts.netloc or parts.path != f"{definition.id}/thanks":
         return url
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "lang"]
     return urlunsplit(parts._replace(query=urlencode([*query, ("lang", language)])))

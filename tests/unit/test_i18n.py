@@ -227,10 +227,11 @@ def test_gift_and_email_wording_come_from_the_catalogue() -> None:
     ("contact/thanks", None, "contact/thanks?lang=ru"),
     ("contact/thanks", "ru-RU,ru;q=0.9", "contact/thanks"),  # the browser would ask for Russian anyway
     ("contact/thanks?back=https%3A%2F%2Fa.example%2F", "en", "contact/thanks?back=https%3A%2F%2Fa.example%2F&lang=ru"),
-    ("/thanks.html?lang=en", None, "/thanks.html?lang=ru"),
-    ("https://shop.example.com/thanks", None, "https://shop.example.com/thanks"),  # the site's own page
+    ("/merci", None, "/merci"),  # a `_next` path: the site's page, as the site wrote it
+    ("https://shop.example.com/thanks", None, "https://shop.example.com/thanks"),
+    ("other/thanks", None, "other/thanks"),
 ])
-def test_formloops_own_pages_keep_the_language_through_the_redirect(url: str, accept: str | None,
+def test_the_thanks_page_keeps_the_language_through_the_redirect(url: str, accept: str | None,
                                                                      expected: str) -> None:
     assert carry_language(url, FORMS.require("contact"), "ru", accept) == expected
 
