@@ -49,7 +49,7 @@ def test_the_fuzzed_document_is_the_one_served(client) -> None:  # type: ignore[
 
 # About 45 operations: a few examples each keeps the run near a minute on a small machine.
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, derandomize=True,
+@settings(max_examples=6, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                  HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
 def test_every_answer_is_below_500_and_described(case: Any, site: str, admin: None) -> None:  # noqa: F811
