@@ -140,3 +140,13 @@ def test_outbox_lists_to_and_subject_newest_first_and_each_email_links_back(clie
 def test_an_outbox_name_that_is_not_one_is_404(client, services, with_outbox) -> None:  # type: ignore[no-untyped-def]
     for name in ("..%2Fsecrets", "nothing-here", "a.b"):
         assert client.http.get(f"/outbox/{name}").status_code == 404, name
+
+
+def test_a_hostile_next_kept_on_the_form_shown_again_stays_text_and_never_redirects_off_site(client, services) -> None:  # type: ignore[no-untyped-def]
+    hostile = '"><script>alert(1)</script>'
+    response = post_form(client, "contact", {**CONTACT, "email": "nope", "_next": hostile}, Accept="text/html")
+    assert response.status_code == 422
+    page = response.body.decode()
+    assert "<script>alert(1)</script>" not in page and "&#34;&gt;&lt;script&gt;" in page
+    again = post_form(client, "contact", {**CONTACT, "_next": hostile})
+    assert again.status_code == 303 and again.headers["Location"] == "contact/thanks"
