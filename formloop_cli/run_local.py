@@ -2,6 +2,7 @@
 by Ctrl-C."""
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -41,14 +42,14 @@ def taken_ports(host: str, port: int, ddb_port: int, site_port: int | None = Non
 
 def forms_missing_site(forms_dir: Path, site_port: int) -> list[str]:
     """The forms that list allowedOrigins but not the example site's: a post from the site gets 403 there."""
-    import json
     missing = []
     for path in sorted(forms_dir.glob("*.json")):
         try:
             listed = json.loads(path.read_text(encoding="utf-8")).get("x-form", {}).get("allowedOrigins") or []
-        except (ValueError, AttributeError, OSError):
+            origins = {origin.rstrip("/").lower() for origin in listed}
+        except (ValueError, AttributeError, TypeError, OSError):
             continue  # a broken definition is reported by report_definitions
-        if listed and not {origin.rstrip("/").lower() for origin in listed} & set(site_origins(site_port)):
+        if origins and not origins & set(site_origins(site_port)):
             missing.append(path.stem)
     return missing
 

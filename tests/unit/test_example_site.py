@@ -101,6 +101,7 @@ def test_forms_that_do_not_list_the_site_are_named(tmp_path: Path) -> None:
     del definition["x-form"]["allowedOrigins"]  # no list: every site may post
     (tmp_path / "contact.json").write_text(json.dumps(definition))
     (tmp_path / "broken.json").write_text("{")
+    (tmp_path / "odd.json").write_text('{"x-form": {"allowedOrigins": [1, 2]}}')
     assert run_local.forms_missing_site(tmp_path, 8102) == ["customer-survey", "product-feedback"]
     assert site_origins(8102) == ["http://127.0.0.1:8102", "http://localhost:8102"]
 
