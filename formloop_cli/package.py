@@ -80,7 +80,9 @@ def finish_bundle(zip_path: Path) -> tuple[int, int]:
                 stale = "__pycache__/" in item.filename or item.filename.endswith(".pyc")
                 # Dependencies' own test suites (jsonschema, referencing) are never imported in Lambda.
                 tests = not item.filename.startswith("chalicelib/") and "/tests/" in item.filename
-                if not stale and not tests and not _runtime_provided(item.filename):
+                # Catalogues ship compiled (.mo): without their sources a bundle never tries to compile one.
+                sources = item.filename.startswith("chalicelib/locales/") and item.filename.endswith((".po", ".pot"))
+                if not stale and not tests and not sources and not _runtime_provided(item.filename):
                     source.extract(item, folder)
                     mode = item.external_attr >> 16
                     if mode and not item.is_dir():
