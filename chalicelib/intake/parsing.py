@@ -35,10 +35,14 @@ def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
     """The lower-cased media type and its parameters."""
     if not content_type:
         return "", {}
+    if not content_type.isascii() and any(ord(c) > 0xFF for c in content_type):
+        # An HTTP header is Latin-1 at most; python-multipart could not even encode this one (a 500 before).
+        raise UnsupportedMediaTypeError(
+            f"The Content-Type header holds characters no media type has; send one of {ACCEPTED_TYPES}.")
     if ";" not in content_type:
         # What parse_options_header gives a type without parameters (the usual form post), without importing
         # python-multipart (and tempfile, shutil...) on a cold start that never reads a multipart body.
-        return content_type.lower().strip(" \t").encode("latin-1").decode("latin-1").lower(), {}
+        return content_type.lower().strip(" \t"), {}
     from python_multipart.multipart import parse_options_header
     mime, params = parse_options_header(content_type)
     return (mime.decode("latin-1").lower(),
