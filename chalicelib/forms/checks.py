@@ -87,10 +87,10 @@ X_FORM_SCHEMA: dict[str, Any] = {
                            "action": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$"},
                            "minScore": {"type": "number", "minimum": 0, "maximum": 1}},
         },
-        # Per kind of feedback, how long the client may wait for a first reply (chalicelib/cases/reactions.py).
+        # Per kind of feedback, how long the client may wait for a first reply; praise: the thank-you's delay and
+        # an optional next-product link (chalicelib/cases/reactions.py).
         "reactions": {"type": "object", "propertyNames": {"enum": list(FEEDBACK_KINDS)},
                       "additionalProperties": {"type": "object", "additionalProperties": False,
-                                               "required": ["dueHours"],
                                                "properties": {"dueHours": {"type": ["integer", "null"],
                                                                            "minimum": 1, "maximum": 8760},
                                                               "delayHours": {"type": "integer", "minimum": 0,
