@@ -35,6 +35,7 @@ SUBMISSIONS = st.builds(
     feedback_kind=OPTIONAL, language=OPTIONAL, origin=OPTIONAL, user_agent=OPTIONAL, ip_hash=OPTIONAL,
     respondent_email=OPTIONAL, reply_to=OPTIONAL, subject=OPTIONAL,
     retention_days=st.none() | st.integers(0, 3650),
+    source=st.none() | st.dictionaries(st.sampled_from(["page", "utm_source", "utm_medium"]), TEXT, max_size=3),
 )
 
 
