@@ -41,7 +41,7 @@ def _plainly_valid(value: str) -> bool:
 
     Saves a cold start email-validator's import, which compiles Unicode regular expressions (35 ms and more).
     """
-    if not _PLAIN_ADDRESS.fullmatch(value):
+    if len(value) > MAX_ADDRESS or not _PLAIN_ADDRESS.fullmatch(value):
         return False
     local, _, domain = value.partition("@")
     labels = domain.lower().split(".")
