@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import TTLAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 
 from chalicelib.core.config import Settings
+from chalicelib.core.errors import ConditionFailedError, StoreUnavailableError
 
 
 @dataclass(frozen=True)
@@ -98,3 +100,18 @@ def create_tables(models: Iterable[type[Model]]) -> None:
 def hash_first(key_schema: list[dict[str, str]]) -> list[dict[str, str]]:
     """A key schema as DynamoDB and CloudFormation want it: HASH, then RANGE (PynamoDB lists keys by name)."""
     return sorted(key_schema, key=lambda key: key["KeyType"] != "HASH")
+
+
+@contextmanager
+def store_errors(record: str, table: str) -> Iterator[None]:
+    """Report what DynamoDB refused as a store-level error: a failed condition (also one inside a transaction),
+    or the table out of reach. Usable as a decorator: `@store_errors("delivery record", "deliveries table")`."""
+    try:
+        yield
+    except PynamoDBException as exc:
+        reasons = exc.cancellation_reasons if isinstance(exc, TransactWriteError) else []
+        if error_code(exc) == "ConditionalCheckFailedException" or any(
+                reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons):
+            raise ConditionFailedError(f"{record} changed meanwhile: {exc}") from exc
+        # No answer at all (a timeout, a dropped connection): the write may have been applied.
+        raise StoreUnavailableError(f"{table} unreachable: {exc}", maybe_written=error_code(exc) is None) from exc

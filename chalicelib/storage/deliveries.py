@@ -5,9 +5,8 @@ same stream record cannot both send, and a repeated record finds the email alrea
 """
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from pynamodb.attributes import (
@@ -19,7 +18,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
@@ -27,10 +26,10 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.addresses import normalise_address
 from chalicelib.core.config import Settings
-from chalicelib.core.errors import ConditionFailedError, StoreUnavailableError
+from chalicelib.core.errors import ConditionFailedError
 from chalicelib.mail.records import FAILED, PENDING, SKIPPED, Delivery, Due, hour_of
 
-from .base import bind_model, connection_for, error_code
+from .base import bind_model, connection_for, error_code, store_errors
 
 DELIVERY_RETENTION = timedelta(days=400)
 # The partition of the deliveries table that lists emails waiting for a later round, sorted by when it is due.
@@ -96,20 +95,7 @@ def _key(form: str, submission_id: str) -> str:
     return f"{form}#{submission_id}"
 
 
-@contextmanager
-def _reaching_table() -> Iterator[None]:
-    """Report what DynamoDB refused as a store-level error: a failed condition, or the table out of reach."""
-    try:
-        yield
-    except PynamoDBException as exc:
-        reasons = exc.cancellation_reasons if isinstance(exc, TransactWriteError) else []
-        if error_code(exc) == "ConditionalCheckFailedException" or any(
-                reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons):
-            raise ConditionFailedError(f"delivery record changed meanwhile: {exc}") from exc
-        # No answer at all (a timeout, a dropped connection): the write may have been applied.
-        raise StoreUnavailableError(f"deliveries table unreachable: {exc}",
-                                    maybe_written=error_code(exc) is None) from exc
-
+_reaching_table = functools.partial(store_errors, "delivery record", "deliveries table")
 
 class DeliveryStore:
     """Creates, claims and settles delivery records with conditional writes."""

@@ -7,23 +7,22 @@ read-then-write: two workers handed the same stream record cannot both send.
 """
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.config import Settings
-from chalicelib.core.errors import ConditionFailedError, StoreUnavailableError
+from chalicelib.core.errors import ConditionFailedError
 from chalicelib.webhooks.events import Event
 from chalicelib.webhooks.records import PENDING, WebhookDelivery, WebhookDue
 
-from .base import bind_model, connection_for, error_code
+from .base import bind_model, connection_for, error_code, store_errors
 
 # Events (with their answers) are kept this long for retries and replays; delivery records as long as emails'.
 EVENT_RETENTION = timedelta(days=30)
@@ -91,19 +90,7 @@ def _delivery_key(event_id: str, target: str) -> str:
     return f"d#{event_id}#{target}"
 
 
-@contextmanager
-def _reaching_table() -> Iterator[None]:
-    """Report what DynamoDB refused as a store-level error: a failed condition, or the table out of reach."""
-    try:
-        yield
-    except PynamoDBException as exc:
-        reasons = exc.cancellation_reasons if isinstance(exc, TransactWriteError) else []
-        if error_code(exc) == "ConditionalCheckFailedException" or any(
-                reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons):
-            raise ConditionFailedError(f"webhook record changed meanwhile: {exc}") from exc
-        raise StoreUnavailableError(f"webhooks table unreachable: {exc}",
-                                    maybe_written=error_code(exc) is None) from exc
-
+_reaching_table = functools.partial(store_errors, "webhook record", "webhooks table")
 
 class WebhookStore:
     """Webhook events and deliveries in DynamoDB, every change a conditional write."""
