@@ -73,8 +73,9 @@ X_FORM_SCHEMA: dict[str, Any] = {
         "gift": {"type": "object", "additionalProperties": False, "required": ["campaign"],
                  "properties": {"campaign": {"type": "string", "pattern": "^[a-z0-9-]+$"}}},
         "retentionDays": {"type": "integer", "minimum": 1, "maximum": 3650},
-        "opens": {"type": "string", "format": "date-time"},
-        "closes": {"type": "string", "format": "date-time"},
+        # Checked below with a message that says what is missing (a time zone), not by the format checker.
+        "opens": {"type": "string"},
+        "closes": {"type": "string"},
         "maxResponses": {"type": "integer", "minimum": 1},
         "onePerEmail": {"type": "boolean"},
         # Where events go (docs/webhooks.md); each target's secret comes from the settings, never from here.
