@@ -12,6 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from chalicelib.forms.definitions import FormRegistry
+from tests.browser.navigation import click_through
 from tests.captcha_provider import captcha_forms
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +61,7 @@ def test_a_post_without_the_check_comes_back_with_the_error_beside_the_widget(gu
     browser.find_element(By.NAME, "message").send_keys("Please keep this")
     Select(browser.find_element(By.NAME, "topic")).select_by_value("idea")
     browser.find_element(By.NAME, "consent").click()
-    browser.find_element(By.CSS_SELECTOR, 'form button[type="submit"]').click()
+    click_through(browser, browser.find_element(By.CSS_SELECTOR, 'form button[type="submit"]'))
     error = browser.find_element(By.ID, "q-captcha-error")
     assert error.is_displayed() and "complete the human check" in error.text
     assert browser.find_element(By.NAME, "message").get_attribute("value") == "Please keep this"

@@ -17,6 +17,7 @@ from chalicelib.core.keys import AdminAuth, hash_key
 from chalicelib.intake.service import SubmitRequest
 from chalicelib.jobs import dispatch
 from chalicelib.mail.transport import OutboxMailer
+from tests.browser.navigation import click_through
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "build" / "screenshots"
@@ -77,18 +78,18 @@ def test_sign_in_answer_an_overdue_question_and_see_it_answered(owner: str, site
     header = browser.find_element(By.TAG_NAME, "header")
     assert header.value_of_css_property("background-color") == "rgba(29, 36, 48, 1)"
     browser.find_element(By.ID, "key").send_keys(KEY)
-    browser.find_element(By.CSS_SELECTOR, "form[action='/admin/sign-in'] button").click()
+    click_through(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/admin/sign-in'] button"))
     assert browser.current_url.endswith("/admin/inbox")
     assert "Signed in as ann" in browser.page_source
     _shot(browser, "inbox", size)
     first = browser.find_element(By.CSS_SELECTOR, "table.cases tbody tr")
     assert "overdue" in first.get_attribute("class") and "ann@example.com" in first.text
-    first.find_element(By.PARTIAL_LINK_TEXT, "ann@example.com").click()
+    click_through(browser, first.find_element(By.PARTIAL_LINK_TEXT, "ann@example.com"))
     assert f"/admin/cases/contact/{owner}" in browser.current_url
     assert "Where is my order #1042?" in browser.page_source
     _shot(browser, "case", size)
     browser.find_element(By.ID, "reply-text").send_keys("It left our warehouse today; you will have it Monday.")
-    browser.find_element(By.CSS_SELECTOR, "form[action$='/reply'] button").click()
+    click_through(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/reply'] button"))
     assert "Reply sent" in browser.page_source
     badges = [badge.text for badge in browser.find_elements(By.CSS_SELECTOR, "dd .badge")]
     assert badges[0] == "answered"

@@ -20,6 +20,7 @@ from chalicelib.forms.definitions import FormRegistry
 from chalicelib.jobs import dispatch
 from chalicelib.mail.transport import OutboxMailer
 from formloop_cli.example_site import SITE_DIR, ExampleSiteHandler, site_origins
+from tests.browser.navigation import click_through
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "build" / "screenshots"
@@ -104,16 +105,16 @@ def test_the_example_site_posts_lands_on_its_thanks_page_and_the_email_is_in_the
     assert links["The outbox"] == f"{site}/outbox" and _fits(browser)
     _shot(browser, "home", size)
 
-    browser.find_element(By.LINK_TEXT, "The outbox").click()
+    click_through(browser, browser.find_element(By.LINK_TEXT, "The outbox"))
     rows = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "tbody tr")]
     assert len(rows) == 2 and any("ann@example.com" in row for row in rows) and _fits(browser)
     _shot(browser, "outbox", size)
     [acknowledgement] = [row for row in browser.find_elements(By.CSS_SELECTOR, "tbody tr")
                          if "ann@example.com" in row.text]
     subject = acknowledgement.find_element(By.TAG_NAME, "a").text
-    acknowledgement.find_element(By.TAG_NAME, "a").click()
+    click_through(browser, acknowledgement.find_element(By.TAG_NAME, "a"))
     header = browser.find_element(By.TAG_NAME, "dl").text
     assert "ann@example.com" in header and subject in header
     _shot(browser, "outbox-email", size)
-    browser.find_element(By.PARTIAL_LINK_TEXT, "All emails").click()
+    click_through(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "All emails"))
     assert browser.current_url == f"{site}/outbox"
