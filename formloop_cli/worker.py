@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.core.config import PROJECT_ROOT
-from chalicelib.jobs import expire_gifts, handle_stream_record, retry_waiting_emails
+from chalicelib.jobs import expire_gifts, handle_stream_record, retry_waiting_emails, send_overdue_digest
 from chalicelib.wiring import Services
 
 log = logging.getLogger("formloop.worker")
+
+# app.py's email schedule, Rate(5 minutes): the overdue digest rides on it (its own guard makes it hourly).
+EMAIL_SCHEDULE_SECONDS = 300.0
 
 
 class StreamWorker:
@@ -163,11 +166,20 @@ class StreamWorker:
         except Exception:  # DynamoDB Local misbehaving: the next hour tries again
             log.exception("recording gift expiries failed; trying again later")
 
-    def run(self, poll_seconds: float = 1.0, retry_seconds: float = 30.0, expire_seconds: float = 3600.0) -> None:
+    def send_overdue_digest(self) -> int:
+        """What the email schedule does in AWS besides retrying: the team digest of overdue cases.
+
+        Its hourly guard and once-per-case-per-day markers are stored in the cases table, so a restarted
+        worker that runs this again at once sends nothing twice.
+        """
+        return send_overdue_digest(self.services)  # never raises: a failed round is tried next hour
+
+    def run(self, poll_seconds: float = 1.0, retry_seconds: float = 30.0, expire_seconds: float = 3600.0,
+            digest_seconds: float = EMAIL_SCHEDULE_SECONDS) -> None:
         """Poll until stopped (Ctrl-C or SIGTERM); every `retry_seconds`, give waiting emails their next round,
-        and every `expire_seconds` record gift expiries."""
+        every `digest_seconds` offer the overdue digest, and every `expire_seconds` record gift expiries."""
         stop = False
-        next_retry = next_expiry = 0.0
+        next_retry = next_expiry = next_digest = 0.0
 
         def request_stop(*_: Any) -> None:
             nonlocal stop
@@ -183,6 +195,9 @@ class StreamWorker:
                 if time.monotonic() >= next_expiry:
                     next_expiry = time.monotonic() + expire_seconds
                     self.record_gift_expiries()
+                if time.monotonic() >= next_digest:
+                    next_digest = time.monotonic() + digest_seconds
+                    self.send_overdue_digest()
                 if self.poll_once() == 0:
                     time.sleep(poll_seconds)
             except KeyboardInterrupt:
