@@ -9,7 +9,7 @@ STAMP_NODE := node_modules/.installed
 # Formloop's wording per language (docs/i18n.md): each .po compiled to the .mo that pages read.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard chalicelib/locales/*/LC_MESSAGES/formloop.po))
 
-.PHONY: setup messages browser run test lint mutate check-forms package infra bench bench-results bench-email bench-gifts bench-inbox bench-webhooks clean
+.PHONY: setup messages browser run test lint mutate check-forms package infra bench bench-results bench-email bench-gifts bench-inbox bench-webhooks bench-delivery clean
 
 setup: $(STAMP_PY) $(STAMP_NODE) $(CATALOGUES)
 
@@ -95,6 +95,11 @@ bench-inbox: setup
 # Webhook deliveries per second against emails per second, on this machine (numbers in docs/webhooks.md).
 bench-webhooks: setup
 	$(PY) bench/webhooks.py
+
+# From the 201 to the acknowledgement in the outbox and to the webhook at its receiver, through the local worker
+# as `make run` starts it (numbers in docs/benchmarks.md, "Delivery latency"). About a minute.
+bench-delivery: setup
+	$(PY) bench/delivery.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules build chalicelib/bundled .local
