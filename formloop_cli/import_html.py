@@ -157,25 +157,21 @@ def _redirect_setting(group: FieldGroup, settings: dict[str, Any], report: Impor
 
 def _honeypot_setting(definition: dict[str, Any], form_id: str, honeypots: list[tuple[str, str]],
                       report: ImportReport) -> None:
-    if not honeypots:
-        return
-    # A name Formloop's spam setting takes (one starting with '_') wins over one it may refuse.
+    # `_gotcha`-style names first: the first honeypot is the one Formloop's own page renders, and browsers do not
+    # autofill a name like `_gotcha` the way they may fill an off-screen `website` input.
     ordered = sorted(honeypots, key=lambda pair: not pair[0].startswith("_"))
-    (name, why), extra = ordered[0], ordered[1:]
-    if name != "_gotcha":
+    kept: list[str] = []
+    for name, why in ordered:
         definition["x-form"]["spam"] = {"honeypot": name}
         if drop_refused_setting(form_id, definition, "import", ("x-form", "spam", "honeypot")):
-            report.gap(name, "honeypot", f"{why}, but x-form.spam.honeypot must start with '_': an empty {name} is "
-                                         f"dropped, a filled one is refused as an unknown field (422) instead of "
-                                         f"kept as spam; rename it _gotcha in the page")
-            name = ""
-    else:
-        definition["x-form"]["spam"] = {"honeypot": "_gotcha"}
-    if name:
+            report.gap(name, "honeypot", f"{why}, but x-form.spam.honeypot takes names of one line and at most 100 "
+                                         f"characters: an empty {name} is dropped, a filled one is refused as an "
+                                         f"unknown field (422) instead of kept as spam; rename it _gotcha in the page")
+            continue
+        kept.append(name)
         report.notes.append(f"honeypot: {name} ({why}) -> x-form.spam.honeypot")
-    for other, other_why in extra:
-        report.gap(other, "second honeypot", f"{other_why}; Formloop has one honeypot per form (an empty one is "
-                                             "dropped, a filled one refused as an unknown field)")
+    if kept:
+        definition["x-form"]["spam"] = {"honeypot": kept[0] if len(kept) == 1 else kept}
 
 
 def _origin(url: str) -> str | None:

@@ -62,15 +62,21 @@ def _last_text(value: Any) -> str | None:
     return str(value).strip() if not isinstance(value, (dict, list)) else None
 
 
+def _filled(honeypot: Any) -> bool:
+    """A honeypot holding text, or anything but text (a JSON object or number no page would send)."""
+    if honeypot is None:
+        return False
+    return bool(_last_text(honeypot)) or not isinstance(honeypot, (str, list))
+
+
 def split_control(
     values: Mapping[str, Any], definition: FormDefinition,
 ) -> tuple[dict[str, Any], ControlFields, list[FieldError]]:
     """Separate answers from control fields; errors for control values that cannot go in a header."""
-    # The honeypot may have any name (Netlify's `bot-field`, Web3Forms' `botcheck`): it is never an answer.
+    # Honeypots may have any names (Netlify's `bot-field`, Web3Forms' `botcheck`): they are never answers.
+    honeypots = definition.honeypots
     answers = {k: v for k, v in values.items()
-               if not k.startswith("_") and k not in TOKEN_FIELDS and k != definition.honeypot}
-    honeypot = values.get(definition.honeypot)
-    honeypot_text = _last_text(honeypot) if honeypot is not None else None
+               if not k.startswith("_") and k not in TOKEN_FIELDS and k not in honeypots}
     errors: list[FieldError] = []
     texts: dict[str, str | None] = {}
     for name in ("_replyto", "_subject", "_next", "_language", "_idempotency", "_ts"):
@@ -87,7 +93,7 @@ def split_control(
     control = ControlFields(
         captcha_token=token, reply_to=texts["_replyto"], subject=texts["_subject"], next_url=texts["_next"],
         language=texts["_language"], idempotency_key=texts["_idempotency"], page_token=texts["_ts"],
-        honeypot_hit=bool(honeypot_text) or (honeypot is not None and not isinstance(honeypot, (str, list))),
+        honeypot_hit=any(_filled(values.get(name)) for name in honeypots),
     )
     return answers, control, errors
 

@@ -26,6 +26,7 @@ _LABEL = {
          "additionalProperties": {"type": "string"}, "minProperties": 1},
     ]
 }
+_HONEYPOT_NAME = r"^[^\x00-\x1f\x7f]{1,100}$"
 _EMAILS = {"type": "array", "items": {"type": "string", "format": "email"}, "uniqueItems": True}
 
 # The `x-` parts of a definition; the JSON Schema meta-schema ignores them, this does not.
@@ -66,7 +67,10 @@ X_FORM_SCHEMA: dict[str, Any] = {
         "redirect": {"type": "string", "pattern": r"^(https?://|/)"},
         "spam": {
             "type": "object", "additionalProperties": False,
-            "properties": {"honeypot": {"type": "string", "pattern": r"^[^\x00-\x1f\x7f]{1,100}$"},
+            # One name or several (a page may carry Netlify's `bot-field` and an off-screen `website` input).
+            "properties": {"honeypot": {"type": ["string", "array"], "pattern": _HONEYPOT_NAME,
+                                        "minItems": 1, "uniqueItems": True,
+                                        "items": {"type": "string", "pattern": _HONEYPOT_NAME}},
                            "minSeconds": {"type": "integer", "minimum": 0, "maximum": 3600},
                            "perIpPerHour": {"type": "integer", "minimum": 1}},
         },
@@ -218,13 +222,15 @@ def check_document(schema: Any, source: str) -> None:
 
 
 def _check_honeypot(settings: Mapping[str, Any], properties: Mapping[str, Any], source: str) -> None:
-    """Any name may be the honeypot (`bot-field`, `botcheck`), but then it cannot also be a question."""
+    """Any names may be the honeypots (`bot-field`, `botcheck`), but none of them can also be a question."""
     spam = settings.get("spam")
-    name = spam.get("honeypot") if isinstance(spam, dict) else None
-    if isinstance(name, str) and name in properties:
-        raise DefinitionError(source, "$.x-form.spam.honeypot",
-                              f"{name!r} is also a question of the form; a filled honeypot marks a post as spam, "
-                              "so name a field no person answers")
+    names = spam.get("honeypot") if isinstance(spam, dict) else None
+    for index, name in enumerate([names] if isinstance(names, str) else names or []):
+        if isinstance(name, str) and name in properties:
+            path = ("x-form", "spam", "honeypot") + (() if isinstance(names, str) else (index,))
+            raise DefinitionError(source, _json_path(path),
+                                  f"{name!r} is also a question of the form; a filled honeypot marks a post as spam, "
+                                  "so name a field no person answers")
 
 
 def check_question(name: str, prop: Any, source: str) -> None:

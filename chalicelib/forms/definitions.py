@@ -136,8 +136,15 @@ class FormDefinition:
         return list(self.settings.get("locales") or ["en"])
 
     @property
+    def honeypots(self) -> tuple[str, ...]:
+        """The fields no person fills: a post with any of them filled is kept as spam."""
+        names = self.settings.get("spam", {}).get("honeypot", "_gotcha")
+        return (names,) if isinstance(names, str) else tuple(str(name) for name in names)
+
+    @property
     def honeypot(self) -> str:
-        return str(self.settings.get("spam", {}).get("honeypot", "_gotcha"))
+        """The honeypot Formloop's own page renders: the first one named."""
+        return self.honeypots[0]
 
     @property
     def allowed_origins(self) -> list[str]:

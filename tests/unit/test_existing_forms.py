@@ -107,6 +107,40 @@ def test_a_filled_netlify_honeypot_is_spam_and_an_empty_one_is_no_answer(tmp_pat
     assert bot.status == "spam" and "bot-field" not in bot.answers
 
 
+TWO_HONEYPOTS = definition({"name": {"type": "string"}, "message": {"type": "string"}},
+                           spam={"honeypot": ["bot-field", "website"]}, allowedOrigins=[SITE])
+
+
+@pytest.mark.parametrize("honeypot", ["bot-field", "website"])
+def test_a_bot_filling_any_of_two_honeypots_is_kept_as_spam(tmp_path: Path, honeypot: str) -> None:
+    services = services_for(write_form(tmp_path / "forms", "two", TWO_HONEYPOTS))
+    empty = [("bot-field", ""), ("website", "")]
+    person = stored(services, post_form(services, "two", [*empty, ("name", "Ann"), ("message", "Hi")]))
+    assert (person.status, person.answers) == ("received", {"name": "Ann", "message": "Hi"})
+    filled = [(k, "http://spam.example" if k == honeypot else v) for k, v in empty]
+    bot = stored(services, post_form(services, "two", [*filled, ("name", "X")]))
+    assert bot.status == "spam" and bot.answers == {"name": "X"}
+
+
+def test_a_form_with_a_list_of_honeypots_names_them_all_and_renders_the_first() -> None:
+    form = compile_definition("two", TWO_HONEYPOTS, "forms/two.json")
+    assert (form.honeypots, form.honeypot) == (("bot-field", "website"), "bot-field")
+    assert compile_definition("hp", NETLIFY, "forms/hp.json").honeypots == ("bot-field",)
+
+
+@pytest.mark.parametrize("names, where, message", [
+    ([], r"honeypot", "should be non-empty"),
+    (["bot-field", "bot-field"], r"honeypot", "non-unique"),
+    (["bot-field", "bot\nfield"], r"honeypot\[1\]", "does not match"),
+    (["bot-field", "message"], r"honeypot\[1\]", "'message' is also a question"),
+    ([7], r"honeypot\[0\]", "is not of type 'string'"),
+])
+def test_a_list_of_honeypots_is_checked_name_by_name(names: list[Any], where: str, message: str) -> None:
+    bad = {**TWO_HONEYPOTS, "x-form": {**TWO_HONEYPOTS["x-form"], "spam": {"honeypot": names}}}
+    with pytest.raises(DefinitionError, match=rf"\$\.x-form\.spam\.{where}: .*{message}"):
+        compile_definition("two", bad, "forms/two.json")
+
+
 # --- an empty file input -------------------------------------------------------------------------------------------
 
 def multipart(*parts: str, boundary: str = "b0undary") -> tuple[str, bytes]:
