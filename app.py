@@ -15,6 +15,7 @@ from chalicelib.routes.forms import forms
 from chalicelib.routes.gifts import gifts
 from chalicelib.routes.local import local
 from chalicelib.routes.openapi import contract
+from chalicelib.routes.results_pages import results_pages
 from chalicelib.routes.webhooks import webhooks
 
 # Placeholders `chalice package` needs at build time; infra/resources.json replaces both with the stack's own.
@@ -28,6 +29,7 @@ app.register_blueprint(forms)
 app.register_blueprint(gifts)
 app.register_blueprint(admin)
 app.register_blueprint(dashboard)
+app.register_blueprint(results_pages)
 app.register_blueprint(local)
 app.register_blueprint(webhooks)
 app.register_blueprint(contract)

@@ -110,3 +110,13 @@ def render_case(case: Case, *, answers: dict[str, Any], deliveries: list[dict[st
                   history=history, replies=replies, statuses=list(STATUSES), reaction=reaction,
                   can_reply=can_reply, notice=notice, language=case.language or "—", reacted=reacted,
                   decisions=list(DECISIONS))
+
+
+def render_results(summary: dict[str, Any], *, who: str, csrf: str, forms: list[str]) -> str:
+    """A form's results in the dashboard: every chart, NPS by week, sources, gift stock, and its CSV export."""
+    from chalicelib.reporting.charts import results_view
+    form = str(summary["form"])
+    view = {**results_view(summary), "page_title": f"Results: {summary['title']} · Formloop"}
+    return render("dashboard/results.html", **view, who=who, csrf=csrf, forms=forms,
+                  csv_link=f"/admin/results/{form}/csv", csv_all_link=f"/admin/results/{form}/csv?status=all",
+                  cases_link="/admin/inbox?" + urlencode({"form": form}))

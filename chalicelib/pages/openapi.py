@@ -91,6 +91,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                                            ("403",), "session", body="fields"),
     ("/admin/inbox", "GET"): Operation("The inbox of cases", "dashboard", {"200": "html", "303": "redirect"},
                                        auth="session", query=("folder", "form", "kind", "status", "cursor")),
+    ("/admin/results/{form_id}", "GET"): Operation(
+        "A form's results in the dashboard: charts, NPS by week, sources, gift stock", "dashboard",
+        {"200": "html", "303": "redirect"}, auth="session", query=("lang",)),
+    ("/admin/results/{form_id}/csv", "GET"): Operation(
+        "A form's submissions as CSV, as the admin API exports them", "dashboard",
+        {"200": "csv", "303": "redirect"}, auth="session", query=("cursor", "status")),
     ("/admin/cases/{form_id}/{submission_id}", "GET"): Operation(
         "One case: the answers, replies and deliveries", "dashboard", {"200": "html", "303": "redirect"},
         auth="session"),
@@ -146,6 +152,7 @@ def _response(kind: str) -> dict[str, Any]:
         "json": {"description": "A JSON document", "content": _JSON},
         "json-or-html": {"description": "JSON, or an HTML page with ?format=html or Accept: text/html",
                          "content": {**_JSON, **_HTML}},
+        "csv": {"description": "A CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}},
         "json-or-csv": {"description": "JSON, or CSV with ?format=csv",
                         "content": {**_JSON, "text/csv": {"schema": {"type": "string"}}}},
         "schema": {"description": "The form's public JSON Schema (2020-12)",

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.errors import StorageUnavailableError, StoreUnavailableError
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormDefinition, FormRegistry, Question
 from chalicelib.pages.rendering import choice_label, choice_values, matrix_rows, widget_of
 from chalicelib.reporting.model import Contribution, TextAnswer
 from chalicelib.reporting.store import ResultStore
+from chalicelib.reporting.weeks import nps_by_week, week_counter
 
 _SOURCE = re.compile(r"^[\w.+-]{1,60}$")
 TEXT_CHARS = 2000  # a longer answer is cut in the results (the submission keeps all of it)
@@ -55,6 +57,8 @@ def contribution(definition: FormDefinition, submission: Submission, retention_d
                 counts[f"q:{name}={_count(value)}"] = 1
             if widget in SCALE_WIDGETS and isinstance(answer, (int, float, Decimal)):
                 counts[f"q:{name}:sum"] = Decimal(str(answer))
+            if widget == "nps" and isinstance(answer, (int, float, Decimal)) and not isinstance(answer, bool):
+                counts[week_counter(name, submission.created_at, answer)] = 1
         elif widget == "number" and isinstance(answer, (int, float, Decimal)) and not isinstance(answer, bool):
             counts[f"q:{name}:sum"] = Decimal(str(answer))
         elif widget in TEXT_WIDGETS and isinstance(answer, str):
@@ -111,6 +115,7 @@ class ResultsService:
     default_retention_days: int = 365
     # The stock of a gift campaign (set when gifts are wired in), so results warn before codes run out.
     gift_stock: Callable[[str], dict[str, Any]] | None = None
+    clock: Clock = utcnow  # NPS by week ends at the current week
 
     def consume(self, submission: Submission) -> None:
         """The post-write consumer: count a stored submission once, however often it is delivered."""
@@ -138,7 +143,7 @@ class ResultsService:
                             int(definition.settings.get("retentionDays", self.default_retention_days)))
 
     def summary(self, form_id: str, language: str | None = None) -> dict[str, Any]:
-        """Every question's results, plus counts by kind of feedback and by day (JSON-ready)."""
+        """Every question's results (NPS by week too), plus counts by kind, source and day (JSON-ready)."""
         definition = self.forms.require(form_id)
         language = language or definition.locales[0]
         try:
@@ -177,6 +182,7 @@ class ResultsService:
             out["distribution"] = _distribution(question, counters, prefix, language)
             if widget == "nps":
                 out["nps"] = nps_summary(out["distribution"])
+                out["npsByWeek"] = nps_by_week(counters, question.name, self.clock().date())
         elif widget == "likert":
             out["type"] = "likert"
             out["rows"] = [{"key": key, "label": label, "answered": _num(counters.get(f"{prefix}.{key}:n")),
@@ -198,59 +204,7 @@ class ResultsService:
         return out
 
 
-BAR_WIDTH = 300
-DAY_COLUMNS = 60  # the by-day chart shows the last 60 days that had submissions
-LIKERT_COLOURS = ("#b2182b", "#ef8a62", "#bababa", "#67a9cf", "#2166ac")
-
-
-def _bars(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with a `width` for a horizontal bar chart (the longest bar is BAR_WIDTH)."""
-    top = max((r["count"] for r in rows), default=0) or 1
-    return [{**r, "width": round(BAR_WIDTH * r["count"] / top)} for r in rows]
-
-
-def _stack(rows: list[dict[str, Any]], width: int = BAR_WIDTH) -> list[dict[str, Any]]:
-    """Segments of one 100% stacked bar: x, width, colour per value."""
-    total = sum(r["count"] for r in rows) or 1
-    x = 0.0
-    out = []
-    for index, row in enumerate(rows):
-        w = width * row["count"] / total
-        colour = LIKERT_COLOURS[round(index * (len(LIKERT_COLOURS) - 1) / max(len(rows) - 1, 1))]
-        out.append({**row, "x": round(x, 1), "width": round(w, 1), "colour": colour})
-        x += w
-    return out
-
-
-def results_view(summary: dict[str, Any]) -> dict[str, Any]:
-    """The results page's view model: the summary plus the geometry of its SVG charts."""
-    days = summary["byDay"][-DAY_COLUMNS:]
-    top_day = max((d["count"] for d in days), default=0) or 1
-    columns = [{**d, "height": round(120 * d["count"] / top_day), "x": index * 10} for index, d in enumerate(days)]
-    questions = []
-    for question in summary["questions"]:
-        view = dict(question)
-        if "counts" in question:
-            view["bars"] = _bars(question["counts"])
-        if "distribution" in question:
-            view["bars"] = _bars(question["distribution"])
-        if question.get("nps"):
-            nps = question["nps"]
-            view["nps_stack"] = _stack([{"label": "detractors", "count": nps["detractors"]},
-                                        {"label": "passives", "count": nps["passives"]},
-                                        {"label": "promoters", "count": nps["promoters"]}])
-        if "rows" in question:
-            view["rows"] = [{**row, "stack": _stack(row["distribution"])} for row in question["rows"]]
-        questions.append(view)
-    kinds = _bars([{"label": kind, "count": count} for kind, count in sorted(summary["byKind"].items())])
-    sources = _bars([{"label": source, "count": count}
-                     for source, count in sorted(summary.get("bySource", {}).items(), key=lambda item: -item[1])])
-    return {**summary, "questions": questions, "kinds": kinds, "sources": sources, "days": columns,
-            "bar_width": BAR_WIDTH,
-            "page_title": f"{summary['title']} — results"}
-
-
 def render_results_page(summary: dict[str, Any]) -> str:
     """The results as an HTML page with SVG charts (no scripts)."""
-    from chalicelib.pages.rendering import render
-    return render("results.html", **results_view(summary))
+    from chalicelib.reporting.charts import render_results_page as render
+    return render(summary)
