@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,33 @@ from chalicelib.jobs import expire_gifts, handle_stream_record, retry_waiting_em
 from chalicelib.wiring import Services
 
 log = logging.getLogger("formloop.worker")
+
+# How soon the stream is read again after an empty read: soon while records keep arriving (a post's emails go out
+# within a fraction of a second), backing off to the idle pace, so a quiet laptop is barely woken. Lambda reads a
+# shard four times a second in AWS (docs/deploy.md).
+BUSY_POLL_SECONDS = 0.05
+IDLE_POLL_SECONDS = 0.5
+# The shard list is read again this often (and at once when a shard closes), not on every poll: on a quiet stream
+# the poll is then one GetRecords call per open shard.
+SHARD_LIST_SECONDS = 10.0
+
+
+class PollPace:
+    """The pause before each read of the stream: none after records, then doubling from busy to idle."""
+
+    def __init__(self, busy_seconds: float = BUSY_POLL_SECONDS, idle_seconds: float = IDLE_POLL_SECONDS) -> None:
+        self.busy_seconds = busy_seconds
+        self.idle_seconds = max(idle_seconds, busy_seconds)
+        self.pause = self.idle_seconds  # a worker starts as if idle
+
+    def after(self, records: int) -> float:
+        """The pause before the next read, given how many records the last one processed."""
+        if records:
+            self.pause = 0.0  # more may be queued behind that batch: read again at once
+        else:
+            self.pause = min(self.idle_seconds, max(self.busy_seconds, self.pause * 2))
+        return self.pause
+
 
 # app.py's email schedule, Rate(5 minutes): the overdue digest rides on it (its own guard makes it hourly).
 EMAIL_SCHEDULE_SECONDS = 300.0
@@ -39,6 +67,8 @@ class StreamWorker:
         self.iterators: dict[str, str | None] = {}
         self.failures: dict[str, int] = {}
         self.stream_arn = self._stream_arn()
+        self.shard_list: list[dict[str, Any]] | None = None
+        self.shard_list_read_at = 0.0
 
     def _clients(self) -> tuple[Any, Any]:
         import botocore.session
@@ -107,8 +137,10 @@ class StreamWorker:
 
     def poll_once(self) -> int:
         """Read what is new on every shard and process it; how many records were done."""
+        if self.shard_list is None or time.monotonic() - self.shard_list_read_at >= SHARD_LIST_SECONDS:
+            self.shard_list, self.shard_list_read_at = self._shards(), time.monotonic()
         done = 0
-        for shard in self._shards():
+        for shard in self.shard_list:
             done += self._drain(shard["ShardId"])
         return done
 
@@ -126,6 +158,8 @@ class StreamWorker:
             records = response.get("Records", [])
             iterator = response.get("NextShardIterator")
             self.iterators[shard_id] = iterator
+            if iterator is None:
+                self.shard_list = None  # the shard closed: its children are read from the next poll on
             for record in records:
                 if not self.process(shard_id, record):
                     return done  # retried from this record on the next poll
@@ -174,10 +208,13 @@ class StreamWorker:
         """
         return send_overdue_digest(self.services)  # never raises: a failed round is tried next hour
 
-    def run(self, poll_seconds: float = 1.0, retry_seconds: float = 30.0, expire_seconds: float = 3600.0,
-            digest_seconds: float = EMAIL_SCHEDULE_SECONDS) -> None:
-        """Poll until stopped (Ctrl-C or SIGTERM); every `retry_seconds`, give waiting emails their next round,
-        every `digest_seconds` offer the overdue digest, and every `expire_seconds` record gift expiries."""
+    def run(self, poll_seconds: float = IDLE_POLL_SECONDS, retry_seconds: float = 30.0,
+            expire_seconds: float = 3600.0, digest_seconds: float = EMAIL_SCHEDULE_SECONDS, *,
+            busy_poll_seconds: float = BUSY_POLL_SECONDS, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Poll until stopped (Ctrl-C or SIGTERM), `busy_poll_seconds` apart after records, backing off to
+        `poll_seconds` (PollPace); every `retry_seconds`, give waiting emails their next round, every
+        `digest_seconds` offer the overdue digest, and every `expire_seconds` record gift expiries."""
+        pace = PollPace(busy_poll_seconds, poll_seconds)
         stop = False
         next_retry = next_expiry = next_digest = 0.0
 
@@ -198,14 +235,16 @@ class StreamWorker:
                 if time.monotonic() >= next_digest:
                     next_digest = time.monotonic() + digest_seconds
                     self.send_overdue_digest()
-                if self.poll_once() == 0:
-                    time.sleep(poll_seconds)
+                pause = pace.after(self.poll_once())
+                if pause:
+                    sleep(pause)
             except KeyboardInterrupt:
                 break
             except Exception:  # DynamoDB Local restarting, a shard closing: log and poll again
                 log.exception("stream poll failed; retrying")
                 self.iterators.clear()
-                time.sleep(poll_seconds)
+                self.shard_list = None
+                sleep(pace.idle_seconds)
 
 
 def main(argv: list[str]) -> int:
@@ -213,7 +252,10 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="formloop worker",
                                      description="The local delivery worker: reads DynamoDB Local's stream.")
     parser.add_argument("--checkpoint", type=Path, default=PROJECT_ROOT / ".local" / "worker-checkpoint.json")
-    parser.add_argument("--poll-seconds", type=float, default=1.0)
+    parser.add_argument("--poll-seconds", type=float, default=IDLE_POLL_SECONDS,
+                        help="the pause between reads of a quiet stream")
+    parser.add_argument("--busy-poll-seconds", type=float, default=BUSY_POLL_SECONDS,
+                        help="the first pause after records were read (doubling up to --poll-seconds)")
     parser.add_argument("--retry-seconds", type=float, default=30.0,
                         help="how often emails waiting for a later round are given one (every 5 minutes in AWS)")
     args = parser.parse_args(argv)
@@ -222,7 +264,8 @@ def main(argv: list[str]) -> int:
     from chalicelib.wiring import build_services
     services = build_services(Settings.from_environ(os.environ))
     try:
-        StreamWorker(services, args.checkpoint).run(args.poll_seconds, args.retry_seconds)
+        StreamWorker(services, args.checkpoint).run(args.poll_seconds, args.retry_seconds,
+                                                    busy_poll_seconds=args.busy_poll_seconds)
     except KeyboardInterrupt:
         pass
     return 0
