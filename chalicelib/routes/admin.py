@@ -8,6 +8,7 @@ from chalice import Blueprint, Response
 
 from .edge import field, handles_errors, html, json_response, params, request, require_admin, services, wants
 from .gifts import GIFT_POST_TYPES, gift_service
+from .media import ANY_TYPE, takes
 
 admin = Blueprint(__name__)
 
@@ -59,22 +60,25 @@ def delete_submission(form_id: str, submission_id: str) -> Response:
     return Response(body="", status_code=204, headers=dict[str, str | list[str]](NO_STORE))
 
 
-@admin.route("/admin/addresses/export", methods=["POST"], content_types=ADMIN_POST_TYPES)
+@admin.route("/admin/addresses/export", methods=["POST"], content_types=ANY_TYPE)
 @handles_errors
+@takes(*ADMIN_POST_TYPES, problem_only=True)
 def export_address() -> Response:
     require_admin()
     return json_response(services().addresses.export(field("email"), field("cursor") or None))
 
 
-@admin.route("/admin/addresses/erase", methods=["POST"], content_types=ADMIN_POST_TYPES)
+@admin.route("/admin/addresses/erase", methods=["POST"], content_types=ANY_TYPE)
 @handles_errors
+@takes(*ADMIN_POST_TYPES, problem_only=True)
 def erase_address() -> Response:
     require_admin()
     return json_response(services().addresses.erase(field("email"), field("cursor") or None))
 
 
-@admin.route("/admin/gifts/redeem", methods=["POST"], content_types=GIFT_POST_TYPES)
+@admin.route("/admin/gifts/redeem", methods=["POST"], content_types=ANY_TYPE)
 @handles_errors
+@takes(*GIFT_POST_TYPES, problem_only=True)
 def redeem_gift_code() -> Response:
     require_admin()
     redemption = gift_service().redeem_code(field("code"))
@@ -82,16 +86,18 @@ def redeem_gift_code() -> Response:
                           "redeemedAt": redemption.redeemed_at.isoformat(), "redeemedBy": redemption.redeemed_by})
 
 
-@admin.route("/admin/gifts/revoke", methods=["POST"], content_types=GIFT_POST_TYPES)
+@admin.route("/admin/gifts/revoke", methods=["POST"], content_types=ANY_TYPE)
 @handles_errors
+@takes(*GIFT_POST_TYPES, problem_only=True)
 def revoke_gift() -> Response:
     require_admin()
     gift = gift_service().revoke(field("gift"))
     return json_response({"gift": gift.id, "state": gift.state, "campaign": gift.campaign})
 
 
-@admin.route("/admin/gifts/{campaign}/codes", methods=["POST"], content_types=CODES_TYPES)
+@admin.route("/admin/gifts/{campaign}/codes", methods=["POST"], content_types=ANY_TYPE)
 @handles_errors
+@takes(*CODES_TYPES, problem_only=True)
 def load_gift_codes(campaign: str) -> Response:
     require_admin()
     body: Any = request().raw_body or b""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint, Response
 
 from .edge import field, handles_errors, headers, html, params, request, services
+from .media import ANY_TYPE, takes
 
 if TYPE_CHECKING:
     from chalicelib.cases.model import InboxQuery
@@ -104,8 +105,9 @@ def _sign_in_page(error: str | None, status: int) -> Response:
                                                      max_age=SIGN_IN_MINUTES * 60)})
 
 
-@dashboard.route("/admin/sign-in", methods=["POST"], content_types=FORM_TYPES)
+@dashboard.route("/admin/sign-in", methods=["POST"], content_types=ANY_TYPE)
 @handles_errors
+@takes(*FORM_TYPES)
 def sign_in() -> Response:
     from chalicelib.cases.session import (
         SESSION_COOKIE,
@@ -129,8 +131,9 @@ def sign_in() -> Response:
     return _see("/admin/inbox", cookie(SESSION_COOKIE, value, secure=_secure(), max_age=SESSION_HOURS * 3600))
 
 
-@dashboard.route("/admin/sign-out", methods=["POST"], content_types=FORM_TYPES)
+@dashboard.route("/admin/sign-out", methods=["POST"], content_types=ANY_TYPE)
 @handles_errors
+@takes(*FORM_TYPES)
 def sign_out() -> Response:
     from chalicelib.cases.session import SESSION_COOKIE, cookie
     _checked_post()
@@ -226,48 +229,54 @@ def _version() -> int | None:
     return int(raw)
 
 
-@dashboard.route("/admin/cases/{form_id}/{submission_id}/status", methods=["POST"], content_types=FORM_TYPES)
+@dashboard.route("/admin/cases/{form_id}/{submission_id}/status", methods=["POST"], content_types=ANY_TYPE)
 @handles_errors
+@takes(*FORM_TYPES)
 def change_status(form_id: str, submission_id: str) -> Response:
     session = _checked_post()
     _cases().change_status(form_id, submission_id, field("status"), session.who, field("note"), _version())
     return _see(f"/admin/cases/{form_id}/{submission_id}?done=status")
 
 
-@dashboard.route("/admin/cases/{form_id}/{submission_id}/reply", methods=["POST"], content_types=FORM_TYPES)
+@dashboard.route("/admin/cases/{form_id}/{submission_id}/reply", methods=["POST"], content_types=ANY_TYPE)
 @handles_errors
+@takes(*FORM_TYPES)
 def reply(form_id: str, submission_id: str) -> Response:
     session = _checked_post()
     _cases().reply(form_id, submission_id, field("text"), session.who, _version())
     return _see(f"/admin/cases/{form_id}/{submission_id}?done=reply")
 
 
-@dashboard.route("/admin/cases/{form_id}/{submission_id}/decision", methods=["POST"], content_types=FORM_TYPES)
+@dashboard.route("/admin/cases/{form_id}/{submission_id}/decision", methods=["POST"], content_types=ANY_TYPE)
 @handles_errors
+@takes(*FORM_TYPES)
 def decide(form_id: str, submission_id: str) -> Response:
     session = _checked_post()
     _cases().decide(form_id, submission_id, field("decision"), field("note"), session.who, _version())
     return _see(f"/admin/cases/{form_id}/{submission_id}?done=decision")
 
 
-@dashboard.route("/admin/cases/{form_id}/{submission_id}/outcome", methods=["POST"], content_types=FORM_TYPES)
+@dashboard.route("/admin/cases/{form_id}/{submission_id}/outcome", methods=["POST"], content_types=ANY_TYPE)
 @handles_errors
+@takes(*FORM_TYPES)
 def record_outcome(form_id: str, submission_id: str) -> Response:
     session = _checked_post()
     _cases().record_outcome(form_id, submission_id, field("outcome"), session.who, _version())
     return _see(f"/admin/cases/{form_id}/{submission_id}?done=outcome")
 
 
-@dashboard.route("/admin/cases/{form_id}/{submission_id}/resend", methods=["POST"], content_types=FORM_TYPES)
+@dashboard.route("/admin/cases/{form_id}/{submission_id}/resend", methods=["POST"], content_types=ANY_TYPE)
 @handles_errors
+@takes(*FORM_TYPES)
 def resend(form_id: str, submission_id: str) -> Response:
     session = _checked_post()
     _cases().resend(form_id, submission_id, field("email"), session.who)
     return _see(f"/admin/cases/{form_id}/{submission_id}?done=resent")
 
 
-@dashboard.route("/admin/cases/{form_id}/{submission_id}/not-spam", methods=["POST"], content_types=FORM_TYPES)
+@dashboard.route("/admin/cases/{form_id}/{submission_id}/not-spam", methods=["POST"], content_types=ANY_TYPE)
 @handles_errors
+@takes(*FORM_TYPES)
 def not_spam(form_id: str, submission_id: str) -> Response:
     from chalicelib.cases.spam import SpamFolder
     from chalicelib.core.submission import Submission
@@ -285,8 +294,9 @@ def not_spam(form_id: str, submission_id: str) -> Response:
     return _see(f"/admin/cases/{form_id}/{submission_id}?done=not-spam")
 
 
-@dashboard.route("/admin/cases/{form_id}/{submission_id}/delete", methods=["POST"], content_types=FORM_TYPES)
+@dashboard.route("/admin/cases/{form_id}/{submission_id}/delete", methods=["POST"], content_types=ANY_TYPE)
 @handles_errors
+@takes(*FORM_TYPES)
 def delete_case(form_id: str, submission_id: str) -> Response:
     import logging
     session = _checked_post()
