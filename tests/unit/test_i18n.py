@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 from chalicelib.core import errors as error_module
 from chalicelib.core.errors import FieldError, FormloopError, NotFoundError, RateLimitedError
 from chalicelib.forms.answers import split_control, validate
-from chalicelib.forms.definitions import FormRegistry
+from chalicelib.forms.definitions import FormRegistry, compile_definition
 from chalicelib.i18n.catalogue import LANGUAGES, LOCALES_DIR, translate, translate_error
 from chalicelib.i18n.negotiation import negotiate
 from chalicelib.intake.service import carry_language, choose_language
@@ -69,6 +69,77 @@ def test_a_catalogue_missing_a_string_is_caught(tmp_path: Path) -> None:
     with (tmp_path / "formloop.po").open("rb") as source:
         kept = {m.id for m in read_po(source) if m.id and m.string}
     assert _template() - kept == {"Send"}
+
+
+# --- every language the catalogues ship, in every shipped form and gift campaign ----------------------------------
+
+# What a respondent reads of a definition: the form's own texts, and each question's presentation.
+FORM_TEXTS = ("title", "description", "submitLabel", "thanks")
+QUESTION_TEXTS = ("label", "help", "placeholder")
+QUESTION_TEXT_MAPS = ("choices", "rows", "scale")
+CAMPAIGN_TEXTS = ("title", "description", "value", "howToUse")
+
+
+def _respondent_texts(definition: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Each text of the definition a respondent reads, with where it is."""
+    settings = definition["x-form"]
+    found = [(f"x-form.{key}", settings[key]) for key in FORM_TEXTS if key in settings]
+    found += [(f"x-form.acknowledgement.{key}", value) for key, value in settings.get("acknowledgement", {}).items()
+              if key in ("subject", "intro")]
+    for name, question in definition["properties"].items():
+        ui = question.get("x-ui", {})
+        found += [(f"{name}.{key}", ui[key]) for key in QUESTION_TEXTS if key in ui]
+        found += [(f"{name}.{key}.{option}", text) for key in QUESTION_TEXT_MAPS
+                  for option, text in ui.get(key, {}).items()]
+    return found
+
+
+def _missing_languages(texts: list[tuple[str, Any]]) -> list[str]:
+    return [f"{where}: {sorted(set(LANGUAGES) - set(text)) if isinstance(text, dict) else 'English only'}"
+            for where, text in texts if not isinstance(text, dict) or set(LANGUAGES) - set(text)]
+
+
+SHIPPED_FORMS = sorted((ROOT / "forms").glob("*.json"))
+SHIPPED_CAMPAIGNS = sorted((ROOT / "forms" / "gifts").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", SHIPPED_FORMS, ids=lambda p: p.stem)
+def test_every_shipped_form_speaks_every_language_the_catalogues_ship(path: Path) -> None:
+    definition = json.loads(path.read_text(encoding="utf-8"))
+    assert set(definition["x-form"].get("locales", ["en"])) >= set(LANGUAGES)
+    texts = _respondent_texts(definition)
+    assert texts and _missing_languages(texts) == []
+
+
+@pytest.mark.parametrize("path", SHIPPED_CAMPAIGNS, ids=lambda p: p.stem)
+def test_every_shipped_gift_campaign_speaks_every_language_the_catalogues_ship(path: Path) -> None:
+    campaign = json.loads(path.read_text(encoding="utf-8"))
+    texts = [(key, campaign[key]) for key in CAMPAIGN_TEXTS if key in campaign]
+    assert texts and _missing_languages(texts) == []
+
+
+def test_a_form_or_campaign_missing_a_language_is_caught() -> None:
+    contact = json.loads((ROOT / "forms" / "contact.json").read_text(encoding="utf-8"))
+    del contact["properties"]["topic"]["x-ui"]["choices"]["idea"]["hi"]
+    contact["properties"]["message"]["x-ui"]["help"] = "Plain English"
+    assert _missing_languages(_respondent_texts(contact)) == ["topic.choices.idea: ['hi']",
+                                                              "message.help: English only"]
+    assert _missing_languages([("title", {"en": "Coupon", "ru": "Купон"})]) == ["title: ['fr', 'hi', 'vi']"]
+
+
+@pytest.mark.parametrize("form_id", [path.stem for path in SHIPPED_FORMS])
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_shipped_form_page_in_each_language_shows_its_own_words(form_id: str, language: str) -> None:
+    form = FORMS.require(form_id)
+    page = rendering.render_form(form, language, action=form_id)
+    assert f'<html lang="{language}">' in page and form.title(language) in page
+    if language != "en":
+        labels = [ui["label"] for ui in (q.get("x-ui", {}) for q in form.schema["properties"].values())
+                  if isinstance(ui.get("label"), dict)]
+        english = [label["en"] for label in labels if label["en"] != label[language]]
+        shown = re.compile("|".join(rf">\s*{re.escape(text)}\s*<" for text in english))
+        assert shown.search(rendering.render_form(form, "en", action=form_id))  # the check finds what it seeks
+        assert shown.findall(page) == []
 
 
 # Text a template shows without marking it: letters outside tags, `{% trans %}` blocks and expressions.
@@ -185,7 +256,9 @@ def test_the_survey_and_its_thanks_page_in_each_language(language: str, send: st
 
 
 def test_chrome_follows_only_a_language_the_form_offers() -> None:
-    contact = FORMS.require("contact")  # en and ru
+    shipped = json.loads((ROOT / "forms" / "contact.json").read_text(encoding="utf-8"))
+    contact = compile_definition("contact", {**shipped, "x-form": {**shipped["x-form"], "locales": ["en", "ru"]}},
+                                 "forms/contact.json")
     assert choose_language(contact, "hi", "vi, fr;q=0.5") == "en"
     assert choose_language(contact, None, "fr, ru;q=0.5") == "ru"
     page = rendering.render_form(contact, choose_language(contact, "hi", None), action="contact")
