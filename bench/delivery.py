@@ -97,10 +97,13 @@ def acknowledgement_time(outbox: Path, address: str, timeout: float) -> int:
     while time.monotonic() < deadline:
         for entry in os.scandir(outbox) if outbox.is_dir() else []:
             if entry.name.endswith(".eml") and entry.name not in seen:
-                seen.add(entry.name)
                 with open(entry.path, "rb") as file:
-                    if parser.parse(file)["To"] == address:
-                        return entry.stat().st_mtime_ns
+                    to = parser.parse(file)["To"]
+                if to is None:
+                    continue  # caught between the file's creation and its one write: read it again next time
+                seen.add(entry.name)
+                if to == address:
+                    return entry.stat().st_mtime_ns
         time.sleep(0.002)
     raise SystemExit(f"no acknowledgement to {address} within {timeout} s")
 
@@ -132,26 +135,33 @@ def measure_posts(app_url: str, outbox: Path, receiver: Receiver, count: int,
     return rows
 
 
-def floor_ms(endpoint: str, table: str, count: int) -> list[float]:
-    """One put_item plus the get_records poll that returns it, on the same stream the worker reads (ms each)."""
+def floor_ms(endpoint: str, count: int) -> list[float]:
+    """One put_item plus the get_records poll that returns it (ms each), on a table of its own with a stream as
+    the submissions table's, so the worker never sees these items."""
     import botocore.session
     session = botocore.session.get_session()
     dynamodb, streams = (session.create_client(name, region_name="us-east-1", endpoint_url=endpoint)
                          for name in ("dynamodb", "dynamodbstreams"))
-    arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    table = f"bench-floor-{ULID()}".lower()
+    description = dynamodb.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})["TableDescription"]
+    arn = description["LatestStreamArn"]
+    dynamodb.put_item(TableName=table, Item={"id": {"S": "first"}})  # the shard exists once something is written
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][-1]["ShardId"]
-    last = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
-    key = dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    last = streams.get_records(ShardIterator=iterator["ShardIterator"])["NextShardIterator"]
     rounds = []
     for _ in range(count):
-        item = {part["AttributeName"]: {"S": f"floor-{ULID()}"} for part in key}
         started = time.perf_counter()
-        dynamodb.put_item(TableName=table, Item=item)
+        dynamodb.put_item(TableName=table, Item={"id": {"S": str(ULID())}, "form": {"S": "floor"}})
         response = streams.get_records(ShardIterator=last)
         rounds.append((time.perf_counter() - started) * 1000)
         if not response.get("Records"):
-            raise SystemExit("the floor's get_records did not return the record just put")
+            raise SystemExit("the floor's get_records did not return the item just put")
         last = response["NextShardIterator"]
+    dynamodb.delete_table(TableName=table)
     return rounds
 
 
@@ -233,11 +243,17 @@ def main() -> None:
                    "--port", str(app_port), "--no-autoreload"]
         with (started(worker_command, env, folder / "worker.log") as worker,
               started(chalice, env, folder / "chalice.log") as server):
-            wait_until_serving(app_url, server)
-            measure_posts(app_url, outbox, receiver, 3, pause=0)  # warm-up: first imports, first connections
-            busy = measure_posts(app_url, outbox, receiver, args.posts, pause=0)
-            idle = measure_posts(app_url, outbox, receiver, args.idle_posts, pause=args.idle_seconds)
-            floor = floor_ms(endpoint, settings.table_name("submissions"), 30)
+            try:
+                wait_until_serving(app_url, server)
+                measure_posts(app_url, outbox, receiver, 3, pause=0)  # warm-up: first imports, first connections
+                busy = measure_posts(app_url, outbox, receiver, args.posts, pause=0)
+                idle = measure_posts(app_url, outbox, receiver, args.idle_posts, pause=args.idle_seconds)
+            except SystemExit:
+                for log in ("worker.log", "chalice.log"):
+                    tail = (folder / log).read_text(errors="replace")[-3000:]
+                    print(f"--- the end of {log}:\n{tail}", file=sys.stderr)
+                raise
+            floor = floor_ms(endpoint, 30)
             time.sleep(2)  # let the worker settle into its idle pace before measuring it
             before = cpu_seconds(worker.pid)
             time.sleep(args.cpu_seconds)
