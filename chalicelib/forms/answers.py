@@ -25,7 +25,6 @@ CAPTCHA_TOKEN_FIELDS: dict[str, tuple[str, ...]] = {
 TOKEN_FIELDS = frozenset(name for names in CAPTCHA_TOKEN_FIELDS.values() for name in names)
 MAX_TOKEN_CHARS = 4096  # Turnstile documents 2048; reCAPTCHA tokens run longer
 # Widgets whose browser input cannot hold a line break, so one in the answer was put there by a script.
-_SINGLE_LINE_WIDGETS = frozenset({"text", "email", "tel", "url"})
 _SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _MULTI_LINE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INTEGER = re.compile(r"^[+-]?\d{1,30}$")
@@ -257,27 +256,12 @@ def _field_errors(error: ValidationError, definition: FormDefinition) -> list[Fi
     return [_message(error, "/".join(path), parts)]
 
 
-def single_line(definition: FormDefinition, name: str) -> bool:
-    """Whether an answer must stay on one line: it reaches a header, or its definition says so."""
-    if name == definition.respondent_email_field:
-        return True  # the acknowledgement's To
-    question = definition.question(name)
-    if question is None:
-        return True  # not a question: refused as unknown anyway, and never free text
-    if question.schema.get("format") == "email":
-        return True
-    declared = question.ui.get("singleLine")
-    if isinstance(declared, bool):
-        return declared
-    # A list holds choices (checkboxes, `role[]`), each one line; free text is one string.
-    return question.ui.get("widget") in _SINGLE_LINE_WIDGETS or question.is_array
-
-
 def _text_errors(definition: FormDefinition, answers: Mapping[str, Any]) -> list[FieldError]:
     errors: list[FieldError] = []
+    free_text = definition.free_text_fields
     for name, value in answers.items():
         # Free text keeps its line breaks (a message typed on two lines); other control characters never pass.
-        multiline = not single_line(definition, name)
+        multiline = name in free_text
         pattern = _MULTI_LINE_BAD if multiline else _SINGLE_LINE_BAD
         strings = value if isinstance(value, list) else [value]
         if any(isinstance(s, str) and pattern.search(s) for s in strings):

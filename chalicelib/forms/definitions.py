@@ -74,6 +74,10 @@ def localized(label: Any, language: str | None, fallback: str = "") -> str:
     return fallback
 
 
+# Widgets whose answer is one line even without `x-ui.singleLine`.
+SINGLE_LINE_WIDGETS = frozenset({"text", "email", "tel", "url"})
+
+
 @dataclass(frozen=True)
 class Question:
     """One property of a form, with what a page needs to show it."""
@@ -153,6 +157,23 @@ class FormDefinition:
     @property
     def respondent_email_field(self) -> str | None:
         return self.settings.get("respondentEmail")
+
+    @functools.cached_property
+    def free_text_fields(self) -> frozenset[str]:
+        """The questions whose answers may hold line breaks: free text that reaches no header (worked out once,
+        not per answer of every post)."""
+        return frozenset(question.name for question in self.questions if not self._single_line(question))
+
+    def _single_line(self, question: Question) -> bool:
+        if question.name == self.respondent_email_field:
+            return True  # the acknowledgement's To
+        if question.schema.get("format") == "email":
+            return True
+        declared = question.ui.get("singleLine")
+        if isinstance(declared, bool):
+            return declared
+        # A list holds choices (checkboxes, `role[]`), each one line; free text is one string.
+        return question.ui.get("widget") in SINGLE_LINE_WIDGETS or question.is_array
 
     def title(self, language: str | None) -> str:
         return localized(self.settings.get("title"), language, self.schema.get("title", self.id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from chalicelib.core.errors import MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 
@@ -93,14 +93,35 @@ def _add(values: dict[str, list[str]], key: str, value: str, limits: Limits) -> 
     values.setdefault(name, []).append(value)
 
 
+def _unquote(text: str) -> str:
+    # What parse_qsl does to each name and value (unquote_plus), without its calls when there is no escape.
+    return unquote_plus(text, errors="strict") if "%" in text else text.replace("+", " ")
+
+
+def form_pairs(text: str, max_fields: int) -> list[tuple[str, str]]:
+    """parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields, errors="strict"), pair for pair
+    (a property test compares the two), in one loop: a post's ten fields cost a tenth of the stdlib's calls.
+    ValueError when there are more fields than allowed; UnicodeDecodeError for an escape that is not UTF-8."""
+    if not text:
+        return []
+    if text.count("&") + 1 > max_fields:
+        raise ValueError("Max number of fields exceeded")
+    pairs: list[tuple[str, str]] = []
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        pairs.append((_unquote(name), _unquote(value)))
+    return pairs
+
+
 def _parse_urlencoded(body: bytes, limits: Limits) -> dict[str, list[str]]:
     text = _decode(body, "The form body")
     values: dict[str, list[str]] = {}
     if not text.strip():
         return values
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, encoding="utf-8",
-                          errors="strict", max_num_fields=limits.max_fields)
+        pairs = form_pairs(text, limits.max_fields)
     except UnicodeDecodeError:
         raise MalformedRequestError("A form field is not valid UTF-8 after %-decoding.") from None
     except ValueError:

@@ -1,10 +1,15 @@
 """Request bodies -> raw answers, for each content type, within limits, with a specific error otherwise."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from urllib.parse import parse_qsl
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chalicelib.core.errors import MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
-from chalicelib.intake.parsing import Limits, media_type, parse_body, storable_number
+from chalicelib.intake.parsing import Limits, form_pairs, media_type, parse_body, storable_number
 
 LIMITS = Limits(max_body_bytes=4096, max_fields=20, max_depth=4, max_field_chars=100)
 FORM = "application/x-www-form-urlencoded"
@@ -522,3 +527,21 @@ def test_charset_message_names_the_charset() -> None:
 def test_media_type_keeps_parameter_values_as_sent() -> None:
     assert media_type("multipart/form-data; boundary=AbC") == ("multipart/form-data", {"boundary": "AbC"})
     assert media_type("") == ("", {})
+
+
+_ESCAPES = st.sampled_from(["%20", "%2B", "%26", "%3D", "%C3%A9", "%E2%82%AC", "%ff", "%C3", "%zz", "%", "%4"])
+_PIECES = st.one_of(st.sampled_from(["&", "=", "+", "&&", "==", "a", "b[]", "Ann", " "]), _ESCAPES,
+                    st.text(max_size=3))
+
+
+@given(st.lists(_PIECES, max_size=30).map("".join), st.integers(min_value=1, max_value=12))
+def test_form_pairs_reads_a_body_exactly_as_parse_qsl_does(text: str, max_fields: int) -> None:
+    def outcome(read: Callable[[], list[tuple[str, str]]]) -> object:
+        try:
+            return read()
+        except (ValueError, UnicodeDecodeError) as exc:  # UnicodeDecodeError is a ValueError: keep them apart
+            return type(exc)
+    ours = outcome(lambda: form_pairs(text, max_fields))
+    stdlib = outcome(lambda: parse_qsl(text, keep_blank_values=True, strict_parsing=False, encoding="utf-8",
+                                       errors="strict", max_num_fields=max_fields))
+    assert ours == stdlib
