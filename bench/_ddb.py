@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
 import threading
 from collections import Counter
@@ -15,6 +16,16 @@ from formloop_cli import dynamodb_local
 
 # DynamoDB Local accepts any credentials; set them so botocore never looks further (no IMDS, no files).
 LOCAL_AWS_ENV = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def production_env() -> dict[str, str]:
+    """Settings as a deployed stage has them: not the local stage (so definitions are not watched for edits),
+    each secret set (in Lambda they come from SSM once per container; here from variables), mail through SES
+    (never sent: a post only stores, mail goes out later)."""
+    from chalicelib.core.config import SECRETS
+    return {"FORMLOOP_STAGE": "prod", "FORMLOOP_MAIL_BACKEND": "ses",
+            "FORMLOOP_MAIL_FROM": "Formloop <forms@example.com>",
+            **{secret.variable: secrets.token_urlsafe(32) for secret in SECRETS.values()}}
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from _ddb import LOCAL_AWS_ENV, dynamodb_local_endpoint
+from _ddb import LOCAL_AWS_ENV, dynamodb_local_endpoint, production_env
 from submit import ADMITTED, LIMITED, SURVEY, _post, proxy_event
 
 
@@ -52,7 +52,7 @@ def main() -> int:
             raise RuntimeError("the bench's form definitions do not pass the checks")
         os.environ.update({**LOCAL_AWS_ENV, "FORMLOOP_DYNAMODB_ENDPOINT": endpoint, "FORMLOOP_FORMS_DIR": forms,
                            "FORMLOOP_TABLE_PREFIX": f"profile-{uuid.uuid4().hex[:8]}",
-                           "FORMLOOP_MAIL_BACKEND": "ses", "FORMLOOP_MAIL_FROM": "Formloop <forms@example.com>"})
+                           **production_env()})
         import app as app_module
         app_module.use_services(None)
         app_module.services().create_tables()

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 # Run as a script (`python bench/submit.py`), so its siblings import as top-level modules;
 # Formloop itself (app, chalicelib) comes from the installed project (`make setup`).
 import cold_start
-from _ddb import LOCAL_AWS_ENV, WRITE_OPERATIONS, RequestCounter, dynamodb_local_endpoint
+from _ddb import LOCAL_AWS_ENV, WRITE_OPERATIONS, RequestCounter, dynamodb_local_endpoint, production_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -209,10 +209,10 @@ def main() -> int:
         from chalicelib.forms.definitions import CHECKED_MANIFEST, seal_folder
         if seal_folder(Path(forms)):
             raise RuntimeError("the bench's form definitions do not pass the checks")
-        # Production-like settings: mail through SES (never sent here: a post only stores; mail goes out later).
+        # Production-like settings (see production_env).
         env = {**LOCAL_AWS_ENV, "FORMLOOP_DYNAMODB_ENDPOINT": endpoint, "FORMLOOP_FORMS_DIR": forms,
                "FORMLOOP_TABLE_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
-               "FORMLOOP_MAIL_BACKEND": "ses", "FORMLOOP_MAIL_FROM": "Formloop <forms@example.com>"}
+               **production_env()}
         os.environ.update(env)
 
         import boto3
