@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 CHART_WIDTH = 340
-CHAR_WIDTH = 7.6  # 13 px system-ui: digits are ~7.2 px, the widest common letters about as much
+CHAR_WIDTH = 8.4  # 13 px system-ui; DejaVu Sans (Debian's) draws digits 8.3 px wide, most letters narrower
 INLINE_LABEL_CHARS = 16  # longer choice labels go on their own line above their bar
 ROW = 26  # a bar with its label beside it
 TALL_ROW = 42  # a label line, then its bar
@@ -100,6 +100,11 @@ def day_chart(by_day: list[dict[str, Any]]) -> dict[str, Any] | None:
             "peak": f"most in one day: {top}", "base": DAY_BASE, "top": DAY_TOP}
 
 
+def _day_month(day: str) -> str:
+    moment = date.fromisoformat(day)
+    return f"{moment.day} {moment:%b}"
+
+
 def _question_view(question: dict[str, Any]) -> dict[str, Any]:
     view = dict(question)
     if "counts" in question:
@@ -114,6 +119,8 @@ def _question_view(question: dict[str, Any]) -> dict[str, Any]:
         view["nps_words"] = " · ".join((plural(nps["promoters"], "promoter", "promoters"),
                                         plural(nps["passives"], "passive", "passives"),
                                         plural(nps["detractors"], "detractor", "detractors")))
+    if question.get("npsByWeek"):
+        view["weeks"] = [{**week, "label": _day_month(week["from"])} for week in question["npsByWeek"]]
     if "rows" in question:
         view["rows"] = [{**row, "stack": stack(row["distribution"])} for row in question["rows"]]
         view["legend"] = view["rows"][0]["stack"] if view["rows"] else []

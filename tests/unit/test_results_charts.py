@@ -73,6 +73,6 @@ def test_counts_of_one_are_singular() -> None:
 
 def test_nps_by_week_is_a_table_of_the_weeks() -> None:
     page = render_results_page(_summary())
-    row = re.search(r"<tr><th scope=\"row\">2026-W49.*?</tr>", page)
+    row = re.search(r"<tr><th scope=\"row\" title=\"2026-W49\">30 Nov</th>.*?</tr>", page)
     assert row is not None
     assert re.findall(r"<td>([^<]*)</td>", row[0]) == ["1", "0", "1", "0"]
