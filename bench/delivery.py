@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import statistics
 import subprocess
@@ -219,7 +220,9 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=3.0, help="the pause before each idle post")
     parser.add_argument("--cpu-seconds", type=float, default=10.0, help="how long the idle worker's CPU is measured")
     parser.add_argument("--worker-arg", action="append", default=[],
-                        help="passed on to `formloop worker` (e.g. --worker-arg=--poll-seconds=1)")
+                        help="passed on to the worker (e.g. --worker-arg=--poll-seconds=1)")
+    parser.add_argument("--worker-command", default=f"{shlex.quote(sys.executable)} -m formloop_cli worker",
+                        help="the worker to measure, e.g. an earlier version's (given --checkpoint and --worker-arg)")
     args = parser.parse_args()
     receiver = Receiver()
     with tempfile.TemporaryDirectory(prefix="formloop-bench-delivery-") as name, dynamodb_local_endpoint() as endpoint:
@@ -237,8 +240,8 @@ def main() -> None:
         from chalicelib.wiring import build_services
         settings = Settings.from_environ(env)
         build_services(settings).create_tables()
-        worker_command = [sys.executable, "-m", "formloop_cli", "worker", "--checkpoint",
-                          str(folder / "checkpoint.json"), *args.worker_arg]
+        worker_command = [*shlex.split(args.worker_command), "--checkpoint", str(folder / "checkpoint.json"),
+                          *args.worker_arg]
         chalice = [str(Path(sys.executable).parent / "chalice"), "local", "--stage", "local", "--host", "127.0.0.1",
                    "--port", str(app_port), "--no-autoreload"]
         with (started(worker_command, env, folder / "worker.log") as worker,
@@ -263,7 +266,7 @@ def main() -> None:
     receiver.server.shutdown()
     floor_p50 = statistics.median(floor)
     print(f"{args.posts} posts one after another, then {args.idle_posts} after {args.idle_seconds:g} s of quiet each; "
-          f"worker {' '.join(args.worker_arg) or '(defaults)'}; load average {os.getloadavg()[0]:.2f}")
+          f"worker {' '.join([args.worker_command, *args.worker_arg])}; load average {os.getloadavg()[0]:.2f}")
     print(f"{'ms':<34} {'p50':>8} {'p90':>8} {'max':>8} {'p50/floor':>11} {'p90/floor':>9}")
     print(summary("post -> acknowledgement", [ack for ack, _ in busy], floor_p50))
     print(summary("post -> webhook", [hook for _, hook in busy], floor_p50))
