@@ -1,6 +1,6 @@
-"""The pages a respondent sees, opened in Chromium one after another: each shipped form (English and Russian),
-its 422 page, its thank-you page, and a gift link before and after the claim. Used by the accessibility and
-the phone-layout tests, so both look at the same pages."""
+"""The pages a respondent sees, opened in Chromium one after another: each shipped form in every language
+Formloop ships, its 422 page, its thank-you page, and a gift link before and after the claim. Used by the
+accessibility and the phone-layout tests, so both look at the same pages."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -11,10 +11,13 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from chalicelib.i18n.catalogue import LANGUAGES as CATALOGUE_LANGUAGES
 from tests.integration.gift_support import codes_csv, gift_service, promised
 
 FORMS = ("contact", "customer-survey", "product-feedback")
-LANGUAGES = ("en", "ru")
+# Every language Formloop ships: each shipped form speaks all of them (tests/unit/test_i18n.py), and Hindi's and
+# Vietnamese's longer words are the ones that could push a phone's page sideways.
+LANGUAGES = CATALOGUE_LANGUAGES
 
 # Each visit opens one page in the browser; the name is what reports and screenshots call it.
 Visit = tuple[str, Callable[[Any], None]]
