@@ -76,7 +76,8 @@ started = time.perf_counter()
 import json, sys
 import app
 response = app.app(json.loads(sys.argv[1]), None)
-print(json.dumps({"status": response["statusCode"], "seconds": time.perf_counter() - started}), flush=True)
+print(json.dumps({"status": response["statusCode"], "seconds": time.perf_counter() - started,
+                  "cpu": time.process_time()}), flush=True)
 """
 
 # The floor: the least a Lambda that stores the same item could do.
@@ -88,7 +89,8 @@ import boto3
 client = boto3.client("dynamodb", endpoint_url=os.environ["FORMLOOP_DYNAMODB_ENDPOINT"])
 response = client.put_item(TableName=os.environ["FORMLOOP_BENCH_TABLE"], Item=json.loads(sys.argv[1]))
 status = response["ResponseMetadata"]["HTTPStatusCode"]
-print(json.dumps({"status": status, "seconds": time.perf_counter() - started}), flush=True)
+print(json.dumps({"status": status, "seconds": time.perf_counter() - started, "cpu": time.process_time()}),
+      flush=True)
 """
 
 
@@ -144,8 +146,9 @@ def phases(env: Mapping[str, str], event: Any, form_id: str, item_for: Any,
 
 
 def _run_child(code: str, argument: str, env: Mapping[str, str], layout: Layout = WORKING_TREE,
-               side: str = "app") -> tuple[float, float, int]:
-    """(seconds from spawn to the answer line, seconds inside the process, status); shutdown is not counted."""
+               side: str = "app") -> tuple[float, float, float, int]:
+    """(seconds from spawn to the answer line, seconds inside the process, the process's CPU seconds from its
+    start to its answer, status); shutdown is not counted."""
     command, cwd = layout.command(code, side)
     started = time.perf_counter()
     child = subprocess.Popen([*command, argument], cwd=cwd, env=dict(env),
@@ -157,26 +160,27 @@ def _run_child(code: str, argument: str, env: Mapping[str, str], layout: Layout 
     if child.returncode != 0 or not line:
         raise RuntimeError(f"cold-start child failed ({child.returncode}): {err.strip()[-2000:]}")
     answer = json.loads(line)
-    return wall, float(answer["seconds"]), int(answer["status"])
+    return wall, float(answer["seconds"]), float(answer["cpu"]), int(answer["status"])
 
 
 def measure(env: Mapping[str, str], event_for: Any, item_for: Any, rounds: int = 10,
             layout: Layout = WORKING_TREE) -> dict[str, Any]:
     """Alternate app and floor children `rounds` times each (after one unmeasured pair that warms the disk cache)."""
     results: dict[str, dict[str, list[float]]] = {
-        side: {"wall": [], "inside": []} for side in ("app", "floor")}
+        side: {"wall": [], "inside": [], "cpu": []} for side in ("app", "floor")}
     for index in range(rounds + 1):
         order = [("app", APP_CHILD, event_for), ("floor", FLOOR_CHILD, item_for)]
         if index % 2:
             order.reverse()
         for side, code, make_argument in order:
-            wall, inside, status = _run_child(code, json.dumps(make_argument()), env, layout, side)
+            wall, inside, cpu, status = _run_child(code, json.dumps(make_argument()), env, layout, side)
             expected = 303 if side == "app" else 200
             if status != expected:
                 raise RuntimeError(f"cold-start {side} child answered {status}, expected {expected}")
             if index:  # the first pair only warms the page cache and __pycache__
                 results[side]["wall"].append(wall)
                 results[side]["inside"].append(inside)
+                results[side]["cpu"].append(cpu)
     return {side: {kind: statistics.median(values) for kind, values in sides.items()}
             for side, sides in results.items()}
 
