@@ -4,7 +4,8 @@ What `make run` starts, each piece its own process as there: an in-memory Dynamo
 test session starts it), the tables, the delivery worker (`formloop worker`) and `chalice local`; beside them a
 real HTTP receiver (http.server in a thread) for a webhook that a copy of the contact form, in a temporary forms
 folder, sends `submission.received` to. Then N posts of that form, one at a time, each waiting for its own
-acknowledgement in the outbox and its own webhook request at the receiver:
+acknowledgement in the outbox and its own webhook request at the receiver, and each after a random pause under a
+second (seeded), so posts land anywhere in the worker's polling cycle as visitors' do, not in step with it:
   post -> acknowledgement: from the 201 to the acknowledgement's .eml in the outbox (its mtime; written last)
   post -> webhook:         from the 201 to the webhook request reaching the receiver
 A few more posts follow an idle pause, as a visitor arriving on a quiet site would post. The floor, measured in
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shlex
 import signal
 import statistics
@@ -123,12 +125,12 @@ def post(app_url: str, number: int) -> tuple[str, str, int]:
         return json.loads(response.read())["id"], address, answered
 
 
-def measure_posts(app_url: str, outbox: Path, receiver: Receiver, count: int,
-                  pause: float) -> list[tuple[float, float]]:
-    """(ms to the acknowledgement, ms to the webhook) of each post, `pause` seconds of quiet before each."""
+def measure_posts(app_url: str, outbox: Path, receiver: Receiver, count: int, pause: float,
+                  jitter: random.Random) -> list[tuple[float, float]]:
+    """(ms to the acknowledgement, ms to the webhook) of each post, after `pause` plus under a second of quiet."""
     rows = []
     for number in range(count):
-        time.sleep(pause)
+        time.sleep(pause + jitter.random())
         submission_id, address, answered = post(app_url, number)
         acknowledged = acknowledgement_time(outbox, address, timeout=30)
         hooked = receiver.wait_for(submission_id, timeout=30)
@@ -218,6 +220,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=30, help="posts one after another (default 30)")
     parser.add_argument("--idle-posts", type=int, default=5, help="posts after an idle pause each (default 5)")
     parser.add_argument("--idle-seconds", type=float, default=3.0, help="the pause before each idle post")
+    parser.add_argument("--seed", type=int, default=1, help="of the random pauses before the posts")
     parser.add_argument("--cpu-seconds", type=float, default=10.0, help="how long the idle worker's CPU is measured")
     parser.add_argument("--worker-arg", action="append", default=[],
                         help="passed on to the worker (e.g. --worker-arg=--poll-seconds=1)")
@@ -248,9 +251,10 @@ def main() -> None:
               started(chalice, env, folder / "chalice.log") as server):
             try:
                 wait_until_serving(app_url, server)
-                measure_posts(app_url, outbox, receiver, 3, pause=0)  # warm-up: first imports, first connections
-                busy = measure_posts(app_url, outbox, receiver, args.posts, pause=0)
-                idle = measure_posts(app_url, outbox, receiver, args.idle_posts, pause=args.idle_seconds)
+                jitter = random.Random(args.seed)
+                measure_posts(app_url, outbox, receiver, 3, 0, jitter)  # warm-up: first imports, connections
+                busy = measure_posts(app_url, outbox, receiver, args.posts, 0, jitter)
+                idle = measure_posts(app_url, outbox, receiver, args.idle_posts, args.idle_seconds, jitter)
             except SystemExit:
                 for log in ("worker.log", "chalice.log"):
                     tail = (folder / log).read_text(errors="replace")[-3000:]
@@ -265,7 +269,8 @@ def main() -> None:
                 raise SystemExit(f"the worker stopped; see {folder / 'worker.log'}")
     receiver.server.shutdown()
     floor_p50 = statistics.median(floor)
-    print(f"{args.posts} posts one after another, then {args.idle_posts} after {args.idle_seconds:g} s of quiet each; "
+    print(f"{args.posts} posts one after another (0-1 s apart), then {args.idle_posts} after {args.idle_seconds:g}-"
+          f"{args.idle_seconds + 1:g} s of quiet each; "
           f"worker {' '.join([args.worker_command, *args.worker_arg])}; load average {os.getloadavg()[0]:.2f}")
     print(f"{'ms':<34} {'p50':>8} {'p90':>8} {'max':>8} {'p50/floor':>11} {'p90/floor':>9}")
     print(summary("post -> acknowledgement", [ack for ack, _ in busy], floor_p50))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import signal
 import time
@@ -21,10 +22,11 @@ from chalicelib.wiring import Services
 
 log = logging.getLogger("formloop.worker")
 
-# How soon the stream is read again after an empty read: soon while records keep arriving (a post's emails go out
-# within a fraction of a second), backing off to the idle pace, so a quiet laptop is barely woken. Lambda reads a
-# shard four times a second in AWS (docs/deploy.md).
+# How soon the stream is read again after an empty read: every 50 ms for a second after the last records (posts
+# keep coming: their emails go out within a fraction of a second), then backing off to the idle pace, so a quiet
+# laptop is barely woken. Lambda reads a shard four times a second in AWS (docs/deploy.md).
 BUSY_POLL_SECONDS = 0.05
+BUSY_FOR_SECONDS = 1.0
 IDLE_POLL_SECONDS = 0.5
 # The shard list is read again this often (and at once when a shard closes), not on every poll: on a quiet stream
 # the poll is then one GetRecords call per open shard.
@@ -32,17 +34,26 @@ SHARD_LIST_SECONDS = 10.0
 
 
 class PollPace:
-    """The pause before each read of the stream: none after records, then doubling from busy to idle."""
+    """The pause before each read of the stream: none after records, the busy pause for `busy_for_seconds`
+    after them, then doubling up to the idle pause."""
 
-    def __init__(self, busy_seconds: float = BUSY_POLL_SECONDS, idle_seconds: float = IDLE_POLL_SECONDS) -> None:
+    def __init__(self, busy_seconds: float = BUSY_POLL_SECONDS, idle_seconds: float = IDLE_POLL_SECONDS,
+                 busy_for_seconds: float = BUSY_FOR_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self.busy_seconds = busy_seconds
         self.idle_seconds = max(idle_seconds, busy_seconds)
+        self.busy_for_seconds = busy_for_seconds
+        self.clock = clock
+        self.last_records = -math.inf
         self.pause = self.idle_seconds  # a worker starts as if idle
 
     def after(self, records: int) -> float:
         """The pause before the next read, given how many records the last one processed."""
+        now = self.clock()
         if records:
+            self.last_records = now
             self.pause = 0.0  # more may be queued behind that batch: read again at once
+        elif now - self.last_records < self.busy_for_seconds:
+            self.pause = self.busy_seconds
         else:
             self.pause = min(self.idle_seconds, max(self.busy_seconds, self.pause * 2))
         return self.pause
@@ -210,11 +221,11 @@ class StreamWorker:
 
     def run(self, poll_seconds: float = IDLE_POLL_SECONDS, retry_seconds: float = 30.0,
             expire_seconds: float = 3600.0, digest_seconds: float = EMAIL_SCHEDULE_SECONDS, *,
-            busy_poll_seconds: float = BUSY_POLL_SECONDS, sleep: Callable[[float], None] = time.sleep) -> None:
-        """Poll until stopped (Ctrl-C or SIGTERM), `busy_poll_seconds` apart after records, backing off to
-        `poll_seconds` (PollPace); every `retry_seconds`, give waiting emails their next round, every
-        `digest_seconds` offer the overdue digest, and every `expire_seconds` record gift expiries."""
-        pace = PollPace(busy_poll_seconds, poll_seconds)
+            pace: PollPace | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Poll until stopped (Ctrl-C or SIGTERM) at `pace` (by default busy after records, backing off to
+        `poll_seconds`); every `retry_seconds`, give waiting emails their next round, every `digest_seconds` offer
+        the overdue digest, and every `expire_seconds` record gift expiries."""
+        pace = pace or PollPace(idle_seconds=poll_seconds)
         stop = False
         next_retry = next_expiry = next_digest = 0.0
 
@@ -255,7 +266,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--poll-seconds", type=float, default=IDLE_POLL_SECONDS,
                         help="the pause between reads of a quiet stream")
     parser.add_argument("--busy-poll-seconds", type=float, default=BUSY_POLL_SECONDS,
-                        help="the first pause after records were read (doubling up to --poll-seconds)")
+                        help="the pause between reads in the second after records were read")
+    parser.add_argument("--busy-for-seconds", type=float, default=BUSY_FOR_SECONDS,
+                        help="how long after records the busy pause holds (then doubling up to --poll-seconds)")
     parser.add_argument("--retry-seconds", type=float, default=30.0,
                         help="how often emails waiting for a later round are given one (every 5 minutes in AWS)")
     args = parser.parse_args(argv)
@@ -264,8 +277,8 @@ def main(argv: list[str]) -> int:
     from chalicelib.wiring import build_services
     services = build_services(Settings.from_environ(os.environ))
     try:
-        StreamWorker(services, args.checkpoint).run(args.poll_seconds, args.retry_seconds,
-                                                    busy_poll_seconds=args.busy_poll_seconds)
+        pace = PollPace(args.busy_poll_seconds, args.poll_seconds, args.busy_for_seconds)
+        StreamWorker(services, args.checkpoint).run(args.poll_seconds, args.retry_seconds, pace=pace)
     except KeyboardInterrupt:
         pass
     return 0

@@ -1,6 +1,6 @@
-"""The local worker's pace: records are handled as soon as they are read, the next read follows at once, and
-empty reads back off from the busy pause to the idle one. A stand-in stream and a recording sleeper: no real
-waiting, no DynamoDB."""
+"""The local worker's pace: records are handled as soon as they are read, the next read follows at once, empty
+reads keep the busy pause for a while after records, then back off to the idle one. A stand-in stream, a clock
+moved by hand and a sleeper that moves it: no real waiting, no DynamoDB."""
 from __future__ import annotations
 
 import dataclasses
@@ -61,16 +61,28 @@ class Stream:
             "SequenceNumber": sequence, "NewImage": {"form": {"S": submission.form}, "id": {"S": submission.id}}}})
 
 
-class Sleeper:
-    """Records each pause instead of waiting; runs the test's script at each one and stops the worker after it."""
+class Clock:
+    """Monotonic seconds, moved by hand (or by the Sleeper)."""
 
-    def __init__(self, script: dict[int, Any], stop_after: int) -> None:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Sleeper:
+    """Moves the clock instead of waiting; runs the test's script at each pause and stops the worker after it."""
+
+    def __init__(self, clock: Clock, script: dict[int, Any], stop_after: int) -> None:
+        self.clock = clock
         self.pauses: list[float] = []
         self.script = script
         self.stop_after = stop_after
 
     def __call__(self, seconds: float) -> None:
         self.pauses.append(seconds)
+        self.clock.now += seconds
         action = self.script.get(len(self.pauses))
         if action is not None:
             action()
@@ -103,16 +115,21 @@ def stored(services: Services, number: int) -> Submission:
     return submission
 
 
-def test_pace_backs_off_from_busy_to_idle_and_reads_at_once_after_records() -> None:
-    pace = PollPace(busy_seconds=0.05, idle_seconds=0.5)
-    assert pace.after(0) == 0.5  # a new worker starts idle
+def test_pace_stays_busy_after_records_then_backs_off_to_idle() -> None:
+    clock = Clock()
+    pace = PollPace(busy_seconds=0.25, idle_seconds=2.0, busy_for_seconds=1.0, clock=clock)
+    assert pace.after(0) == 2.0  # a new worker starts idle
     assert pace.after(3) == 0  # records: read again without a pause
-    assert [pace.after(0) for _ in range(6)] == [0.05, 0.1, 0.2, 0.4, 0.5, 0.5]
-    assert pace.after(1) == 0 and pace.after(0) == 0.05  # records again: back to the busy pause
+    pauses = []
+    for _ in range(8):
+        pauses.append(pace.after(0))
+        clock.now += pauses[-1]
+    assert pauses == [0.25, 0.25, 0.25, 0.25, 0.5, 1.0, 2.0, 2.0]  # busy for a second, then doubling
+    assert pace.after(1) == 0 and pace.after(0) == 0.25  # records again: back to the busy pause
 
 
 def test_an_idle_pace_shorter_than_the_busy_one_is_raised_to_it() -> None:
-    assert PollPace(busy_seconds=0.2, idle_seconds=0.1).after(0) == 0.2
+    assert PollPace(busy_seconds=0.2, idle_seconds=0.1, clock=Clock()).after(0) == 0.2
 
 
 def test_records_are_handled_when_read_and_the_pauses_shorten_while_they_arrive(services: Services,
@@ -132,10 +149,11 @@ def test_records_are_handled_when_read_and_the_pauses_shorten_while_they_arrive(
         seen_at_pause[len(sleeper.pauses)] = list(handled)
 
     # Two posts arrive during the first (idle) pause, one more during the third pause.
-    sleeper = Sleeper({1: arrive(first, second), 2: note, 3: arrive(third)}, stop_after=8)
-    worker.run(poll_seconds=0.5, busy_poll_seconds=0.05, sleep=sleeper)
-    # No pause between reading the two records and the next read; then busy pauses, doubling to idle.
-    assert sleeper.pauses == [0.5, 0.05, 0.1, 0.05, 0.1, 0.2, 0.4, 0.5]
+    clock = Clock()
+    sleeper = Sleeper(clock, {1: arrive(first, second), 2: note, 3: arrive(third)}, stop_after=10)
+    worker.run(pace=PollPace(busy_seconds=0.25, idle_seconds=2.0, busy_for_seconds=1.0, clock=clock), sleep=sleeper)
+    # No pause between reading the records and the next read; then busy pauses for a second, doubling to idle.
+    assert sleeper.pauses == [2.0, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.5, 1.0, 2.0]
     assert seen_at_pause[2] == [first.id, second.id]  # handled before the worker paused again
     assert handled == [first.id, second.id, third.id]
     assert stream.shard_listings == 1  # a quiet stream costs one GetRecords per poll, not a DescribeStream too
