@@ -240,5 +240,6 @@ def importtime_report(env: Mapping[str, str], event: Any, item: Any, out: Path, 
 def main_env(extra: Mapping[str, str]) -> dict[str, str]:
     """The child environment: the parent's, plus Formloop's settings; no PYTHON* overrides that skew imports."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["AWS_LAMBDA_FUNCTION_NAME"] = "formloop-bench"  # set by Lambda in every function's environment
     env.update(extra)
     return env

@@ -29,16 +29,20 @@ CHILD = """\
 import json, sys
 task, runtime = sys.argv[1], sys.argv[2]
 sys.path[:0] = [task, runtime]
+import gc
 import app
+collecting_at_start = gc.isenabled()
 handler = getattr(app, sys.argv[3])
 answer = handler(json.loads(sys.stdin.read()), None)
+collector = {"at_start": collecting_at_start, "after": gc.isenabled(), "frozen": gc.get_freeze_count()}
 outside = sorted({m.__name__.split(".")[0] for m in list(sys.modules.values())
                   if getattr(m, "__file__", None) and not m.__file__.startswith((task, runtime, sys.base_prefix))})
 # Every module loaded from the bundle came with its bytecode (nothing was compiled here: the folder is read-only).
 uncompiled = sorted(m.__name__ for m in list(sys.modules.values()) if getattr(m, "__file__", "").startswith(task)
                     and m.__file__.endswith(".py") and not (m.__spec__ and m.__spec__.cached
                     and __import__("os").path.exists(m.__spec__.cached)))
-print(json.dumps({"answer": answer, "outside": outside, "uncompiled": uncompiled}, default=str))
+print(json.dumps({"answer": answer, "outside": outside, "uncompiled": uncompiled, "collector": collector},
+                 default=str))
 """
 
 
@@ -72,6 +76,7 @@ def deployment(dynamodb_endpoint: str, tmp_path_factory: pytest.TempPathFactory)
            "FORMLOOP_OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox")),
            "FORMLOOP_MAIL_FROM": "Formloop <forms@example.com>", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+           "AWS_LAMBDA_FUNCTION_NAME": "formloop-offline",  # as Lambda sets it
            **{s.variable: f"{s.variable}-" + uuid.uuid4().hex * 2 for s in SECRETS.values()}}
     assert all(len(env[s.variable]) >= MIN_SECRET_CHARS for s in SECRETS.values())
     build_services(Settings.from_environ({**env, "FORMLOOP_FORMS_DIR": str(ROOT / "forms")})).create_tables()
@@ -88,6 +93,10 @@ def _run(bundle: tuple[Path, Path], env: dict[str, str], handler: str, event: di
     found = json.loads(child.stdout.splitlines()[-1])
     assert found["outside"] == [], found["outside"]  # nothing imported from beyond the bundle and the runtime
     assert found["uncompiled"] == [], found["uncompiled"]
+    # The cold start ran without the cyclic collector; once the first event was answered, what it loaded was
+    # frozen and the collector is back, whatever the event (a post, a stream batch, an SNS message).
+    assert found["collector"]["at_start"] is False and found["collector"]["after"] is True, found["collector"]
+    assert found["collector"]["frozen"] > 50_000, found["collector"]
     return found["answer"]
 
 
