@@ -28,6 +28,9 @@ log = logging.getLogger("formloop.worker")
 BUSY_POLL_SECONDS = 0.05
 BUSY_FOR_SECONDS = 1.0
 IDLE_POLL_SECONDS = 0.5
+# A record whose consumers failed is offered again after this long (the pace before the busy one), so a short
+# outage of DynamoDB Local or the mail provider does not use up its attempts in a fraction of a second.
+FAILED_RECORD_PAUSE_SECONDS = 1.0
 # The shard list is read again this often (and at once when a shard closes), not on every poll: on a quiet stream
 # the poll is then one GetRecords call per open shard.
 SHARD_LIST_SECONDS = 10.0
@@ -247,6 +250,8 @@ class StreamWorker:
                     next_digest = time.monotonic() + digest_seconds
                     self.send_overdue_digest()
                 pause = pace.after(self.poll_once())
+                if self.failures:  # a record waits for another try
+                    pause = max(pause, FAILED_RECORD_PAUSE_SECONDS)
                 if pause:
                     sleep(pause)
             except KeyboardInterrupt:

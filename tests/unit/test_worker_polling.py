@@ -171,3 +171,23 @@ def test_a_closed_shard_makes_the_next_poll_list_the_shards_again(services: Serv
     assert worker.poll_once() == 0  # shard-1 ends here; shard-2 was not listed yet
     assert worker.poll_once() == 1
     assert handled == [first.id, second.id] and stream.shard_listings == 2
+
+
+def test_a_failed_record_is_offered_again_only_after_a_second(services: Services) -> None:
+    stream = Stream()
+    submission = stored(services, 1)
+    stream.append("shard-1", submission)
+    tries: list[float] = []
+    clock = Clock()
+
+    def broken(record: Submission) -> None:
+        tries.append(clock.now)
+        raise RuntimeError("DynamoDB Local restarting")
+
+    worker = StreamWorker(dataclasses.replace(services, consumers=[broken]), None, clients=(stream, stream),
+                          max_record_attempts=3)
+    sleeper = Sleeper(clock, {}, stop_after=4)
+    worker.run(pace=PollPace(busy_seconds=0.25, idle_seconds=0.5, busy_for_seconds=1.0, clock=clock), sleep=sleeper)
+    # Not the busy pace between tries: a short outage must not use up the record's attempts.
+    assert [later - earlier for earlier, later in zip(tries, tries[1:], strict=False)] == [1.0, 1.0]
+    assert sleeper.pauses[:2] == [1.0, 1.0] and len(tries) == 3  # the third try failed too: moved on
