@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint, Response
 
 from .edge import field, handles_errors, json_response, params, require_admin, services
+from .media import ANY_TYPE, takes
 
 if TYPE_CHECKING:
     from chalicelib.webhooks.service import WebhookService
@@ -34,8 +35,9 @@ def list_webhook_deliveries(form_id: str) -> Response:
 
 
 @webhooks.route("/admin/forms/{form_id}/webhooks/{target}/events/{event_id}/retry", methods=["POST"],
-                content_types=WEBHOOK_POST_TYPES)
+                content_types=ANY_TYPE)
 @handles_errors
+@takes(*WEBHOOK_POST_TYPES, problem_only=True)
 def retry_webhook_delivery(form_id: str, target: str, event_id: str) -> Response:
     require_admin()
     from chalicelib.webhooks.admin import check_names
@@ -44,8 +46,9 @@ def retry_webhook_delivery(form_id: str, target: str, event_id: str) -> Response
 
 
 @webhooks.route("/admin/forms/{form_id}/webhooks/{target}/replay", methods=["POST"],
-                content_types=WEBHOOK_POST_TYPES)
+                content_types=ANY_TYPE)
 @handles_errors
+@takes(*WEBHOOK_POST_TYPES, problem_only=True)
 def replay_webhook_events(form_id: str, target: str) -> Response:
     require_admin()
     from chalicelib.webhooks.admin import check_names, parse_since

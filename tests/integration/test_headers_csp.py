@@ -86,7 +86,7 @@ def test_admin_and_gift_pages_cannot_be_framed(client, admin):  # type: ignore[n
     ("POST", "/f/contact", {"Accept": "application/json", "Content-Type": "application/json"}),
     ("GET", "/admin/forms/contact/submissions", AUTH),
     ("GET", "/admin/forms/contact/submissions", {}),
-    ("POST", "/admin/gifts/redeem", {**AUTH, "Content-Type": "application/xml"}),  # Chalice's own 415
+    ("POST", "/admin/gifts/redeem", {**AUTH, "Content-Type": "application/xml"}),  # Formloop's 415 (problem+json)
     ("GET", "/g/x", {"Accept": "application/json"}),
 ])
 def test_every_response_is_nosniff_with_a_referrer_policy(client, admin, method, path, headers):  # type: ignore[no-untyped-def]

@@ -19,19 +19,29 @@ from chalicelib.wiring import MemoryStores, build_memory_services
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def posts_of(module: str) -> list[str]:
-    """The paths of every POST the routes module serves."""
-    return sorted(path for path, methods in app_module.app.routes.items()
-                  if "POST" in methods and methods["POST"].view_function.__module__ == module)
+# The blueprints signed in with the dashboard's session cookie, whose forms a browser posts; every other POST under
+# /admin, whichever blueprint registers it, is the admin API (bearer keys, JSON).
+DASHBOARD_MODULES = ("chalicelib.routes.dashboard", "chalicelib.routes.results_pages")
 
 
-ADMIN_API = posts_of("chalicelib.routes.admin")
-DASHBOARD = posts_of("chalicelib.routes.dashboard")
+def admin_posts() -> list[tuple[str, str]]:
+    """(path, module of its view) of every POST under /admin the app serves, from any blueprint."""
+    return sorted((path, methods["POST"].view_function.__module__) for path, methods in app_module.app.routes.items()
+                  if "POST" in methods and (path == "/admin" or path.startswith("/admin/")))
+
+
+ADMIN_API = [path for path, module in admin_posts() if module not in DASHBOARD_MODULES]
+DASHBOARD = [path for path, module in admin_posts() if module in DASHBOARD_MODULES]
+PARAMETERS = {"{campaign}": "spring", "{form_id}": "contact", "{submission_id}": "s1", "{target}": "crm",
+              "{event_id}": "e1"}
 
 
 def concrete(path: str) -> str:
     """The path with its parameters filled in (their values do not matter here)."""
-    return path.replace("{campaign}", "spring").replace("{form_id}", "contact").replace("{submission_id}", "s1")
+    for name, value in PARAMETERS.items():
+        path = path.replace(name, value)
+    assert "{" not in path, f"{path}: give its parameter a value in PARAMETERS"
+    return path
 
 
 def accepted(path: str) -> list[str]:
@@ -54,7 +64,9 @@ def post(client: Client, path: str, content_type: str | None, **headers: str) ->
 
 
 def test_every_admin_post_lets_each_type_reach_formloop() -> None:
-    assert len(ADMIN_API) >= 5 and len(DASHBOARD) >= 9
+    assert len(ADMIN_API) >= 7 and len(DASHBOARD) >= 9
+    assert {"/admin/forms/{form_id}/webhooks/{target}/events/{event_id}/retry",
+            "/admin/forms/{form_id}/webhooks/{target}/replay"} <= set(ADMIN_API)
     for path in ADMIN_API + DASHBOARD:
         assert app_module.app.routes[path]["POST"].content_types == ANY_TYPE, path
         assert accepted(path), f"{path}: decorate the view with routes.media.takes(...)"
@@ -104,6 +116,8 @@ def test_a_hostile_content_type_is_a_415_never_a_5xx(client: Client, path: str, 
     ("/admin/addresses/export", None),  # Chalice reads no Content-Type as JSON; so does Formloop's check
     ("/admin/gifts/redeem", "text/plain; charset=utf-8"),
     ("/admin/gifts/{campaign}/codes", "text/csv"),
+    ("/admin/forms/{form_id}/webhooks/{target}/replay", "application/json"),
+    ("/admin/forms/{form_id}/webhooks/{target}/events/{event_id}/retry", "application/x-www-form-urlencoded"),
     ("/admin/sign-in", "application/x-www-form-urlencoded; charset=UTF-8"),
     ("/admin/cases/{form_id}/{submission_id}/status", "application/x-www-form-urlencoded"),
 ])
