@@ -28,8 +28,8 @@ log = logging.getLogger("formloop.worker")
 BUSY_POLL_SECONDS = 0.05
 BUSY_FOR_SECONDS = 1.0
 IDLE_POLL_SECONDS = 0.5
-# A record whose consumers failed is offered again after this long (the pace before the busy one), so a short
-# outage of DynamoDB Local or the mail provider does not use up its attempts in a fraction of a second.
+# A record whose consumers failed is offered again only after this long, so a short outage of DynamoDB Local or
+# the mail provider does not use up its attempts in a fraction of a second.
 FAILED_RECORD_PAUSE_SECONDS = 1.0
 # The shard list is read again this often (and at once when a shard closes), not on every poll: on a quiet stream
 # the poll is then one GetRecords call per open shard.
