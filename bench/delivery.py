@@ -9,8 +9,9 @@ second (seeded), so posts land anywhere in the worker's polling cycle as visitor
   post -> acknowledgement: from the 201 to the acknowledgement's .eml in the outbox (its mtime; written last)
   post -> webhook:         from the 201 to the webhook request reaching the receiver
 A few more posts follow an idle pause, as a visitor arriving on a quiet site would post. The floor, measured in
-the same run on the same DynamoDB Local: one `put_item` to the submissions table plus one `get_records` poll of
-its stream that returns the new record. Last, the worker's CPU seconds over 10 idle seconds (/proc).
+the same run on the same DynamoDB Local: one `put_item` to a table with a stream (its own, so the worker never
+sees it) plus the `get_records` poll that returns the new item. Last, the worker's CPU seconds over 10 idle
+seconds (/proc).
 """
 from __future__ import annotations
 
@@ -175,6 +176,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Return once `chalice local` answers, or stop the bench with why."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -211,11 +213,13 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def summary(name: str, values: list[float], floor: float) -> str:
+    """One row of the table: p50, p90, max, and p50 and p90 over the floor's p50."""
     p50, p90 = statistics.median(values), percentile(values, 0.9)
     return f"{name:<34} {p50:>8.0f} {p90:>8.0f} {max(values):>8.0f} {p50 / floor:>10.0f}x {p90 / floor:>8.0f}x"
 
 
 def main() -> None:
+    """Start the pieces, post, measure, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--posts", type=int, default=30, help="posts one after another (default 30)")
     parser.add_argument("--idle-posts", type=int, default=5, help="posts after an idle pause each (default 5)")
