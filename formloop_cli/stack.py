@@ -23,12 +23,15 @@ API_RATE, API_BURST = 50, 100  # requests per second across the API; raise with 
 
 # Function logical id -> (role logical id, function name, what it needs beyond the tables).
 FUNCTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "APIHandler": ("ApiHandlerRole", "api", ("secrets",)),
+    "APIHandler": ("ApiHandlerRole", "api", ("secrets", "privacy")),
     "OnSubmissionStored": ("OnSubmissionStoredRole", "on-submission-stored", ("secrets", "stream", "email", "queue")),
     "RetryWaitingEmails": ("RetryWaitingEmailsRole", "retry-waiting-emails", ("secrets", "email")),
     "ExpireGifts": ("ExpireGiftsRole", "expire-gifts", ()),
     "OnMailEvent": ("OnMailEventRole", "on-mail-event", ()),
 }
+# Indexes only the functions that need "privacy" may read: the submissions by address, which only export and
+# erasure by address (the admin API) query. (Writing an item needs no permission on its table's indexes.)
+PRIVACY_INDEXES = {(f"{PREFIX}-submissions", "by-address"), (f"{PREFIX}-submissions", "by-reply-address")}
 TABLE_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
                  "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
                  "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"]
@@ -52,6 +55,8 @@ def _statements(tables: dict[str, dict[str, Any]], needs: tuple[str, ...], log_g
         name = table["Properties"]["TableName"]
         table_arns.append(_arn("dynamodb", f"table/{name}"))
         for index in table["Properties"].get("GlobalSecondaryIndexes", []):
+            if (name, index["IndexName"]) in PRIVACY_INDEXES and "privacy" not in needs:
+                continue
             table_arns.append(_arn("dynamodb", f"table/{name}/index/{index['IndexName']}"))
     statements: list[dict[str, Any]] = [
         {"Sid": "Tables", "Effect": "Allow", "Action": TABLE_ACTIONS, "Resource": table_arns},

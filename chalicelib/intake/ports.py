@@ -49,6 +49,12 @@ class SubmissionStorage(Protocol):
         """Up to `limit` submissions of every form from `start` (form, id) on; the next start, None at the end."""
         ...
 
+    def by_address(self, index: str, key: str, start: tuple[str, str] | None,
+                   limit: int) -> tuple[Sequence[Submission], tuple[str, str] | None]:
+        """Up to `limit` submissions under a normalised address `key` in a sparse address index ("by-address":
+        the respondent's, "by-reply-address": a reply-to of another mailbox), from `start` (form, id) on."""
+        ...
+
     def count(self, form: str) -> int:
         """How many submissions a form has."""
         ...

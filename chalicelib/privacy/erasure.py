@@ -1,11 +1,14 @@
 """Everything Formloop holds about one email address, exported or erased (POST /admin/addresses/…).
 
-Submissions are found by their respondent address or `_replyto`, compared as the survey's
-one-per-address rule compares them (case and surrounding spaces ignored), by reading the
-submissions table page by page. One call works for a few seconds at most and answers with a
-`cursor` to continue from, until the cursor is null. Erasing deletes each submission with what was
-derived from it (SubmissionRemoval). What stays: gift records, which hold only a hash of the
-address, and the per-day acknowledgement guard (a hash, gone within two days).
+Submissions are found by their respondent address or `_replyto`, compared as every other part of
+Formloop compares addresses (`normalise_address`: case, `+tags` and Gmail's dots ignored), since a
+person asking is the owner of a mailbox, and every spelling that reaches it is theirs. They are read
+from the submissions table's sparse address indexes (storage/address_index.py), then each by its key:
+the work of a request grows with that address's submissions, not with the table. One call works for
+a few seconds at most and answers with a `cursor` to continue from, until the cursor is null.
+Erasing deletes each submission with what was derived from it (SubmissionRemoval). What stays: gift
+records, which hold only a hash of the address, and the per-day acknowledgement guard (a hash, gone
+within two days).
 """
 from __future__ import annotations
 
@@ -30,14 +33,18 @@ PAGE = 200
 CURSOR_MESSAGE = "This cursor is not one Formloop gave out; start again without it."
 
 
-def _encode(start: tuple[str, str]) -> str:
-    return encode_cursor({"form": start[0], "after": start[1]})
+# The indexes read, in turn: the respondent's address, then a `_replyto` that reaches another mailbox.
+INDEXES = ("by-address", "by-reply-address")
 
 
-def _decode(text: str) -> tuple[str, str]:
-    position = decode_cursor(text, {"form": lambda form: bool(FORM_ID.match(form)), "after": is_submission_id},
-                             CURSOR_MESSAGE)
-    return position["form"], position["after"]
+def _encode(index: str, start: tuple[str, str]) -> str:
+    return encode_cursor({"in": index, "form": start[0], "after": start[1]})
+
+
+def _decode(text: str) -> tuple[str, tuple[str, str]]:
+    position = decode_cursor(text, {"in": INDEXES.__contains__, "form": lambda form: bool(FORM_ID.match(form)),
+                                    "after": is_submission_id}, CURSOR_MESSAGE)
+    return position["in"], (position["form"], position["after"])
 
 
 @dataclass
@@ -80,16 +87,18 @@ class AddressRequests:
 
     def _walk(self, address: str, cursor: str | None, act: Callable[[Submission], None]) -> str | None:
         deadline = self.clock() + self.budget_seconds
-        start = _decode(cursor) if cursor else None
+        index, start = _decode(cursor) if cursor else (INDEXES[0], None)
         while True:
             try:
-                page, start = self.store.scan(start, PAGE)
+                page, start = self.store.by_address(index, address, start, PAGE)
             except StoreUnavailableError as exc:
                 raise StorageUnavailableError("The submissions could not be read just now; please try again.") from exc
             for submission in page:
-                if address in {normalise_address(a) for a in (submission.respondent_email, submission.reply_to) if a}:
-                    act(submission)
+                act(submission)
             if start is None:
-                return None
+                if index == INDEXES[-1]:
+                    return None
+                index = INDEXES[INDEXES.index(index) + 1]
+                continue  # the next index from its beginning
             if self.clock() >= deadline:
-                return _encode(start)
+                return _encode(index, start)

@@ -32,6 +32,8 @@ from chalicelib.intake.admission import (
 )
 from chalicelib.reporting.model import SubmissionPage
 
+from .address_index import ADDRESS_INDEXES, address_attributes
+
 
 class MemoryRateLimitStore:
     """Rate-limit counters: uses per key (the window is in the key)."""
@@ -183,6 +185,18 @@ class MemorySubmissionStore:
             keys = sorted(key for key in self.items if start is None or key > start)
             page = [copy.deepcopy(self.items[key]) for key in keys[:limit]]
         return page, ((page[-1].form, page[-1].id) if len(keys) > limit else None)
+
+    def by_address(self, index: str, key: str, start: tuple[str, str] | None,
+                   limit: int) -> tuple[Sequence[Submission], tuple[str, str] | None]:
+        """Submissions under `key` in a sparse address index, as in DynamoDB (see SubmissionStore.by_address)."""
+        attribute, _ = ADDRESS_INDEXES[index]
+        with self.lock:
+            # The index's order: its sort key (the id), then the table's key; only items with the attribute.
+            found = sorted((s.id, s.form) for s in self.items.values()
+                           if address_attributes(s.respondent_email, s.reply_to).get(attribute) == key)
+            after = [entry for entry in found if start is None or entry > (start[1], start[0])]
+            page = [copy.deepcopy(self.items[(form, id_)]) for id_, form in after[:limit]]
+        return page, ((page[-1].form, page[-1].id) if len(after) > limit else None)
 
     def count(self, form: str) -> int:
         """How many submissions a form has."""

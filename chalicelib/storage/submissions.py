@@ -37,6 +37,7 @@ from chalicelib.intake.admission import (
     UnmarkRespondent,
 )
 
+from .address_index import address_attributes, address_index, keys_by_address, read_by_keys
 from .base import ConditionalWrite, bind_model, botocore_client, connection_for, error_code
 from .limits import RateLimitStore
 from .surveys import SurveyStore
@@ -64,6 +65,11 @@ class SubmissionRecord(Model):
     subject = UnicodeAttribute(null=True)
     source = MapAttribute[str, Any](null=True)  # the referring page and utm_* (chalicelib/intake/source.py)
     expires_at = TTLAttribute(null=True)
+    # The normalised addresses that export and erasure by address look for (storage/address_index.py).
+    address = UnicodeAttribute(null=True)
+    reply_address = UnicodeAttribute(null=True)
+    by_address = address_index("by-address")
+    by_reply_address = address_index("by-reply-address")
 
 
 class IdempotencyRecord(Model):
@@ -105,7 +111,7 @@ class SubmissionStore:
         # values with these directly instead of building and walking a record (tests compare the two).
         plan = [(name, attribute) for name, attribute in self.submissions.get_attributes().items()
                 if name not in ("form", "id")]
-        known = {item.name for item in dataclasses.fields(Submission)} | {"expires_at"}
+        known = {item.name for item in dataclasses.fields(Submission)} | {"expires_at", "address", "reply_address"}
         self._plan: list[tuple[str, Attribute[Any]]] | None = (
             plan if all(name in known for name, _ in plan) else None)  # else every put builds its record
 
@@ -122,6 +128,8 @@ class SubmissionStore:
             respondent_email=submission.respondent_email, reply_to=submission.reply_to,
             subject=submission.subject, source=submission.source,
         )
+        for name, key in address_attributes(submission.respondent_email, submission.reply_to).items():
+            setattr(record, name, key)
         if submission.retention_days:
             record.expires_at = submission.created_at + timedelta(days=submission.retention_days)
         return record
@@ -236,7 +244,9 @@ class SubmissionStore:
         if self._plan is None:
             return self._put_arguments(self._record(submission))
         values = {**vars(submission), "expires_at": (
-            submission.created_at + timedelta(days=submission.retention_days) if submission.retention_days else None)}
+            submission.created_at + timedelta(days=submission.retention_days) if submission.retention_days else None),
+            "address": None, "reply_address": None,
+            **address_attributes(submission.respondent_email, submission.reply_to)}
         attributes: dict[str, Any] = {}
         for name, attribute in self._plan:
             value = values[name]
@@ -312,6 +322,13 @@ class SubmissionStore:
         except PynamoDBException as exc:
             raise StoreUnavailableError("the submissions could not be scanned") from exc
         return page, ((last["form"]["S"], last["id"]["S"]) if last else None)
+
+    def by_address(self, index: str, key: str, start: tuple[str, str] | None,
+                   limit: int) -> tuple[Sequence[Submission], tuple[str, str] | None]:
+        """Up to `limit` submissions whose address (`index` "by-address") or reply-to ("by-reply-address") has
+        the normalised `key`, oldest first, from `start` (form, id) on; the next start, None at the end."""
+        keys, next_start = keys_by_address(self.submissions, index, key, start, limit)
+        return [self._submission(record) for record in read_by_keys(self.submissions, keys)], next_start
 
     def count(self, form: str) -> int:
         """How many submissions a form has (a query, so for tests and small forms)."""

@@ -29,7 +29,7 @@ TABLES: dict[str, list[str]] = {
     "formloop-prod-idempotency": [],
     "formloop-prod-rate-limits": [],
     "formloop-prod-results": [],
-    "formloop-prod-submissions": [],
+    "formloop-prod-submissions": ["by-address", "by-reply-address"],
     "formloop-prod-suppressions": [],
     "formloop-prod-surveys": [],
     "formloop-prod-webhooks": [],
@@ -41,6 +41,11 @@ TABLE_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:C
 PARAMETERS = ["FORMLOOP_IP_HASH_SALT", "FORMLOOP_PAGE_SECRET", "FORMLOOP_GIFT_SECRET", "FORMLOOP_SESSION_SECRET",
               "FORMLOOP_ADMIN_KEY_HASHES", "FORMLOOP_HCAPTCHA_SECRET", "FORMLOOP_RECAPTCHA_V2_SECRET",
               "FORMLOOP_RECAPTCHA_V3_SECRET", "FORMLOOP_TURNSTILE_SECRET", "FORMLOOP_CAPTCHA_SECRET_*"]
+# Indexes only the listed roles may read: the submissions by address, for export and erasure by address.
+PRIVATE_INDEXES: dict[tuple[str, str], set[str]] = {
+    ("formloop-prod-submissions", "by-address"): {"ApiHandlerRole"},
+    ("formloop-prod-submissions", "by-reply-address"): {"ApiHandlerRole"},
+}
 # Role -> (function name, statement ids beyond Tables and Logs).
 ROLES: dict[str, tuple[str, list[str]]] = {
     "ApiHandlerRole": ("formloop-prod-api", ["Secrets"]),
@@ -72,7 +77,8 @@ def _expected(role: str) -> dict[str, tuple[list[str], list[Any]]]:
     table_arns = []
     for table, indexes in sorted(TABLES.items()):
         table_arns.append(_regional("dynamodb", f"table/{table}"))
-        table_arns += [_regional("dynamodb", f"table/{table}/index/{index}") for index in indexes]
+        table_arns += [_regional("dynamodb", f"table/{table}/index/{index}") for index in indexes
+                       if role in PRIVATE_INDEXES.get((table, index), {role})]
     everything: dict[str, tuple[list[str], list[Any]]] = {
         "Tables": (TABLE_ACTIONS, table_arns),
         "Logs": (["logs:CreateLogStream", "logs:PutLogEvents"],
