@@ -32,7 +32,10 @@ STREAM_ARN_PLACEHOLDER = "arn:aws:dynamodb:us-east-1:000000000000:table/formloop
 MAIL_EVENTS_TOPIC = "arn:aws:sns:us-east-1:000000000000:formloop-mail-events"
 
 app = Chalice(app_name="formloop")
-app.api.binary_types.append("multipart/form-data")
+# API Gateway hands these request bodies over base64-encoded, byte for byte: a multipart post may carry any bytes.
+# Formloop serves and accepts nothing else binary, and Chalice matches every request and response against this
+# list (four times a request), so it holds only what is needed.
+app.api.binary_types[:] = ["multipart/form-data"]
 edge.attach(app)
 app.register_blueprint(forms)
 app.register_blueprint(gifts)

@@ -156,3 +156,10 @@ def test_the_bundle_ships_bytecode_used_without_a_source_check(package: Path) ->
         assert f"{folder + '/' if folder else ''}__pycache__/{stem}.cpython-313.pyc" in names, module
     assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, never checked against the source
     assert not any(name.startswith("jsonschema/tests/") for name in names)
+
+
+def test_api_gateway_passes_only_multipart_bodies_as_bytes(package: Path) -> None:
+    # A multipart post may carry any bytes, so API Gateway must hand it over base64-encoded; nothing else Formloop
+    # takes or serves is binary (a longer list costs every request in Chalice's content-type checks).
+    [api] = [r for r in _template(package)["Resources"].values() if r["Type"] == "AWS::Serverless::Api"]
+    assert api["Properties"]["DefinitionBody"]["x-amazon-apigateway-binary-media-types"] == ["multipart/form-data"]
