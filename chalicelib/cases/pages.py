@@ -67,9 +67,10 @@ def shown(value: object) -> str:
     return str(value)
 
 
-def render_sign_in(csrf: str, error: str | None = None) -> str:
-    """The sign-in page."""
-    return render("dashboard/sign_in.html", page_title="Sign in · Formloop", csrf=csrf, error=error, who=None)
+def render_sign_in(csrf: str, error: str | None = None, next_page: str | None = None) -> str:
+    """The sign-in page; `next_page`, already checked, is where a successful sign-in goes."""
+    return render("dashboard/sign_in.html", page_title="Sign in · Formloop", csrf=csrf, error=error, who=None,
+                  next_page=next_page)
 
 
 def render_inbox(page: InboxPage, query: InboxQuery, *, who: str, csrf: str, forms: list[str], now: datetime,

@@ -53,6 +53,23 @@ def _see(location: str, cookie: str | None = None) -> Response:
     return Response(body="", status_code=303, headers=extra)
 
 
+def _to_sign_in() -> Response:
+    """Send a browser without a session to sign in, carrying the page it asked for to come back to after."""
+    from urllib.parse import quote, urlencode
+
+    from chalicelib.cases.destination import INBOX, dashboard_destination
+    asked = request()
+    path = asked.path  # the route's pattern: its parameters are filled in again, each encoded as one segment
+    for name, value in (asked.uri_params or {}).items():
+        path = path.replace("{" + name + "}", quote(value, safe=""))
+    query = asked.query_params
+    if query:
+        kept = [(name, value) for name in query if name != "done" for value in query.getlist(name)]  # a notice is once
+        path += ("?" + urlencode(kept)) if kept else ""
+    wanted = dashboard_destination(path)
+    return _see("/admin" if wanted in (None, INBOX) else "/admin?" + urlencode({"next": wanted}))
+
+
 def _cookies() -> dict[str, str]:
     from chalicelib.cases.session import cookies
     return cookies(headers().get("cookie"))
@@ -89,18 +106,22 @@ def _client() -> str:
 @dashboard.route("/admin", methods=["GET"])
 @handles_errors
 def sign_in_page() -> Response:
+    from chalicelib.cases.destination import after_sign_in
+    wanted = params().get("next")
     if _session() is not None:
-        return _see("/admin/inbox")
-    return _sign_in_page(None, 200)
+        return _see(after_sign_in(wanted))
+    return _sign_in_page(None, 200, wanted)
 
 
-def _sign_in_page(error: str | None, status: int) -> Response:
+def _sign_in_page(error: str | None, status: int, wanted: str | None) -> Response:
     import secrets
 
+    from chalicelib.cases.destination import dashboard_destination
     from chalicelib.cases.pages import render_sign_in
     from chalicelib.cases.session import SIGN_IN_COOKIE, SIGN_IN_MINUTES, cookie, csrf_token
     nonce = secrets.token_urlsafe(16)
-    body = render_sign_in(csrf_token(_secret(), nonce), error)
+    # Only a page of the dashboard's own rides in the form: a crafted link's target is dropped here already.
+    body = render_sign_in(csrf_token(_secret(), nonce), error, next_page=dashboard_destination(wanted))
     return _page(body, status, {"Set-Cookie": cookie(SIGN_IN_COOKIE, nonce, secure=_secure(),
                                                      max_age=SIGN_IN_MINUTES * 60)})
 
@@ -109,6 +130,7 @@ def _sign_in_page(error: str | None, status: int) -> Response:
 @handles_errors
 @takes(*FORM_TYPES)
 def sign_in() -> Response:
+    from chalicelib.cases.destination import after_sign_in
     from chalicelib.cases.session import (
         SESSION_COOKIE,
         SESSION_HOURS,
@@ -126,9 +148,10 @@ def sign_in() -> Response:
     who = auth.label_of(field("key")) if auth.configured and field("key") else None
     if who is None:
         throttle.wrong_key(client, now)
-        return _sign_in_page("That admin key is not valid.", 401)
+        return _sign_in_page("That admin key is not valid.", 401, field("next"))
     value, _ = issue(_secret(), who, now)
-    return _see("/admin/inbox", cookie(SESSION_COOKIE, value, secure=_secure(), max_age=SESSION_HOURS * 3600))
+    session = cookie(SESSION_COOKIE, value, secure=_secure(), max_age=SESSION_HOURS * 3600)
+    return _see(after_sign_in(field("next")), session)
 
 
 @dashboard.route("/admin/sign-out", methods=["POST"], content_types=ANY_TYPE)
@@ -179,7 +202,7 @@ def inbox() -> Response:
     from chalicelib.cases.session import csrf_token
     session = _session()
     if session is None:
-        return _see("/admin")
+        return _to_sign_in()
     query, after = _inbox_query()
     page = _cases().inbox(query, after)
     return _page(render_inbox(page, query, who=session.who, csrf=csrf_token(_secret(), session.nonce),
@@ -215,7 +238,7 @@ def _case_page(form_id: str, submission_id: str, session: Session, notice: str |
 def case_page(form_id: str, submission_id: str) -> Response:
     session = _session()
     if session is None:
-        return _see("/admin")
+        return _to_sign_in()
     return _case_page(form_id, submission_id, session, notice=NOTICES.get(params().get("done", "")))
 
 

@@ -1,12 +1,12 @@
 """A form's results in the owner's dashboard (/admin/results/…): its charts, NPS by week, answers by source and
 gift stock, and the CSV export of its submissions, read with the dashboard's session cookie; the admin API
 (/admin/forms/…) keeps its bearer keys. Both routes are GETs that change nothing; without a session the browser
-is sent to sign in."""
+is sent to sign in and brought back here after."""
 from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from .dashboard import NO_STORE, _page, _see, _session
+from .dashboard import NO_STORE, _page, _session, _to_sign_in
 from .edge import handles_errors, params, services
 
 results_pages = Blueprint(__name__)
@@ -20,7 +20,7 @@ def results_page(form_id: str) -> Response:
     from chalicelib.routes.dashboard import _secret
     session = _session()
     if session is None:
-        return _see("/admin")
+        return _to_sign_in()
     summary = services().results.summary(form_id, params().get("lang"))
     return _page(render_results(summary, who=session.who, csrf=csrf_token(_secret(), session.nonce),
                                 forms=sorted(services().forms.ids())))
@@ -31,7 +31,7 @@ def results_page(form_id: str) -> Response:
 def results_csv(form_id: str) -> Response:
     """The same CSV as GET /admin/forms/{form}/submissions?format=csv, for the signed-in owner's browser."""
     if _session() is None:
-        return _see("/admin")
+        return _to_sign_in()
     query = params()
     export = services().exports.csv(form_id, cursor=query.get("cursor"), status=query.get("status"))
     extra: dict[str, str | list[str]] = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -34,7 +35,7 @@ def test_without_a_session_a_browser_is_sent_to_sign_in(client: Any, admin: None
                                                         headers: dict[str, str]) -> None:
     # A bearer key is the API's credential, not a browser's: the dashboard's pages want the session.
     response = client.http.get(path, headers={"Accept": "text/html", **headers})
-    assert response.status_code == 303 and _h(response)["location"] == "/admin"
+    assert response.status_code == 303 and _h(response)["location"] == "/admin?" + urlencode({"next": path})
     assert b"product-feedback" not in response.body and "set-cookie" not in _h(response)
 
 
