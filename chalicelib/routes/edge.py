@@ -58,8 +58,13 @@ def request() -> Any:
 
 
 def headers() -> dict[str, str]:
-    """The request's headers, names lower-cased."""
-    return {k.lower(): v for k, v in request().headers.items()}
+    """The request's headers, names lower-cased: worked out once per request (callers read it, never change it)."""
+    current = request()
+    lowered: dict[str, str] | None = getattr(current, "_formloop_headers", None)
+    if lowered is None:
+        lowered = {k.lower(): v for k, v in current.headers.items()}
+        current._formloop_headers = lowered  # type: ignore[attr-defined]
+    return lowered
 
 
 def params() -> dict[str, str]:
