@@ -277,7 +277,7 @@ def build_memory_services(settings: Settings, stores: MemoryStores | None = None
         built.results = ResultsService(forms, memory.results, settings.default_retention_days)
         built.exports = ExportService(forms, memory.submissions)
         built.stores = []  # nothing to create: memory stores have no tables
-        built.consumers = [built.results.consume]
+        built.consumers = []  # in the deployment's order: emails, webhooks, then results and the case
         built.acknowledgement_extras = []
         built.gifts = GiftService(settings, forms, memory.gifts, clock=clock)
         built.acknowledgement_extras.append(built.gifts.acknowledgement_extra)
@@ -293,14 +293,15 @@ def build_memory_services(settings: Settings, stores: MemoryStores | None = None
                                              extras=built.acknowledgement_extras, clock=clock,
                                              suppressed=memory.suppressions.is_suppressed)
             built.consumers.append(built.delivery)
-        from chalicelib.cases.service import CaseService
-        connect_cases(built, CaseService(forms, memory.cases, memory.submissions.get, clock=clock))
         built.webhooks = None
         if webhook_transport is not None:  # a test's receiver: every real target is outside the process
             from chalicelib.webhooks.service import WebhookService
             built.webhooks = WebhookService(settings, forms, memory.webhooks, webhook_transport, clock=clock)
             built.consumers.append(built.webhooks)
             built.gifts.on_change = built.webhooks.gift_changed
+        built.consumers.append(built.results.consume)
+        from chalicelib.cases.service import CaseService
+        connect_cases(built, CaseService(forms, memory.cases, memory.submissions.get, clock=clock))
 
     return Services(settings=settings, forms=forms, store=memory.submissions, submissions=submit,
                     admin=admin_auth(settings.admin_key_hashes, settings.secrets_path, settings.region),
@@ -320,14 +321,17 @@ def _wire_the_rest(built: Services, submit_stores: list[TableOwner]) -> None:
     built.exports = ExportService(forms, SubmissionPages(settings))
     store, limits, survey_store = submit_stores
     built.stores = [store, limits, result_store, survey_store]  # the order build_services always had
-    built.consumers = [results.consume]
+    # A stream record's consumers run one after another: what a person or another system waits for (the emails,
+    # then the webhooks) goes first, the counts and the case after.
+    built.consumers = []
     built.acknowledgement_extras = []
     add_gifts(built)
     if built.gifts is not None:
         results.gift_stock = built.gifts.stock
     add_delivery(built)
-    add_cases(built)
     add_webhooks(built)
+    built.consumers.append(results.consume)
+    add_cases(built)
 
 
 def add_gifts(services: Services) -> None:
