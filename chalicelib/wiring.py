@@ -354,9 +354,12 @@ def add_cases(services: Services) -> None:
 
 
 def connect_cases(services: Services, cases: CaseService) -> None:
-    """Make `cases` the deployment's: it opens a case per submission, and its replies are planned with the emails."""
+    """Make `cases` the deployment's: it opens a case per submission, its replies are planned with the emails, and
+    its replies and resolutions reach the webhooks."""
     services.cases = cases
     services.consumers.append(cases)
+    if services.webhooks is not None:
+        cases.on_change = services.webhooks.case_changed
     if services.delivery is not None:
         cases.delivery = services.delivery
         services.delivery.planners.append(cases.planned_replies)

@@ -7,6 +7,8 @@ from datetime import datetime
 
 NEW, OPEN, ANSWERED, RESOLVED, CLOSED = "new", "open", "answered", "resolved", "closed"
 STATUSES = (NEW, OPEN, ANSWERED, RESOLVED, CLOSED)
+# The statuses that end a case: the client's matter is dealt with (resolved) or needs nothing more (closed).
+FINAL_STATUSES = frozenset({RESOLVED, CLOSED})
 # While a case has one of these statuses, the client still waits for us: its due time counts.
 WAITING_STATUSES = frozenset({NEW, OPEN})
 INBOX, SPAM = "inbox", "spam"
@@ -120,6 +122,26 @@ class Case:
         due = int(self.due_at.timestamp()) if self.waiting and self.due_at is not None else NO_DUE
         newest_first = NO_DUE - int(self.created_at.timestamp())
         return f"{due:012d}#{newest_first:012d}#{self.form}#{self.submission_id}"
+
+
+# What other systems hear of a case (webhooks): a reply sent, and the case reaching a final status.
+CASE_REPLIED, CASE_RESOLVED = "case.replied", "case.resolved"
+
+
+@dataclass(frozen=True)
+class CaseUpdate:
+    """One thing done on a case that other systems may hear of: a reply sent, or the case resolved or closed.
+
+    `reply` is the reply of `case.replied`; `change` the status change of `case.resolved`, with an idea's
+    `decision` and the owner's `note` (a decision's note, a referral's outcome, or the status change's note).
+    """
+
+    type: str
+    case: Case
+    reply: Reply | None = None
+    change: StatusChange | None = None
+    decision: str | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)

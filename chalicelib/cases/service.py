@@ -12,8 +12,11 @@ from ulid import ULID
 from chalicelib.cases.letters import render_letter
 from chalicelib.cases.model import (
     ANSWERED,
+    CASE_REPLIED,
+    CASE_RESOLVED,
     DECISION,
     DECISIONS,
+    FINAL_STATUSES,
     FIXED,
     INBOX,
     NEW,
@@ -23,6 +26,7 @@ from chalicelib.cases.model import (
     THANKS,
     WAITING_STATUSES,
     Case,
+    CaseUpdate,
     InboxPage,
     InboxQuery,
     Letter,
@@ -91,6 +95,8 @@ class CaseService:
         self.load = load  # reads a submission back (its answers are shown, never copied into the case)
         self.clock = clock
         self.delivery: DeliveryService | None = None  # set by the wiring when this deployment sends email
+        # Told of each reply and resolution once it is stored: chalicelib/wiring.py hands them to webhooks.
+        self.on_change: Callable[[CaseUpdate], None] | None = None
 
     def __call__(self, submission: Submission) -> None:
         """The consumer: open the submission's case unless it has one, and book its later letters (safe again)."""
@@ -158,6 +164,8 @@ class CaseService:
         stored = self._write(changed)
         if asks:
             self._deliver_for(stored)
+        if case.status not in FINAL_STATUSES:  # moving between resolved and closed resolves nothing anew
+            self._resolved(stored, note=note.strip())
         return stored
 
     def reply(self, form: str, submission_id: str, text: str, who: str, version: int | None = None) -> Case:
@@ -184,6 +192,7 @@ class CaseService:
             changed = self._moved(changed, ANSWERED, who, "replied")
         stored = self._write(changed)
         self._deliver(submission)
+        self._tell(CaseUpdate(CASE_REPLIED, stored, reply=changed.replies[-1]))
         return stored
 
     def decide(self, form: str, submission_id: str, decision: str, note: str, who: str,
@@ -204,6 +213,7 @@ class CaseService:
                           else case.letters)
         stored = self._write(self._moved(changed, RESOLVED, who, f"{decision}: {note}" if note else decision))
         self._deliver_for(stored)
+        self._resolved(stored, decision, note)  # each decision, a changed one too, is news to other systems
         return stored
 
     def record_outcome(self, form: str, submission_id: str, outcome: str, who: str,
@@ -216,7 +226,9 @@ class CaseService:
         self._same_version(case, version)
         if case.kind != "referral":
             raise ConflictError("Only a referral has an outcome; this case is not one.")
-        return self._write(self._moved(replace(case, outcome=outcome), RESOLVED, who, outcome))
+        stored = self._write(self._moved(replace(case, outcome=outcome), RESOLVED, who, outcome))
+        self._resolved(stored, note=outcome)
+        return stored
 
     def resend(self, form: str, submission_id: str, kind: str, who: str) -> Case:
         """Give an email that failed or was skipped a new attempt through the delivery service; noted in the
@@ -236,6 +248,20 @@ class CaseService:
         label = "reply" if kind.startswith("reply-") else kind.split("-")[0]
         return self._write(replace(case, history=[*case.history, StatusChange(now, who, case.status, case.status,
                                                                               f"resent the {label}")]))
+
+    def _resolved(self, case: Case, decision: str | None = None, note: str = "") -> None:
+        """Tell of a case whose latest status change put it in a final status."""
+        change = case.history[-1] if case.history else None
+        if change is not None and change.new in FINAL_STATUSES:
+            self._tell(CaseUpdate(CASE_RESOLVED, case, change=change, decision=decision, note=note))
+
+    def _tell(self, update: CaseUpdate) -> None:
+        if self.on_change is None:
+            return
+        try:
+            self.on_change(update)
+        except Exception:  # the owner's reply or resolution is stored already: a listener's failure undoes nothing
+            log.exception("%s for %s/%s not told", update.type, update.case.form, update.case.submission_id)
 
     def _deliver_for(self, case: Case) -> None:
         submission = self.submission(case)

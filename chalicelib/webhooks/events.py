@@ -9,9 +9,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.submission import Submission
+
+if TYPE_CHECKING:
+    from chalicelib.cases.model import CaseUpdate
 
 # Slack shows this much of one answer; the standard format always carries all of it.
 SLACK_ANSWER_CHARS = 300
@@ -23,7 +26,7 @@ class Event:
 
     form: str
     type: str
-    subject: str  # the submission id, or the gift id
+    subject: str  # the submission id, the gift id, or a case's reply ("<submission id>#reply-<reply id>")
     occurred_at: datetime
     data: dict[str, Any] = field(default_factory=dict)
     kind: str | None = None  # the submission's kind of feedback, for targets that filter by it
@@ -79,6 +82,33 @@ def gift_event(event_type: str, gift: Any, occurred_at: datetime) -> Event | Non
     return Event(form=form, type=event_type, subject=gift.id, occurred_at=occurred_at, data=data)
 
 
+def case_link(admin_base_url: str, form: str, submission_id: str) -> str:
+    """The case's page in the owner's dashboard."""
+    return f"{admin_base_url.rstrip('/')}/admin/cases/{form}/{submission_id}"
+
+
+def case_event(update: CaseUpdate, admin_base_url: str) -> Event | None:
+    """`case.replied` (one per reply, keyed on its id) or `case.resolved` (one per resolving status change, keyed
+    on its time); None for anything else. The respondent's address stays out: the receiver has the submission's."""
+    case = update.case
+    data: dict[str, Any] = {"form": case.form, "submissionId": case.submission_id, "kind": case.kind,
+                            "status": case.status, "language": case.language,
+                            "link": case_link(admin_base_url, case.form, case.submission_id)}
+    if update.reply is not None:
+        reply = update.reply
+        data.update(replyId=reply.id, by=reply.who, text=reply.text, repliedAt=_iso(reply.at))
+        return Event(form=case.form, type=update.type, subject=f"{case.submission_id}#reply-{reply.id}",
+                     occurred_at=reply.at, data=data, kind=case.kind)
+    if update.change is not None:
+        change = update.change
+        data.update(status=change.new, previousStatus=change.old, by=change.who, note=update.note or None,
+                    decision=update.decision, outcome=case.outcome if case.kind == "referral" else None,
+                    resolvedAt=_iso(change.at))
+        return Event(form=case.form, type=update.type, subject=case.submission_id, occurred_at=change.at,
+                     data=data, kind=case.kind)
+    return None
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -108,6 +138,8 @@ def slack_body(event: Event, admin_base_url: str) -> bytes:
     submission_id = data.get("submissionId")
     link = f"{admin_base_url.rstrip('/')}/admin/forms/{event.form}/submissions/{submission_id}" \
         if submission_id else None
+    if event.type.startswith("case."):
+        return _slack_case(event)
     if event.type.startswith("submission."):
         kind = f" ({_slack_escape(str(data['kind']))})" if data.get("kind") else ""
         title = f"New submission to *{form}*{kind}" if event.type == "submission.received" \
@@ -121,4 +153,21 @@ def slack_body(event: Event, admin_base_url: str) -> bytes:
     if link:
         lines.append(f"<{link}|Open the submission>")
     text = "\n".join([title, *lines])
+    return json.dumps({"text": text}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _slack_case(event: Event) -> bytes:
+    """A case event for Slack: who did what to which case, the reply or the note, and the case's link."""
+    data = event.data
+    form, who = _slack_escape(event.form), _slack_escape(str(data.get("by")))
+    kind = f" ({_slack_escape(str(data['kind']))})" if data.get("kind") else ""
+    if event.type == "case.replied":
+        lines = [f"{who} replied to a case of *{form}*{kind}", f">{_slack_value(str(data.get('text') or ''))}"]
+    else:
+        decision = f": {_slack_escape(str(data['decision']))}" if data.get("decision") else ""
+        lines = [f"{who} marked a case of *{form}*{kind} {_slack_escape(str(data.get('status')))}{decision}"]
+        if data.get("note"):
+            lines.append(f">{_slack_value(str(data['note']))}")
+    lines.append(f"<{data['link']}|Open the case>")
+    text = "\n".join(line.replace("\n", "\n>") if line.startswith(">") else line for line in lines)
     return json.dumps({"text": text}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -1,7 +1,9 @@
 """The webhook service: send each event a form's targets asked for — signed, once, retried for hours.
 
 `submission.received` comes from the post-write consumer (DynamoDB Streams in AWS, `formloop worker` locally)
-and is sent at once; gift events are recorded where they happen and sent by the next retry round. Each
+and is sent at once; so are the inbox's case events (`case.replied`, `case.resolved`, told by the case service
+as the owner acts) and `submission.spam_cleared`; gift events are recorded where they happen and sent by the next
+retry round. Each
 delivery is claimed with a lease before its request, so a crash or a redelivered stream record never sends
 twice from here: what goes again is a retry, with the same `webhook-id`. 5xx, 408, 429, timeouts and
 connection errors wait for a later attempt (exponential backoff with jitter, Retry-After honoured) until the
@@ -15,7 +17,7 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.config import LOCAL_STAGE, Settings
 from chalicelib.core.errors import (
@@ -26,12 +28,22 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormRegistry
-from chalicelib.webhooks.events import Event, gift_event, slack_body, standard_body, submission_event
+from chalicelib.webhooks.events import (
+    Event,
+    case_event,
+    gift_event,
+    slack_body,
+    standard_body,
+    submission_event,
+)
 from chalicelib.webhooks.records import DELIVERED, FAILED, PENDING, WebhookDelivery
 from chalicelib.webhooks.signing import WebhookSecretError, signature_headers, target_secrets
 from chalicelib.webhooks.store import WebhookStore
 from chalicelib.webhooks.targets import Target, targets_of
 from chalicelib.webhooks.transport import WebhookRefusedError, WebhookTransport, WebhookTransportError
+
+if TYPE_CHECKING:
+    from chalicelib.cases.model import CaseUpdate
 
 log = logging.getLogger("formloop.webhooks")
 
@@ -109,6 +121,17 @@ class WebhookService:
                 self.emit(event, send_now=False)
         except Exception:  # a webhook problem must not undo or refuse a claim the respondent already made
             log.exception("webhook event %s for gift %s not recorded", event_type, getattr(gift, "id", "?"))
+
+    def case_changed(self, update: CaseUpdate) -> None:
+        """The case service's hook: send a case event at once (its retries go by the rounds). Never fails the
+        owner's reply or resolution, which is stored already; telling it again finds the same event."""
+        try:
+            event = case_event(update, self.settings.mail.admin_base_url)
+            if event is not None:
+                self.emit(event)
+        except Exception:  # logged: the delivery list, a retry or a replay is the owner's way to send it again
+            log.exception("webhook event %s for case %s/%s not recorded", update.type, update.case.form,
+                          update.case.submission_id)
 
     def _targets(self, form: str) -> list[Target]:
         definition = self.forms.get(form)

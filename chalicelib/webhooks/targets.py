@@ -12,14 +12,15 @@ from typing import Any
 from chalicelib.core.errors import DefinitionError
 from chalicelib.forms.definitions import FEEDBACK_KINDS
 
-# Every event Formloop emits. New ones (the feedback inbox's case.replied, case.resolved) are appended here;
-# the meta-schema and the docs read this list.
+# Every event Formloop emits; new ones are appended here. The meta-schema and the docs read this list.
 EVENTS: tuple[str, ...] = (
     "submission.received",
     "submission.spam_cleared",
     "gift.issued",
     "gift.claimed",
     "gift.redeemed",
+    "case.replied",
+    "case.resolved",
 )
 FORMATS = ("standard", "slack")
 TARGET_NAME = r"^[a-z0-9][a-z0-9-]{0,39}$"
