@@ -19,8 +19,10 @@ from chalicelib.forms.definitions import FormRegistry
 from chalicelib.jobs import dispatch
 from chalicelib.mail.transport import OutboxMailer
 from chalicelib.webhooks.service import WebhookService
+from chalicelib.wiring import MemoryStores
 from tests.integration.test_dashboard import FORM, _csrf, _h, session_cookie
 from tests.integration.test_dashboard import ann as ann  # the labelled key, a fixture
+from tests.unit.services.test_case_webhooks import TestCaseWebhooks as CaseWebhooksBehaviour
 from tests.unit.webhooks.receiver import Receiver, running
 from tests.unit.webhooks.support import SECRET, webhook_settings, write_form
 
@@ -46,6 +48,15 @@ def helpdesk(services: Any, receiver: Receiver, tmp_path: Path) -> Iterator[Webh
     services.cases.on_change = services.webhooks.case_changed
     yield services.webhooks
     services.webhooks, services.cases.on_change = original, told
+
+
+class TestCaseWebhooksOnDynamoDB(CaseWebhooksBehaviour):
+    """The same tests, the cases, emails and webhook records in the session's (emptied) DynamoDB tables."""
+
+    @pytest.fixture
+    def stores(self, services: Any) -> MemoryStores:
+        return MemoryStores(cases=services.cases.store, deliveries=services.delivery.store,
+                            webhooks=services.webhooks.store)
 
 
 def _version(body: bytes) -> str:

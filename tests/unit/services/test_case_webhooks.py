@@ -43,7 +43,8 @@ class UnreachableWebhookStore(MemoryWebhookStore):
 
 
 class TestCaseWebhooks:
-    """Case events on the in-memory services, as the dashboard's reply, status, decision and outcome make them."""
+    """Case events as the dashboard's reply, status, decision and outcome make them, on the stores `stores` gives
+    (in memory here; DynamoDB Local's tables in tests/integration/test_case_webhooks.py)."""
 
     @pytest.fixture
     def receiver(self) -> Iterator[Receiver]:
@@ -65,7 +66,7 @@ class TestCaseWebhooks:
                  "format": "slack"}]
 
     @pytest.fixture
-    def services(self, tmp_path: Path, receiver: Receiver, clock: Clock, stores: MemoryStores) -> Services:
+    def wired(self, tmp_path: Path, receiver: Receiver, clock: Clock, stores: MemoryStores) -> Services:
         return self.build(tmp_path, receiver, clock, stores)
 
     def build(self, tmp_path: Path, receiver: Receiver, clock: Clock, stores: MemoryStores) -> Services:
@@ -77,18 +78,18 @@ class TestCaseWebhooks:
                                      mailer=FakeMailer(),
                                      webhook_transport=WebhookTransport(require_https=False, allow_private=True))
 
-    def stored(self, services: Services, stores: MemoryStores, submission: Submission) -> Submission:
+    def stored(self, wired: Services, stores: MemoryStores, submission: Submission) -> Submission:
         """Store a submission and run the consumers on it, as the stream does (its case opens)."""
         stores.submissions.items[(submission.form, submission.id)] = submission
-        assert dispatch(services.consumers, submission) == []
+        assert dispatch(wired.consumers, submission) == []
         return submission
 
     def test_a_reply_sends_one_signed_case_replied_with_the_case_s_link(
-            self, services: Services, stores: MemoryStores, receiver: Receiver, clock: Clock) -> None:
-        submission = self.stored(services, stores, contact(clock, "complaint"))
+            self, wired: Services, stores: MemoryStores, receiver: Receiver, clock: Clock) -> None:
+        submission = self.stored(wired, stores, contact(clock, "complaint"))
         assert receiver.requests == []  # no target asked for submission.received
-        assert services.cases is not None
-        case = services.cases.reply("contact", submission.id, "  We sent a new one today.  ", OWNER)
+        assert wired.cases is not None
+        case = wired.cases.reply("contact", submission.id, "  We sent a new one today.  ", OWNER)
         [request] = receiver.requests
         payload = Webhook(SECRET).verify(request.body, request.headers)
         [reply] = case.replies
@@ -99,34 +100,34 @@ class TestCaseWebhooks:
                                    "link": f"{BASE}/admin/cases/contact/{submission.id}"}
 
     def test_a_retried_delivery_and_a_repeated_telling_keep_one_webhook_id(
-            self, services: Services, stores: MemoryStores, receiver: Receiver, clock: Clock) -> None:
-        submission = self.stored(services, stores, contact(clock))
-        assert services.cases is not None and services.webhooks is not None
+            self, wired: Services, stores: MemoryStores, receiver: Receiver, clock: Clock) -> None:
+        submission = self.stored(wired, stores, contact(clock))
+        assert wired.cases is not None and wired.webhooks is not None
         receiver.answer(Answer(503))
-        case = services.cases.reply("contact", submission.id, "It ships on Monday.", OWNER)
+        case = wired.cases.reply("contact", submission.id, "It ships on Monday.", OWNER)
         clock.advance(60)
-        assert services.webhooks.retry_due() == 1
-        services.webhooks.case_changed(CaseUpdate(CASE_REPLIED, case, reply=case.replies[0]))  # told again
+        assert wired.webhooks.retry_due() == 1
+        wired.webhooks.case_changed(CaseUpdate(CASE_REPLIED, case, reply=case.replies[0]))  # told again
         first, retried = receiver.requests
         assert first.headers["webhook-id"] == retried.headers["webhook-id"]
         assert first.body == retried.body
-        [delivery] = services.webhooks.deliveries("contact")
+        [delivery] = wired.webhooks.deliveries("contact")
         assert (delivery.webhook_id, delivery.status, delivery.attempts) == (first.headers["webhook-id"],
                                                                               "delivered", 2)
         clock.advance(1)
-        services.cases.reply("contact", submission.id, "And here is the tracking number.", OWNER)
+        wired.cases.reply("contact", submission.id, "And here is the tracking number.", OWNER)
         assert len({r.headers["webhook-id"] for r in receiver.requests}) == 2  # a second reply: its own event
 
     def test_resolving_sends_case_resolved_once_per_resolution(
-            self, services: Services, stores: MemoryStores, receiver: Receiver, clock: Clock) -> None:
-        submission = self.stored(services, stores, contact(clock, "complaint"))
-        assert services.cases is not None
-        services.cases.change_status("contact", submission.id, "open", OWNER)
+            self, wired: Services, stores: MemoryStores, receiver: Receiver, clock: Clock) -> None:
+        submission = self.stored(wired, stores, contact(clock, "complaint"))
+        assert wired.cases is not None
+        wired.cases.change_status("contact", submission.id, "open", OWNER)
         assert receiver.requests == []  # open is not final
         resolved_at = clock()
-        services.cases.change_status("contact", submission.id, RESOLVED, OWNER, " replaced the part ")
+        wired.cases.change_status("contact", submission.id, RESOLVED, OWNER, " replaced the part ")
         clock.advance(1)
-        services.cases.change_status("contact", submission.id, CLOSED, OWNER)  # final already: nothing new
+        wired.cases.change_status("contact", submission.id, CLOSED, OWNER)  # final already: nothing new
         [request] = receiver.requests
         payload = Webhook(SECRET).verify(request.body, request.headers)
         assert payload["type"] == "case.resolved"
@@ -135,19 +136,19 @@ class TestCaseWebhooks:
                                    "note": "replaced the part", "decision": None, "outcome": None,
                                    "language": "en", "resolvedAt": _iso(resolved_at),
                                    "link": f"{BASE}/admin/cases/contact/{submission.id}"}
-        services.cases.change_status("contact", submission.id, "open", OWNER)
+        wired.cases.change_status("contact", submission.id, "open", OWNER)
         clock.advance(1)
-        services.cases.change_status("contact", submission.id, CLOSED, OWNER)  # reopened, then ended again
+        wired.cases.change_status("contact", submission.id, CLOSED, OWNER)  # reopened, then ended again
         assert [json.loads(r.body)["data"]["status"] for r in receiver.requests] == [RESOLVED, CLOSED]
         assert len({r.headers["webhook-id"] for r in receiver.requests}) == 2
 
     def test_an_idea_s_decision_and_a_referral_s_outcome_resolve_with_their_note(
-            self, services: Services, stores: MemoryStores, receiver: Receiver, clock: Clock) -> None:
-        idea = self.stored(services, stores, contact(clock, "idea"))
-        referral = self.stored(services, stores, contact(clock, "referral"))
-        assert services.cases is not None
-        services.cases.decide("contact", idea.id, "accepted", "In the spring release.", OWNER)
-        services.cases.record_outcome("contact", referral.id, "Called Bob: a demo on Friday.", OWNER)
+            self, wired: Services, stores: MemoryStores, receiver: Receiver, clock: Clock) -> None:
+        idea = self.stored(wired, stores, contact(clock, "idea"))
+        referral = self.stored(wired, stores, contact(clock, "referral"))
+        assert wired.cases is not None
+        wired.cases.decide("contact", idea.id, "accepted", "In the spring release.", OWNER)
+        wired.cases.record_outcome("contact", referral.id, "Called Bob: a demo on Friday.", OWNER)
         crm = [Webhook(SECRET).verify(r.body, r.headers)["data"] for r in receiver.requests
                if not r.path.endswith("/chat")]
         assert [(d["kind"], d["status"], d["decision"], d["note"], d["outcome"]) for d in crm] == [
@@ -162,13 +163,13 @@ class TestCaseWebhooks:
     def test_a_failing_webhooks_table_fails_no_reply_and_no_resolution(
             self, tmp_path: Path, receiver: Receiver, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
         stores = MemoryStores(webhooks=UnreachableWebhookStore())
-        services = self.build(tmp_path, receiver, clock, stores)
-        submission = self.stored(services, stores, contact(clock))
-        assert services.cases is not None
-        case = services.cases.reply("contact", submission.id, "On its way.", OWNER)
-        resolved = services.cases.change_status("contact", submission.id, RESOLVED, OWNER)
+        wired = self.build(tmp_path, receiver, clock, stores)
+        submission = self.stored(wired, stores, contact(clock))
+        assert wired.cases is not None
+        case = wired.cases.reply("contact", submission.id, "On its way.", OWNER)
+        resolved = wired.cases.change_status("contact", submission.id, RESOLVED, OWNER)
         assert [r.text for r in case.replies] == ["On its way."] and resolved.status == RESOLVED
-        assert services.cases.get("contact", submission.id).status == RESOLVED
+        assert wired.cases.get("contact", submission.id).status == RESOLVED
         assert receiver.requests == []
         logged = [r.getMessage() for r in caplog.records if r.name == "formloop.webhooks"]
         assert [m.split(" for ")[0] for m in logged] == ["webhook event case.replied",
