@@ -310,7 +310,12 @@ def not_spam(form_id: str, submission_id: str) -> Response:
     def cleared(submission: Submission) -> None:
         if built.webhooks is not None:
             from chalicelib.webhooks.events import submission_event
-            built.webhooks.emit(submission_event(submission, "submission.spam_cleared"))
+            try:
+                built.webhooks.emit(submission_event(submission, "submission.spam_cleared"))
+            except Exception:  # the post is in the inbox already: a webhook problem must not turn that into a 5xx
+                import logging
+                logging.getLogger("formloop.webhooks").exception(
+                    "submission.spam_cleared of %s/%s not recorded", submission.form, submission.id)
 
     SpamFolder(_cases(), built.store, lambda submission: dispatch(built.consumers, submission),
                cleared, built.settings.default_retention_days).not_spam(form_id, submission_id, session.who)

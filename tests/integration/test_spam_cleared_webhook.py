@@ -80,3 +80,37 @@ def test_not_spam_sends_one_signed_spam_cleared_and_the_spam_post_sent_nothing(
         assert json.loads(request.body)["data"]["answers"]["message"] == "Real person here"
     finally:
         services.delivery.mailer = original_mailer
+
+
+class _UnreachableEvents:
+    """A webhooks store whose table cannot be reached: every write fails as DynamoDB's would."""
+
+    def __getattr__(self, name: str) -> Any:
+        from chalicelib.core.errors import StoreUnavailableError
+
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise StoreUnavailableError(f"webhooks table unreachable ({name})")
+        return fail
+
+
+def test_not_spam_still_moves_the_post_when_its_webhook_cannot_be_recorded(
+        client: Any, services: Any, crm: WebhookService, tmp_path: Path) -> None:
+    posted = post_form(client, "contact", {"name": "Bo", "email": "bo@example.com", "topic": "idea",
+                                           "message": "A real idea", "consent": "on", "_gotcha": "autofilled"})
+    assert posted.status_code == 303
+    [spam] = [s for s in services.store.list("contact") if s.status == "spam"]
+    from chalicelib.jobs import dispatch
+    assert dispatch(services.consumers, spam) == []  # as the stream would: its case opens in the spam folder
+    services.webhooks = WebhookService(crm.settings, crm.forms, _UnreachableEvents())  # type: ignore[arg-type]
+    services.delivery.mailer, original_mailer = OutboxMailer(tmp_path / "outbox"), services.delivery.mailer
+    try:
+        cookie = session_cookie(client)
+        link = f"/admin/cases/contact/{spam.id}"
+        page = client.http.get(link, headers={"Cookie": cookie})
+        moved = client.http.post(f"{link}/not-spam", headers={**FORM, "Cookie": cookie},
+                                 body=urlencode({"csrf": _csrf(page.body)}))
+        # The owner's action stands (the post is in the inbox, its emails went); the webhook's failure is logged.
+        assert moved.status_code == 303 and _h(moved)["location"] == f"{link}?done=not-spam"
+        assert services.store.get("contact", spam.id).status == "received"
+    finally:
+        services.delivery.mailer = original_mailer
