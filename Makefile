@@ -60,7 +60,7 @@ lint: setup
 # pyproject.toml; results in mutants/). Slow (minutes), so not part of `make test`; fails below 90% killed.
 # mutmut copies tests/ over its old copy, where a test file renamed since the last run would still run.
 mutate: setup
-	rm -rf mutants/tests
+	rm -rf mutants  # a stale copy (templates, forms, catalogues) would test yesterday's files
 	$(VENV)/bin/mutmut run
 	$(PY) scripts/mutation_score.py --min 90
 

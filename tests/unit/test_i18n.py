@@ -40,6 +40,9 @@ def _catalogue(language: str) -> Any:
         return read_po(source, locale=language)
 
 
+# `make mutate` runs the unit tests on a copy of the code that mutmut has rewritten (its trampolines add strings
+# of their own): the catalogue template describes the real code, which `make test` checks.
+@pytest.mark.skipif(ROOT.name == "mutants", reason="mutmut's rewritten copy is not what the template describes")
 def test_the_template_holds_exactly_what_babel_extracts_from_the_code_and_templates() -> None:
     with (ROOT / "babel.cfg").open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
