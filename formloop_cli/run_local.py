@@ -134,30 +134,35 @@ def main(argv: list[str]) -> int:
     children: list[subprocess.Popen[bytes]] = []
     database = dynamodb_local.start(ddb_port, data_dir=paths.data, log=paths.log)
     children.append(database)
+    server_go, worker_go = Go(), Go()
     try:
-        dynamodb_local.wait_ready(endpoint, database)
-        from chalicelib.core.config import Settings
-        from chalicelib.wiring import build_services
-        built = build_services(Settings.from_environ(os.environ))
-        built.create_tables()
-        # Campaigns of generated codes (the shipped customer-survey's) get their codes once; restarts add none.
-        for campaign_id, added in (built.gifts.ensure_all_generated() if built.gifts else {}).items():
-            if added:
-                print(f"Gift campaign {campaign_id}: generated {added} codes", flush=True)
-        print(f"DynamoDB Local on {endpoint} (data in {_shown(paths.data)}/, log in {_shown(paths.log)})", flush=True)
-        # The delivery worker reads the submissions table's stream and writes emails to the outbox.
-        children.append(subprocess.Popen([sys.executable, "-m", "formloop_cli", "worker", "--checkpoint",
-                                          str(paths.checkpoint)], cwd=ROOT, env=env, start_new_session=True))
-        print(f"Emails go to {_shown(paths.outbox)}/: see them at {app_url}/outbox", flush=True)
-        # A static site of its own, posting to the contact form as any site owner's page would.
+        # While Java boots (the slowest step): the example site (a static site of its own, posting to the contact
+        # form as any site owner's page would), and the server and the worker loading their code; each waits for
+        # its go (formloop_cli/warm_start.py): the server takes its port only once the tables exist, so no request
+        # meets a missing table, and the worker starts once the gift codes are in.
         children.append(subprocess.Popen(
             [sys.executable, "-m", "formloop_cli.example_site", "--host", host, "--port", str(site_port),
              "--app", app_url], cwd=ROOT, env=env, start_new_session=True))
-        print(f"Example site (examples/site/): open http://{host}:{site_port}/ and send its contact form.", flush=True)
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "chalice"), "local", "--stage", "local", "--host", host,
-             "--port", str(port), "--no-autoreload"], cwd=ROOT, env=env, start_new_session=True)
+        server = server_go.start(["server", "--stage", "local", "--host", host, "--port", str(port)], env)
         children.append(server)
+        # The delivery worker reads the submissions table's stream (from its checkpoint, so posts made before its
+        # go are read too) and writes emails to the outbox.
+        children.append(worker_go.start(["worker", "--checkpoint", str(paths.checkpoint)], env))
+        from chalicelib.core.config import Settings
+        from chalicelib.wiring import build_services
+        built = build_services(Settings.from_environ(os.environ))
+        dynamodb_local.wait_ready(endpoint, database)
+        built.create_tables()  # one after another: side by side, each thread's own client cost more than it saved
+        server_go.give()
+        print(f"DynamoDB Local on {endpoint} (data in {_shown(paths.data)}/, log in {_shown(paths.log)})", flush=True)
+        print(f"Emails go to {_shown(paths.outbox)}/: see them at {app_url}/outbox", flush=True)
+        print(f"Example site (examples/site/): open http://{host}:{site_port}/ and send its contact form.", flush=True)
+        # Campaigns of generated codes (the shipped customer-survey's) get their codes once; restarts add none. The
+        # server need not wait for them (it takes no code), the worker must: its gift promise needs codes in stock.
+        for campaign_id, added in (built.gifts.ensure_all_generated() if built.gifts else {}).items():
+            if added:
+                print(f"Gift campaign {campaign_id}: generated {added} codes", flush=True)
+        worker_go.give()
         server.wait()
         return server.returncode or 0
     except KeyboardInterrupt:
@@ -166,13 +171,42 @@ def main(argv: list[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        for child in reversed(children):
+        server_go.close()  # a child still waiting for its go stops on its own
+        worker_go.close()
+        stop_children(children, database)
+        print("Formloop stopped.", flush=True)
+
+
+class Go:
+    """A pipe to one child of `formloop run` started warm: it loads its code at once and runs at the go."""
+
+    def __init__(self) -> None:
+        self.read, self.write = os.pipe()
+
+    def start(self, command: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+        """Start `python -m formloop_cli.warm_start` with `command`, waiting for this go."""
+        return subprocess.Popen([sys.executable, "-m", "formloop_cli.warm_start", "--go-fd", str(self.read),
+                                 *command], cwd=ROOT, env=env, start_new_session=True, pass_fds=(self.read,))
+
+    def give(self) -> None:
+        """Let the child run (a child that stopped already has its own message and exit code)."""
+        os.write(self.write, b"1")  # never a broken pipe: this process keeps the read end open until close()
+
+    def close(self) -> None:
+        """Without a go given, the child stops on its own (its end is the only one left open)."""
+        os.close(self.read)
+        os.close(self.write)
+
+
+def stop_children(children: list[subprocess.Popen[bytes]], database: subprocess.Popen[bytes]) -> None:
+    """Stop every child, the database last: the worker and the server still read it while they stop."""
+    for group in ([child for child in children if child is not database], [database]):
+        for child in reversed(group):
             if child.poll() is None:
                 os.killpg(child.pid, signal.SIGTERM)
-        for child in children:
+        for child in group:
             try:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
-        print("Formloop stopped.", flush=True)
 
