@@ -13,10 +13,11 @@ import random
 import statistics
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from _ddb import batch_put
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDRESS = "ann.lee@example.com"
@@ -47,18 +48,8 @@ def seed(services: Any, count: int, rng: random.Random) -> float:
     store = services.store
     table = store.submissions.Meta.table_name
     client = botocore_client(store.submissions)
-    items = [{"PutRequest": {"Item": store._record(submission(rng, f"r{n}@example.com")).serialize()}}
-             for n in range(count)]
-    started = time.perf_counter()
-
-    def write(batch: list[dict[str, Any]]) -> None:
-        while batch:
-            answer = client.batch_write_item(RequestItems={table: batch})
-            batch = answer.get("UnprocessedItems", {}).get(table, [])
-
-    with ThreadPoolExecutor(WRITERS) as pool:
-        list(pool.map(write, [items[i:i + 25] for i in range(0, count, 25)]))
-    return time.perf_counter() - started
+    items = [store._record(submission(rng, f"r{n}@example.com")).serialize() for n in range(count)]
+    return batch_put(client, table, items, WRITERS)
 
 
 def prepare(endpoint: str, count: int) -> dict[str, Any]:

@@ -16,7 +16,6 @@ import random
 import statistics
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 # Run as a script (`python bench/inbox.py`), so its siblings import as top-level modules;
 # Formloop itself (app, chalicelib) comes from the installed project (`make setup`).
 import addresses
-from _ddb import dynamodb_local_endpoint
+from _ddb import batch_put, dynamodb_local_endpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("complaint", "idea", "question", "praise", "referral")
@@ -58,18 +57,8 @@ def seed(services: Any, count: int, rng: random.Random) -> float:
     table = store.cases.Meta.table_name
     client = botocore_client(store.cases)
     now = datetime.now(UTC)
-    items = [{"PutRequest": {"Item": store._record(fake_case(rng, n, now, count), 0).serialize()}}
-             for n in range(count)]
-    started = time.perf_counter()
-
-    def write(batch: list[dict[str, Any]]) -> None:
-        while batch:
-            answer = client.batch_write_item(RequestItems={table: batch})
-            batch = answer.get("UnprocessedItems", {}).get(table, [])
-
-    with ThreadPoolExecutor(WRITERS) as pool:
-        list(pool.map(write, [items[i:i + 25] for i in range(0, count, 25)]))
-    return time.perf_counter() - started
+    items = [store._record(fake_case(rng, n, now, count), 0).serialize() for n in range(count)]
+    return batch_put(client, table, items, WRITERS)
 
 
 def time_view(client: Any, path: str, cookie: str, iterations: int, warmup: int) -> list[float]:
