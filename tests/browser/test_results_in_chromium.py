@@ -84,10 +84,11 @@ def test_open_a_survey_s_results_from_the_inbox_and_see_every_chart_whole(owner:
     browser.delete_all_cookies()
     browser.set_window_size(*SIZES[size])
     browser.get(f"{site}/admin/results/{FORM}")  # not signed in: to the sign-in page, not a 401
-    assert browser.current_url == f"{site}/admin"
+    assert browser.current_url == f"{site}/admin?next=%2Fadmin%2Fresults%2F{FORM}"
     browser.find_element(By.ID, "key").send_keys(KEY)
     click_through(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/admin/sign-in'] button"))
-    assert browser.current_url.endswith("/admin/inbox")
+    assert browser.current_url.endswith(f"/admin/results/{FORM}")  # signed in, back where the owner was going
+    browser.get(f"{site}/admin/inbox")  # and the inbox links each form's results
     click_through(browser, browser.find_element(By.CSS_SELECTOR, f"#results-links a[href='/admin/results/{FORM}']"))
     assert browser.current_url.endswith(f"/admin/results/{FORM}")
     # The charts' style block passed the Content-Security-Policy: the sections sit in a grid.
