@@ -1,11 +1,15 @@
-"""Fixtures of the integration tests beyond the shared ones: the Lambda bundle, built once per session."""
+"""Fixtures of the integration tests beyond the shared ones: the Lambda bundle, built once per session, and a
+local receiver for webhook targets."""
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.unit.webhooks.receiver import Receiver, running
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,3 +23,10 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert result.returncode == 0, result.stdout + result.stderr
     print(result.stdout)
     return out
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real local HTTP server that webhook targets point at; what it received, and what it answers next."""
+    with running() as started:
+        yield started

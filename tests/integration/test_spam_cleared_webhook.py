@@ -20,16 +20,10 @@ from formloop_cli.worker import StreamWorker
 from tests.integration.test_dashboard import FORM, _csrf, _h, session_cookie
 from tests.integration.test_dashboard import ann as ann  # the labelled key, a fixture
 from tests.integration.test_submit import post_form
-from tests.unit.webhooks.receiver import Receiver, running
+from tests.unit.webhooks.receiver import Receiver
 from tests.unit.webhooks.support import SECRET, webhook_settings, write_form
 
 pytestmark = pytest.mark.usefixtures("ann")
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running() as started:
-        yield started
 
 
 @pytest.fixture

@@ -11,16 +11,10 @@ import pytest
 from chalicelib.forms.definitions import FormRegistry
 from chalicelib.webhooks.service import WebhookService
 from tests.integration.admin_support import AUTH
-from tests.unit.webhooks.receiver import Answer, Receiver, running
+from tests.unit.webhooks.receiver import Answer, Receiver
 from tests.unit.webhooks.support import Clock, contact, webhook_settings, write_form
 
 JSON = {**AUTH, "Content-Type": "application/json"}
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running() as started:
-        yield started
 
 
 @pytest.fixture
