@@ -20,7 +20,6 @@ import json
 import os
 import random
 import shlex
-import signal
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from _ddb import LOCAL_AWS_ENV, dynamodb_local_endpoint
 from ulid import ULID
 
 from chalicelib.core.config import Settings
+from formloop_cli import dynamodb_local
 from formloop_cli.dynamodb_local import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,12 +198,7 @@ def started(command: list[str], env: dict[str, str], log: Path) -> Iterator[subp
         try:
             yield process
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+            dynamodb_local.stop(process)  # its whole process group: TERM, then KILL after 10 s
 
 
 def percentile(values: list[float], share: float) -> float:
