@@ -4,7 +4,8 @@ and address marker, and the emails it was still owed.
 The steps are each safe to repeat, and the submission itself goes last, in one transaction with
 the survey's give-backs (conditioned on it still existing), so a deletion that fails midway is
 simply sent again. A gift already issued for the submission stays issued (revoke it with the CLI). The
-submission's stored webhook events (they carry its answers, for retries and replays) go too.
+submission's stored webhook events (they carry its answers, for retries and replays) go too, and its case's
+(`case.replied` carries the text of a reply).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from chalicelib.intake.ports import SubmissionStorage
 from chalicelib.intake.surveys import SurveyGuard
 from chalicelib.mail.store import DeliveryStore
 from chalicelib.reporting.results import ResultsService
-from chalicelib.webhooks.events import SUBMISSION_EVENT_TYPES, submission_event
+from chalicelib.webhooks.events import SUBMISSION_EVENT_TYPES, case_event_ids, submission_event
 from chalicelib.webhooks.store import WebhookStore
 
 
@@ -49,11 +50,13 @@ class SubmissionRemoval:
                 self.results.forget(submission)
             if self.deliveries is not None:
                 self.deliveries.delete_for(form_id, submission_id)
+            case = self.cases.get(form_id, submission_id) if self.cases is not None else None
+            if self.webhooks is not None:
+                event_ids = [submission_event(submission, event_type).id for event_type in SUBMISSION_EVENT_TYPES]
+                for event_id in event_ids + (case_event_ids(case) if case is not None else []):
+                    self.webhooks.delete_event(form_id, event_id)
             if self.cases is not None:
                 self.cases.delete(form_id, submission_id)
-            if self.webhooks is not None:
-                for event_type in SUBMISSION_EVENT_TYPES:
-                    self.webhooks.delete_event(form_id, submission_event(submission, event_type).id)
             deleted = self.store.delete(form_id, submission_id, self.surveys.releases(definition, submission))
         except StoreError as exc:  # unavailable, or a give-back that no longer holds: the submission is still there
             raise _not_deleted() from exc

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core.submission import Submission
 
 if TYPE_CHECKING:
-    from chalicelib.cases.model import CaseUpdate
+    from chalicelib.cases.model import Case, CaseUpdate
 
 # Slack shows this much of one answer; the standard format always carries all of it.
 SLACK_ANSWER_CHARS = 300
@@ -107,6 +107,15 @@ def case_event(update: CaseUpdate, admin_base_url: str) -> Event | None:
         return Event(form=case.form, type=update.type, subject=case.submission_id, occurred_at=change.at,
                      data=data, kind=case.kind)
     return None
+
+
+def case_event_ids(case: Case) -> list[str]:
+    """The ids every case event of `case` has or would have (each reply's `case.replied`, each status change's
+    `case.resolved`): what deleting its submission removes with it, since a reply's text is personal data."""
+    from chalicelib.cases.model import CASE_REPLIED, CASE_RESOLVED, CaseUpdate
+    updates = [CaseUpdate(CASE_REPLIED, case, reply=reply) for reply in case.replies]
+    updates += [CaseUpdate(CASE_RESOLVED, case, change=change) for change in case.history]
+    return [event.id for event in (case_event(update, "") for update in updates) if event is not None]
 
 
 def _iso(moment: datetime) -> str:

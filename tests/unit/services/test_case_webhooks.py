@@ -142,6 +142,19 @@ class TestCaseWebhooks:
         assert [json.loads(r.body)["data"]["status"] for r in receiver.requests] == [RESOLVED, CLOSED]
         assert len({r.headers["webhook-id"] for r in receiver.requests}) == 2
 
+    def test_deleting_a_submission_deletes_its_case_events_and_their_reply_text(
+            self, wired: Services, stores: MemoryStores, receiver: Receiver, clock: Clock) -> None:
+        submission = self.stored(wired, stores, contact(clock, "complaint"))
+        assert wired.cases is not None and wired.webhooks is not None
+        wired.cases.reply("contact", submission.id, "Ann, we refund you today.", OWNER)
+        clock.advance(1)
+        wired.cases.change_status("contact", submission.id, RESOLVED, OWNER)
+        sent = [r.headers["webhook-id"].removeprefix("msg_") for r in receiver.requests
+                if not r.path.endswith("/chat")]
+        assert len(sent) == 2 and all(stores.webhooks.event("contact", i) is not None for i in sent)
+        wired.removal.delete("contact", submission.id)
+        assert [stores.webhooks.event("contact", i) for i in sent] == [None, None]  # the reply's text went too
+
     def test_an_idea_s_decision_and_a_referral_s_outcome_resolve_with_their_note(
             self, wired: Services, stores: MemoryStores, receiver: Receiver, clock: Clock) -> None:
         idea = self.stored(wired, stores, contact(clock, "idea"))
