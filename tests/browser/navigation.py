@@ -16,3 +16,10 @@ def click_through(browser: Any, element: Any, timeout: float = 15) -> None:
     wait = WebDriverWait(browser, timeout)
     wait.until(expected_conditions.staleness_of(old_page))
     wait.until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
+def signed_out(browser: Any, site: str) -> None:
+    """Forget every dashboard session the browser holds for `site`'s host. Cookies ignore the port, and Selenium
+    deletes only those the current page can see: so from a page of the dashboard itself (the cookie's path)."""
+    browser.get(f"{site}/admin")
+    browser.delete_all_cookies()

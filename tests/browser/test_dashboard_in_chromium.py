@@ -17,7 +17,7 @@ from chalicelib.core.keys import AdminAuth, hash_key
 from chalicelib.intake.service import SubmitRequest
 from chalicelib.jobs import dispatch
 from chalicelib.mail.transport import OutboxMailer
-from tests.browser.navigation import click_through
+from tests.browser.navigation import click_through, signed_out
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "build" / "screenshots"
@@ -70,7 +70,7 @@ def owner(services: Any, tmp_path: Path) -> Iterator[str]:
 def test_sign_in_answer_an_overdue_question_and_see_it_answered(owner: str, site: str, browser: Any,
                                                                 size: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    browser.delete_all_cookies()
+    signed_out(browser, site)
     browser.set_window_size(*SIZES[size])
     browser.get(f"{site}/admin")
     _shot(browser, "sign-in", size)

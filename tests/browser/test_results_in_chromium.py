@@ -17,7 +17,7 @@ from selenium.webdriver.common.by import By
 
 from chalicelib.core.keys import AdminAuth, hash_key
 from chalicelib.intake.service import SubmitRequest
-from tests.browser.navigation import click_through
+from tests.browser.navigation import click_through, signed_out
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "build" / "screenshots"
@@ -81,7 +81,7 @@ def _shot(browser: Any, size: str) -> None:
 def test_open_a_survey_s_results_from_the_inbox_and_see_every_chart_whole(owner: None, site: str, browser: Any,
                                                                          size: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    browser.delete_all_cookies()
+    signed_out(browser, site)
     browser.set_window_size(*SIZES[size])
     browser.get(f"{site}/admin/results/{FORM}")  # not signed in: to the sign-in page, not a 401
     assert browser.current_url == f"{site}/admin?next=%2Fadmin%2Fresults%2F{FORM}"
