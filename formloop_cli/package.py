@@ -17,7 +17,7 @@ from pathlib import Path
 
 from chalicelib.core.config import BUNDLED_FORMS_DIR
 from chalicelib.core.config import PROJECT_ROOT as ROOT
-from chalicelib.forms.definitions import CHECKED_MANIFEST, check_folder, seal_folder
+from chalicelib.forms.definitions import CHECKED_MANIFEST, COMPILED_CHECKS_SUFFIX, check_folder, seal_folder
 
 
 def bundle_forms(source: Path = ROOT / "forms", target: Path = BUNDLED_FORMS_DIR) -> int:
@@ -27,7 +27,8 @@ def bundle_forms(source: Path = ROOT / "forms", target: Path = BUNDLED_FORMS_DIR
     if not errors:
         if target.exists():
             shutil.rmtree(target)
-        shutil.copytree(source, target, ignore=shutil.ignore_patterns("*~", ".*", CHECKED_MANIFEST))
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("*~", ".*", CHECKED_MANIFEST,
+                                                                   f"*{COMPILED_CHECKS_SUFFIX}"))
         errors = seal_folder(target)  # the copies, byte for byte, are what the manifest vouches for
     if errors:
         shutil.rmtree(target, ignore_errors=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.errors import DefinitionError, NotFoundError
-from chalicelib.forms.fastcheck import Check, compile_check
+from chalicelib.forms.fastcheck import Check, check_bytecode, compile_check, dumps_checks, load_check, loads_checks
 from chalicelib.forms.formats import FORMATS
 from chalicelib.forms.patterns import bounded_pattern
 
@@ -32,6 +32,11 @@ FEEDBACK_KINDS = ("complaint", "idea", "question", "praise", "referral")
 # Definitions packaged for Lambda carry the SHA-256 of every file checked at packaging (sha256sum's format):
 # a file whose bytes still match is not checked again on a cold start.
 CHECKED_MANIFEST = "checked.sha256"
+# Beside each checked definition, its answer checks compiled at packaging (fastcheck.check_bytecode), e.g.
+# contact.checks: a cold start loads them instead of generating and compiling them.
+COMPILED_CHECKS_SUFFIX = ".checks"
+_VALIDATION_CHECK = "validation"
+_DIGEST = "sha256"
 
 
 # jsonschema is imported on first need only: a valid post to a packaged form never needs it.
@@ -122,14 +127,31 @@ class FormDefinition:
         """jsonschema's validator of answers: every error, with its field (built on first need)."""
         return form_validator(self.validation_schema)
 
+    # The checks compiled at packaging (`compiled_checks`), when these exact bytes were checked then; None: each
+    # check is compiled here on first need.
+    shipped_checks: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
     @functools.cached_property
     def fast_check(self) -> Check | None:
         """The compiled yes/no check of answers, or None when only jsonschema can check this form exactly."""
-        return compile_check(self.validation_schema)
+        return self._check(_VALIDATION_CHECK, self.validation_schema)
 
     @functools.cached_property
     def _condition_checks(self) -> dict[str, tuple[Check | None, Any]]:
-        return {name: (compile_check(condition), condition) for name, condition in self.conditions.items()}
+        return {name: (self._check(_condition_check(name), condition), condition)
+                for name, condition in self.conditions.items()}
+
+    def _check(self, name: str, schema: Any) -> Check | None:
+        if self.shipped_checks is not None and name in self.shipped_checks:
+            return load_check(self.shipped_checks[name])
+        return compile_check(schema)
+
+    def compiled_checks(self) -> dict[str, Any]:
+        """Every answer check of this form as bytecode (the answers', each `visibleIf`'s), for a bundle to ship."""
+        checks = {_VALIDATION_CHECK: check_bytecode(self.validation_schema)}
+        for name, condition in self.conditions.items():
+            checks[_condition_check(name)] = check_bytecode(condition)
+        return checks
 
     @property
     def kind(self) -> str:
@@ -271,6 +293,19 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
+def _condition_check(question: str) -> str:
+    return f"visibleIf:{question}"
+
+
+def _shipped_checks(path: Path, digest: str) -> dict[str, Any] | None:
+    """The checks compiled beside a checked definition with this digest, or None (then compiled on first need)."""
+    try:
+        checks = loads_checks(path.with_suffix(COMPILED_CHECKS_SUFFIX).read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    return checks if checks is not None and checks.get(_DIGEST) == digest else None
+
+
 def load_definition(path: Path, checked_digest: str | None = None) -> FormDefinition:
     """Read one definition file and check it, unless its SHA-256 is `checked_digest` (checked at packaging)."""
     source = str(path)
@@ -286,7 +321,10 @@ def load_definition(path: Path, checked_digest: str | None = None) -> FormDefini
     declared = schema.get("$id") if isinstance(schema, dict) else None
     if declared is not None and declared != form_id:
         raise DefinitionError(source, "$.$id", f"$id {declared!r} must match the file name {form_id!r}")
-    return compile_definition(form_id, schema, source, checked=checked)
+    definition = compile_definition(form_id, schema, source, checked=checked)
+    if checked and checked_digest is not None:
+        definition.shipped_checks = _shipped_checks(path, checked_digest)
+    return definition
 
 
 def read_manifest(folder: Path) -> dict[str, str]:
@@ -304,12 +342,18 @@ def read_manifest(folder: Path) -> dict[str, str]:
 
 
 def seal_folder(folder: Path) -> list[DefinitionError]:
-    """Check every definition in a folder and, if all are good, record their SHA-256 in its manifest."""
+    """Check every definition in a folder and, if all are good, record their SHA-256 in its manifest and write
+    each one's compiled answer checks beside it."""
     (folder / CHECKED_MANIFEST).unlink(missing_ok=True)
+    for stale in folder.glob(f"*{COMPILED_CHECKS_SUFFIX}"):
+        stale.unlink()
     errors = check_folder(folder)
     if not errors:
-        lines = [f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n"
-                 for path in sorted(folder.glob("*.json"))]
+        digests = {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.glob("*.json"))}
+        for path, digest in digests.items():
+            checks = {_DIGEST: digest, **load_definition(path, digest).compiled_checks()}
+            path.with_suffix(COMPILED_CHECKS_SUFFIX).write_bytes(dumps_checks(checks))
+        lines = [f"{digest}  {path.name}\n" for path, digest in digests.items()]
         (folder / CHECKED_MANIFEST).write_text("".join(lines), encoding="utf-8")
     return errors
 

@@ -7,9 +7,14 @@ implements draft 7, so it is only given schemas whose every keyword means the sa
 draft 2020-12 and as Formloop's jsonschema validator applies it (same `format` functions, same
 `pattern` rules); for anything else `compile_check` returns None and jsonschema checks alone.
 jsonschema still writes every error message: the compiled check only answers "valid or not".
+
+A Lambda bundle ships each check already compiled (`check_bytecode` at packaging, `load_check` on a cold start):
+neither fastjsonschema nor its code generator runs in Lambda, as a module's .pyc spares compiling its source.
 """
 from __future__ import annotations
 
+import functools
+import marshal
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -114,7 +119,79 @@ def compile_check(schema: Any) -> Check | None:
                                           detailed_exceptions=False)
     except Exception:  # noqa: BLE001 - e.g. a pattern whose `$` cannot be read as the end of the text
         return None  # jsonschema checks this schema alone; a form must never fail to load here
-    invalid = fastjsonschema.JsonSchemaValueException
+    return _answering(validate, fastjsonschema.JsonSchemaValueException)
+
+
+# The one line of fastjsonschema's generated module that imports it: a shipped check gets both names from
+# `load_check` instead, so a cold start never imports fastjsonschema (or its code generator).
+_IMPORT_LINE = "from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException\n"
+
+
+class NotValidError(ValueError):
+    """Raised inside a shipped check for answers its schema refuses (fastjsonschema's JsonSchemaValueException,
+    whose constructor it takes)."""
+
+    def __init__(self, message: str = "", value: Any = None, name: str | None = None, definition: Any = None,
+                 rule: str | None = None) -> None:
+        super().__init__(message)
+
+
+class AllNotValidError(NotValidError):
+    """fastjsonschema's JsonSchemaValuesException (every error at once), for a check generated without fast_fail."""
+
+    def __init__(self, errors: list[NotValidError]) -> None:
+        super().__init__("; ".join(map(str, errors)))
+        self.errors = errors
+
+
+def check_bytecode(schema: Any) -> Any:
+    """The compiled check of `schema` as a code object for `marshal` (what a bundle ships), or None when only
+    jsonschema can check it exactly (as `compile_check` answers)."""
+    portable = portable_schema(schema)
+    if portable is None:
+        return None
+    import fastjsonschema
+
+    try:
+        source = fastjsonschema.compile_to_code(portable, formats=dict(FORMATS), use_default=False,
+                                                detailed_exceptions=False)
+    except Exception:  # noqa: BLE001 - as in compile_check: jsonschema checks this schema alone
+        return None
+    if source.count(_IMPORT_LINE) != 1 or "\ndef validate(" not in source:
+        # fastjsonschema writes its modules otherwise now: packaging stops rather than ship a check that would
+        # import it on a cold start (or find no `validate`)
+        raise ValueError("fastjsonschema's generated module changed shape; update fastcheck.check_bytecode")
+    return compile(source.replace(_IMPORT_LINE, ""), "<compiled form check>", "exec")
+
+
+def load_check(code: Any) -> Check | None:
+    """The check a `check_bytecode` code object defines (None stays None: only jsonschema can check)."""
+    if code is None:
+        return None
+    namespace: dict[str, Any] = {"JsonSchemaValueException": NotValidError,
+                                 "JsonSchemaValuesException": AllNotValidError}
+    exec(code, namespace)  # noqa: S102 - bytecode Formloop compiled from its own definitions at packaging
+    return _answering(functools.partial(namespace["validate"], custom_formats=dict(FORMATS)), NotValidError)
+
+
+def dumps_checks(checks: Mapping[str, Any]) -> bytes:
+    """Code objects by name, as a file a bundle ships: marshal's format belongs to one Python version, so the
+    file starts with that version's bytecode magic number."""
+    from importlib.util import MAGIC_NUMBER
+    return MAGIC_NUMBER + marshal.dumps(dict(checks))
+
+
+def loads_checks(data: bytes) -> dict[str, Any] | None:
+    """What `dumps_checks` wrote, or None when another Python wrote it (its checks are compiled again)."""
+    from importlib.util import MAGIC_NUMBER
+    if not data.startswith(MAGIC_NUMBER):
+        return None
+    loaded = marshal.loads(data[len(MAGIC_NUMBER):])
+    return loaded if isinstance(loaded, dict) else None
+
+
+def _answering(validate: Callable[[Any], Any], invalid: type[Exception]) -> Check:
+    """A Check around a fastjsonschema validate function: its exception for `invalid` means False."""
 
     def check(answers: Any) -> bool | None:
         try:
