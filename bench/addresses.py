@@ -48,7 +48,7 @@ def seed(services: Any, count: int, rng: random.Random) -> float:
     store = services.store
     table = store.submissions.Meta.table_name
     client = botocore_client(store.submissions)
-    items = [store._record(submission(rng, f"r{n}@example.com")).serialize() for n in range(count)]
+    items = [store.tables.record_item(submission(rng, f"r{n}@example.com")) for n in range(count)]
     return batch_put(client, table, items, WRITERS)
 
 

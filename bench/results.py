@@ -69,7 +69,7 @@ def seed(services: Any, count: int, rng: random.Random) -> float:
             submission = Submission(form=FORM_ID, id=str(ULID.from_datetime(created)), created_at=created,
                                     status="received", answers=answers, feedback_kind=answers["kind"],
                                     language="en", respondent_email=answers["email"])
-            submissions.save(services.store._record(submission))
+            submissions.save(services.store.tables._record(submission))
             added = contribution(definition, submission, 365)
             assert added is not None
             for name, amount in added.counts.items():

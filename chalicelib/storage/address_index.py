@@ -6,8 +6,9 @@ index, sorted by id. An item without the attribute is not in the index, so a req
 of that one address, however large the table. The indexes project keys only: the submission itself is read by
 its key, consistently, so the answer never shows what an index lags behind on.
 
-The attributes hold nothing the item does not already hold in clear (`respondent_email`, `reply_to`, and the
-answers), and go with it when it is deleted. A keyed hash would hide nothing more and would tie the index to a
+The attributes themselves are worked out in items.py, with the item a plain post writes. They hold nothing the
+item does not already hold in clear (`respondent_email`, `reply_to`, and the answers), and go with it when it is
+deleted. A keyed hash would hide nothing more and would tie the index to a
 secret whose rotation would lose it.
 """
 from __future__ import annotations
@@ -19,35 +20,10 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
-from chalicelib.core.addresses import normalise_address
 from chalicelib.core.errors import StoreUnavailableError
 
 from .base import error_code
-
-# Index name -> (the attribute it is keyed by, the Submission field that attribute is derived from).
-ADDRESS_INDEXES = {"by-address": ("address", "respondent_email"), "by-reply-address": ("reply_address", "reply_to")}
-# As long as an address Formloop accepts can be (RFC 5321); a longer stored value is never looked for.
-MAX_ADDRESS_CHARS = 254
-
-
-def address_key(address: str | None) -> str | None:
-    """The index key of an address: its normalised mailbox, None when it cannot be one (then it is not indexed)."""
-    if not address:
-        return None
-    key = normalise_address(address)
-    local, _, domain = key.rpartition("@")
-    if not local or not domain or len(key) > MAX_ADDRESS_CHARS or not key.isprintable() or " " in key:
-        return None
-    return key
-
-
-def address_attributes(respondent_email: str | None, reply_to: str | None) -> dict[str, str]:
-    """The index attributes of a submission: its respondent's key, and its reply-to's when that is another mailbox."""
-    respondent, reply = address_key(respondent_email), address_key(reply_to)
-    found = {"address": respondent} if respondent else {}
-    if reply and reply != respondent:
-        found["reply_address"] = reply
-    return found
+from .items import ADDRESS_INDEXES, address_attributes
 
 
 def address_index(name: str) -> GlobalSecondaryIndex[Any]:

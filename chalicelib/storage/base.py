@@ -15,6 +15,8 @@ from pynamodb.models import Model
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import ConditionFailedError, StoreUnavailableError
 
+from .client import client_for
+
 
 @dataclass(frozen=True)
 class ConditionalWrite:
@@ -66,12 +68,25 @@ def connection_for(settings: Settings) -> Connection:
                               settings.storage_timeout_seconds)
 
 
-# Each Connection builds its own botocore session and client on first use (tens of milliseconds, a new
+class _SharedClientConnection(Connection):
+    """A PynamoDB connection that sends through the process's shared client (client.py), the one a plain post's
+    PutItem goes through, instead of building its own."""
+
+    def __init__(self, region: str, host: str | None, retries: int, timeout_seconds: int) -> None:
+        super().__init__(region=region, host=host, max_retry_attempts=retries,
+                         connect_timeout_seconds=timeout_seconds, read_timeout_seconds=timeout_seconds)
+        self._policy = (region, host, retries, timeout_seconds)
+
+    @property
+    def client(self) -> Any:
+        return client_for(*self._policy)
+
+
+# Each Connection would build its own botocore session and client on first use (tens of milliseconds, a new
 # TCP connection): one per endpoint and policy for the life of the process, never one per request.
 @functools.lru_cache(maxsize=8)
 def _shared_connection(region: str, host: str | None, retries: int, timeout_seconds: int) -> Connection:
-    return Connection(region=region, host=host, max_retry_attempts=retries,
-                      connect_timeout_seconds=timeout_seconds, read_timeout_seconds=timeout_seconds)
+    return _SharedClientConnection(region, host, retries, timeout_seconds)
 
 
 def botocore_client(model: type[Model]) -> Any:

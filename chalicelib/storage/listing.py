@@ -10,7 +10,7 @@ from chalicelib.core.errors import StoreUnavailableError
 from chalicelib.reporting.model import SubmissionPage
 
 from .base import bind_model
-from .submissions import Submission, SubmissionRecord, SubmissionStore
+from .submission_tables import Submission, SubmissionRecord, SubmissionTables
 
 
 class SubmissionPages:
@@ -30,7 +30,7 @@ class SubmissionPages:
                                            consistent_read=True, last_evaluated_key=start, page_size=limit)
             records = iter(query)
             for record in records:
-                found.append(SubmissionStore._submission(record))
+                found.append(SubmissionTables._submission(record))
                 if len(found) == limit:
                     break
             # Peek rather than trust LastEvaluatedKey: with a filter, a full page can end mid-way through a query page.
@@ -42,7 +42,7 @@ class SubmissionPages:
     def get(self, form: str, submission_id: str) -> Submission | None:
         """One submission, or None."""
         try:
-            return SubmissionStore._submission(self.submissions.get(form, submission_id, consistent_read=True))
+            return SubmissionTables._submission(self.submissions.get(form, submission_id, consistent_read=True))
         except DoesNotExist:
             return None
         except PynamoDBException as exc:

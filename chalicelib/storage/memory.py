@@ -32,7 +32,7 @@ from chalicelib.intake.admission import (
 )
 from chalicelib.reporting.model import SubmissionPage
 
-from .address_index import ADDRESS_INDEXES, address_attributes
+from .items import ADDRESS_INDEXES, address_attributes
 
 
 class MemoryRateLimitStore:

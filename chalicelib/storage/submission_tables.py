@@ -1,15 +1,15 @@
-"""Submissions and idempotency keys in DynamoDB."""
+"""Submissions and idempotency keys in DynamoDB, through PynamoDB: everything but a plain post's one PutItem.
+
+SubmissionStore (submissions.py) builds this on first need, so a cold start that only stores a plain post never
+imports PynamoDB.
+"""
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, assert_never
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.attributes import (
-    Attribute,
     MapAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -39,8 +39,10 @@ from chalicelib.intake.admission import (
     UnmarkRespondent,
 )
 
-from .address_index import address_attributes, address_index, keys_by_address, read_by_keys
+from .address_index import address_index, keys_by_address, read_by_keys
 from .base import ConditionalWrite, bind_model, botocore_client, connection_for, error_code
+from .client import put_item
+from .items import address_attributes
 from .limits import RateLimitStore
 from .surveys import SurveyStore
 
@@ -97,39 +99,7 @@ def _plain(attribute: Any) -> dict[str, Any]:
     return attribute.as_dict() if hasattr(attribute, "as_dict") else dict(attribute)
 
 
-def _raw_value(value: Any) -> dict[str, Any] | None:
-    """What PynamoDB's raw MapAttribute writes for one JSON-like value (text, number, yes/no, null, list, object),
-    without its per-value type lookups; None for anything else (PynamoDB serialises those itself)."""
-    kind = type(value)
-    if kind is str:
-        return {"S": value}
-    if kind is bool:
-        return {"BOOL": value}
-    if kind is int or kind is float:
-        return {"N": json.dumps(value)}  # NumberAttribute's own encoding
-    if value is None:
-        return {"NULL": True}
-    if kind is list:
-        items = [_raw_value(item) for item in value]
-        return None if any(item is None for item in items) else {"L": items}
-    if kind is dict:
-        inner = _raw_map(value)
-        return None if inner is None else {"M": inner}
-    return None
-
-
-def _raw_map(values: dict[str, Any]) -> dict[str, Any] | None:
-    """A raw map's attributes as PynamoDB serialises them (tests/unit/test_submission_item.py compares the two)."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        item = _raw_value(value)
-        if item is None:
-            return None
-        out[key] = item
-    return out
-
-
-class SubmissionStore:
+class SubmissionTables:
     """Reads and writes submissions; every write is conditional, never read-then-write."""
 
     def __init__(self, settings: Settings, limits: RateLimitStore | None = None,
@@ -141,13 +111,6 @@ class SubmissionStore:
         self.limits = limits or RateLimitStore(settings)
         self.surveys = surveys or SurveyStore(settings)
         self._transactions: Connection | None = None
-        # Every attribute but the key, as (Submission field, the record's attribute): a plain post serialises its
-        # values with these directly instead of building and walking a record (tests compare the two).
-        plan = [(name, attribute) for name, attribute in self.submissions.get_attributes().items()
-                if name not in ("form", "id")]
-        known = {item.name for item in dataclasses.fields(Submission)} | {"expires_at", "address", "reply_address"}
-        self._plan: list[tuple[str, Attribute[Any]]] | None = (
-            plan if all(name in known for name, _ in plan) else None)  # else every put builds its record
 
     @property
     def models(self) -> list[type[Model]]:
@@ -176,8 +139,9 @@ class SubmissionStore:
             if claim is None and not admissions:
                 # No condition: the id is a fresh ULID, so the only item it can meet is this very one, written
                 # by an attempt whose answer was lost; botocore's retry then rewrites the same bytes (a no-op
-                # for the stream, which only acts on INSERT).
-                self._plain_put(submission)
+                # for the stream, which only acts on INSERT). SubmissionStore sends most of these itself.
+                put_item(botocore_client(self.submissions), self.submissions.Meta.table_name,
+                         self.record_item(submission), f"submission {submission.form}/{submission.id} not stored")
                 return StoreResult(submission.id, created=True)
             with TransactWrite(connection=self._connection()) as transaction:
                 if claim is not None:
@@ -270,44 +234,10 @@ class SubmissionStore:
             raise _unavailable(exc, f"submission {form}/{submission_id} not deleted") from exc
         return True
 
-    def _plain_put(self, submission: Submission) -> None:
-        """One PutItem through the model's own botocore client (its endpoint, retries and timeouts), with the item
-        the model's attributes serialise; PynamoDB's request wrapper (an id, two signals, a debug log, asking
-        for consumed capacity) is a third of a post's own CPU and adds nothing to one unconditional put."""
-        hash_key, attributes = self._plain_put_arguments(submission)
-        item = {"form": {"S": hash_key}, "id": {"S": submission.id}, **attributes}
-        what = f"submission {submission.form}/{submission.id} not stored"
-        try:
-            botocore_client(self.submissions).put_item(TableName=self.submissions.Meta.table_name, Item=item)
-        except ClientError as exc:  # DynamoDB answered: nothing was written
-            raise StoreUnavailableError(f"{what}: {exc}", maybe_written=False) from exc
-        except BotoCoreError as exc:  # no answer (a timeout, a dropped connection): it may have been written
-            raise StoreUnavailableError(f"{what}: {exc}", maybe_written=True) from exc
-
-    def _plain_put_arguments(self, submission: Submission) -> tuple[str, dict[str, Any]]:
-        """What _put_arguments gives for the submission's record, serialised by the same attributes without one."""
-        if self._plan is None:
-            return self._put_arguments(self._record(submission))
-        values = {**vars(submission), "expires_at": (
-            submission.created_at + timedelta(days=submission.retention_days) if submission.retention_days else None),
-            "address": None, "reply_address": None,
-            **address_attributes(submission.respondent_email, submission.reply_to)}
-        attributes: dict[str, Any] = {}
-        for name, attribute in self._plan:
-            value = values[name]
-            if value is None:
-                if not attribute.null:  # the record's own serialisation names what is missing
-                    return self._put_arguments(self._record(submission))
-                continue
-            if type(value) is dict and type(attribute) is MapAttribute:  # answers, source: a raw map
-                plain = _raw_map(value)
-                if plain is not None:
-                    attributes[attribute.attr_name] = {"M": plain}
-                    continue
-            serialised = attribute.serialize(value)
-            if serialised is not None:
-                attributes[attribute.attr_name] = {attribute.attr_type: serialised}
-        return submission.form, attributes
+    def record_item(self, submission: Submission) -> dict[str, Any]:
+        """The submission's DynamoDB item as its record serialises it (keys included); ValueError naming what a
+        record cannot be stored without."""
+        return self._record(submission).serialize(null_check=True)
 
     @staticmethod
     def _put_arguments(record: SubmissionRecord) -> tuple[str, dict[str, Any]]:

@@ -7,31 +7,18 @@ takes no place and marks no address.
 """
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, PynamoDBException
-from pynamodb.models import Model
+import functools
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import StoreUnavailableError
 from chalicelib.intake.admission import GiveBackPlace, MarkRespondent, TakePlace, UnmarkRespondent
 
-from .base import ConditionalWrite, bind_model
+if TYPE_CHECKING:
+    from .admission_records import SurveyRecord
+    from .base import ConditionalWrite
 
 RESPONSES = "responses"
-
-
-class SurveyRecord(Model):
-    """A survey's response counter ("responses") or a respondent marker ("email#<sha256>")."""
-
-    class Meta:
-        table_name = "unbound-surveys"
-
-    form = UnicodeAttribute(hash_key=True)
-    key = UnicodeAttribute(range_key=True)
-    taken = NumberAttribute(null=True)  # responses counted (on the "responses" item)
-    attempt = UnicodeAttribute(null=True)  # the submission id that placed the marker
-    created_at = NumberAttribute(null=True)
-    expires_at = TTLAttribute(null=True)
 
 
 def _marker(address_hash: str) -> str:
@@ -43,20 +30,29 @@ class SurveyStore:
     (written with its deletion)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.records: type[SurveyRecord] = bind_model(SurveyRecord, settings, "surveys")  # type: ignore[assignment]
+        self.settings = settings
+
+    @functools.cached_property
+    def records(self) -> type[SurveyRecord]:
+        """The survey items' model bound to this deployment's table (PynamoDB is imported on first need)."""
+        from .admission_records import SurveyRecord
+        from .base import bind_model
+        return bind_model(SurveyRecord, self.settings, "surveys")  # type: ignore[return-value]
 
     @property
-    def models(self) -> list[type[Model]]:
+    def models(self) -> list[type[Any]]:
         return [self.records]
 
     def take_place(self, intent: TakePlace) -> ConditionalWrite:
         """One more response counted, only while fewer than the limit were."""
+        from .base import ConditionalWrite
         r = self.records
         return ConditionalWrite(record=r(intent.form, RESPONSES), actions=[r.taken.add(1)],
                                 condition=r.taken.does_not_exist() | (r.taken < intent.limit))
 
     def mark_respondent(self, intent: MarkRespondent) -> ConditionalWrite:
         """This address's marker, only if it has none yet (an idempotent replay never gets this far)."""
+        from .base import ConditionalWrite
         r = self.records
         return ConditionalWrite(record=r(intent.form, _marker(intent.address_hash)),
                                 actions=[r.attempt.set(intent.submission_id),
@@ -66,6 +62,7 @@ class SurveyStore:
 
     def give_back_place(self, intent: GiveBackPlace) -> ConditionalWrite:
         """One response fewer (the submission counted is being deleted)."""
+        from .base import ConditionalWrite
         r = self.records
         return ConditionalWrite(record=r(intent.form, RESPONSES), actions=[r.taken.add(-1)], condition=r.taken > 0)
 
@@ -73,6 +70,9 @@ class SurveyStore:
         """The address marker's removal if this very submission placed it (so the address may answer again); None
         if it did not, as a condition that cannot hold would cancel the whole deletion. Still conditioned on it,
         in case the marker changes between this read and the deletion."""
+        from pynamodb.exceptions import DoesNotExist, PynamoDBException
+
+        from .base import ConditionalWrite
         r = self.records
         try:
             marker = r.get(intent.form, _marker(intent.address_hash), consistent_read=True)
@@ -87,6 +87,7 @@ class SurveyStore:
 
     def responses(self, form: str) -> int:
         """How many responses were counted (one GetItem)."""
+        from pynamodb.exceptions import DoesNotExist, PynamoDBException
         try:
             return int(self.records.get(form, RESPONSES, consistent_read=True).taken or 0)
         except DoesNotExist:

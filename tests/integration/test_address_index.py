@@ -66,7 +66,7 @@ def test_a_request_reads_the_address_index_and_its_own_submissions_only(services
 def write_as_before(services: Any, submission: Submission) -> None:
     """The item an older version wrote: everything but the address index attributes."""
     store = services.store
-    hash_key, attributes = store._put_arguments(store._record(submission))
+    hash_key, attributes = store.tables._put_arguments(store.tables._record(submission))
     for name in ("address", "reply_address"):
         attributes.pop(name, None)
     store.submissions._get_connection().put_item(hash_key, range_key=submission.id, attributes=attributes)
