@@ -1,28 +1,74 @@
-"""Shared fixtures: one real DynamoDB Local per test session, fresh tables, the Chalice test client."""
+"""Shared fixtures: one real DynamoDB Local per test run, fresh tables, the Chalice test client."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from formloop_cli import dynamodb_local
+from tests.written_tables import WrittenTables
 
 ROOT = Path(__file__).resolve().parent.parent
+GIVEN_ENDPOINT = "FORMLOOP_TEST_DYNAMODB_ENDPOINT"
+# The tiers that need DynamoDB Local; a run of the unit tier alone starts none.
+NEEDS_DYNAMODB = (ROOT / "tests" / "integration", ROOT / "tests" / "browser")
 
 # DynamoDB Local accepts any credentials; set them so botocore never looks further.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
+# The DynamoDB Local this run started at configure, and the folder of its log.
+_started: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+
+def _selects_a_tier_needing_dynamodb(config: pytest.Config) -> bool:
+    for arg in config.args:
+        path = Path(arg.split("::")[0]).resolve()
+        if any(path == tier or tier in path.parents or path in tier.parents for tier in NEEDS_DYNAMODB):
+            return True
+    return False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start DynamoDB Local before collecting, so its JVM boots while the tests are imported. Parallel workers
+    (pytest-xdist) inherit its endpoint and share it, each with tables of its own."""
+    if hasattr(config, "workerinput") or os.environ.get(GIVEN_ENDPOINT) or not _selects_a_tier_needing_dynamodb(config):
+        return
+    port = dynamodb_local.free_port()
+    folder = Path(tempfile.mkdtemp(prefix="formloop-dynamodb-"))
+    try:
+        process = dynamodb_local.start(port, data_dir=None, log=folder / "dynamodb-local.log")
+    except dynamodb_local.LocalSetupError:
+        shutil.rmtree(folder, ignore_errors=True)
+        return  # the dynamodb_endpoint fixture tries again and fails each test that needs it with the reason
+    _started.append((process, folder))
+    os.environ[GIVEN_ENDPOINT] = f"http://127.0.0.1:{port}"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the DynamoDB Local this run started."""
+    while _started:
+        process, folder = _started.pop()
+        dynamodb_local.stop(process)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop(GIVEN_ENDPOINT, None)
+
 
 @pytest.fixture(scope="session")
 def dynamodb_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real DynamoDB Local: FORMLOOP_TEST_DYNAMODB_ENDPOINT if set, else one started for this session."""
-    given = os.environ.get("FORMLOOP_TEST_DYNAMODB_ENDPOINT")
+    """A real DynamoDB Local: FORMLOOP_TEST_DYNAMODB_ENDPOINT if set (or started at configure), else one
+    started now for this session."""
+    given = os.environ.get(GIVEN_ENDPOINT)
     if given:
+        dynamodb_local.wait_ready(given, _started[0][0] if _started else None)  # a worker waits for its boot too
         yield given
         return
     with dynamodb_local.running(tmp_path_factory.mktemp("dynamodb") / "dynamodb-local.log") as endpoint:
@@ -41,7 +87,18 @@ def settings(dynamodb_endpoint: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def session_services(settings):  # type: ignore[no-untyped-def]
+def written_tables() -> Iterator[WrittenTables]:
+    """Which tables were written since the `services` fixture last emptied them."""
+    watching = WrittenTables()
+    watching.install()
+    try:
+        yield watching
+    finally:
+        watching.uninstall()
+
+
+@pytest.fixture(scope="session")
+def session_services(settings, written_tables):  # type: ignore[no-untyped-def]
     from chalicelib.wiring import build_services
     built = build_services(settings)
     built.create_tables()
@@ -54,12 +111,20 @@ def _truncate(model) -> None:  # type: ignore[no-untyped-def]
             batch.delete(item)
 
 
+@pytest.fixture(scope="session")
+def _truncating() -> Iterator[ThreadPoolExecutor]:
+    # A scan is one request of about 10 ms to DynamoDB Local, which answers several at once.
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="truncate") as pool:
+        yield pool
+
+
 @pytest.fixture
-def services(session_services):  # type: ignore[no-untyped-def]
-    """The session's services over empty tables."""
-    for store in session_services.stores:
-        for model in store.models:
-            _truncate(model)
+def services(session_services, written_tables, _truncating):  # type: ignore[no-untyped-def]
+    """The session's services over empty tables (those written since the last test are emptied)."""
+    written = written_tables.take()
+    models = [model for store in session_services.stores for model in store.models
+              if written is None or model.Meta.table_name in written]
+    list(_truncating.map(_truncate, models))  # list(): re-raises the first failure
     return session_services
 
 
