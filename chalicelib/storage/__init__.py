@@ -1,7 +1,7 @@
 """DynamoDB storage through PynamoDB: the only package that imports it, one module per concept.
 
-The in-memory stores (memory_*.py) live here too; SubmissionStore is loaded on first use so that importing
-them does not load PynamoDB.
+The in-memory stores (memory_*.py) live here too. SubmissionStore is loaded on first use, and itself loads
+PynamoDB only when a write needs more than one plain PutItem (submissions.py).
 """
 from __future__ import annotations
 
