@@ -1,12 +1,16 @@
 """The respondents' pages on a phone (390 px) and a desktop (1280 px): every choice is a tap target of at least
 44 x 44 px, the 0-10 scale keeps one row or two clean rows, a matrix shows one statement per row, and nothing
-scrolls sideways on the phone. Screenshots of each page at both widths land in build/screenshots/."""
+scrolls sideways on the phone. Screenshots of each page at both widths land in build/screenshots/.
+
+The same visit of each page also runs axe-core on it at 1280 x 900 (tests/browser/test_axe.py): one page load
+per page for both checks."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
 from tests.browser.shipped_pages import gift_link, visits  # noqa: F401  (gift_link is a fixture)
+from tests.browser.test_axe import BLOCKING, violations
 
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
@@ -34,17 +38,30 @@ def _small_targets(browser: Any) -> list[tuple[str, int, int]]:
     return [(name, w, h) for name, w, h in browser.execute_script(TARGETS) if w < TAP or h < TAP]
 
 
-def test_choices_are_large_tap_targets_and_nothing_overflows_on_a_phone(site, browser, gift_link) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def _blocking_violations(browser: Any) -> list[str]:
+    found = []
+    for violation in violations(browser):
+        if violation.get("impact") in BLOCKING:
+            targets = [" ".join(map(str, node.get("target", []))) for node in violation["nodes"]]
+            found.append(f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets[:3]}")
+    return found
+
+
+def test_choices_are_large_tap_targets_nothing_overflows_on_a_phone_and_axe_finds_nothing_serious(  # type: ignore[no-untyped-def]
+        site, browser, gift_link) -> None:  # noqa: F811
     SHOTS.mkdir(parents=True, exist_ok=True)
     small: dict[str, list[tuple[str, int, int]]] = {}
     overflow: dict[str, int] = {}
     rows: dict[str, list[int]] = {}
+    inaccessible: dict[str, list[str]] = {}
     try:
         for name, visit in visits(site, gift_link):
             browser.set_window_size(*WIDTHS["phone"])
             visit(browser)
             for label, (width, height) in WIDTHS.items():
                 browser.set_window_size(width, height)
+                if label == "desktop" and (blocking := _blocking_violations(browser)):  # at 1280 x 900
+                    inaccessible[name] = blocking
                 if label == "phone":
                     if found := _small_targets(browser):
                         small[name] = found
@@ -62,6 +79,7 @@ def test_choices_are_large_tap_targets_and_nothing_overflows_on_a_phone(site, br
     assert small == {}
     assert overflow == {}
     assert rows == {}
+    assert inaccessible == {}  # no serious or critical axe violation
 
 
 def _full_page_screenshot(browser: Any, path: Path) -> None:
