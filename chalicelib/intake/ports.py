@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.core.submission import IdempotencyClaim, StoreResult, Submission
-from chalicelib.intake.admission import Admission, Release
+
+if TYPE_CHECKING:
+    from chalicelib.intake.admission import Admission, Release
 
 
 class SubmissionStorage(Protocol):

@@ -29,7 +29,6 @@ from chalicelib.forms.answers import CAPTCHA_TOKEN_FIELDS, ControlFields, coerce
 from chalicelib.forms.definitions import FormDefinition, FormRegistry
 from chalicelib.forms.formats import is_email
 from chalicelib.i18n.negotiation import negotiate
-from chalicelib.intake.admission import Admission
 from chalicelib.intake.parsing import Limits, parse_body
 from chalicelib.intake.ports import SubmissionStorage
 from chalicelib.intake.source import source_of
@@ -37,6 +36,7 @@ from chalicelib.intake.spam import RateLimiter, page_token, posted_too_fast
 from chalicelib.intake.surveys import SurveyGuard
 
 if TYPE_CHECKING:
+    from chalicelib.intake.admission import Admission
     from chalicelib.intake.captcha import CaptchaGuard
 
 log = logging.getLogger("formloop.intake")

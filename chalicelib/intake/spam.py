@@ -5,11 +5,14 @@ import hashlib
 import hmac
 import math
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from chalicelib.core.errors import RateLimitedError
 from chalicelib.forms.definitions import FormDefinition
-from chalicelib.intake.admission import CountUse
 from chalicelib.intake.ports import RateLimitStorage
+
+if TYPE_CHECKING:
+    from chalicelib.intake.admission import CountUse
 
 
 class RateLimiter:
@@ -23,6 +26,7 @@ class RateLimiter:
         limit = definition.settings.get("spam", {}).get("perIpPerHour")
         if not limit or not ip_hash:
             return None
+        from chalicelib.intake.admission import CountUse  # only a limited form's post loads the admissions
         window, window_end = hour_window(now)
         return CountUse(_key(definition, ip_hash, window), int(limit), window_end, _refusal(now, window_end))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.addresses import normalise_address
 from chalicelib.core.errors import (
@@ -21,15 +21,10 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormDefinition, parse_instant
-from chalicelib.intake.admission import (
-    Admission,
-    GiveBackPlace,
-    MarkRespondent,
-    Release,
-    TakePlace,
-    UnmarkRespondent,
-)
 from chalicelib.intake.ports import SurveyStorage
+
+if TYPE_CHECKING:
+    from chalicelib.intake.admission import Admission, Release
 
 
 class SurveyFullError(FormClosedError):
@@ -83,8 +78,10 @@ class SurveyGuard:
         """What admits a received submission to this survey, written in the same transaction as it: one response
         per address, then the response limit. Spam is not counted."""
         settings: dict[str, Any] = definition.settings
-        if submission.status != "received":
+        if submission.status != "received" or not (settings.get("onePerEmail") or "maxResponses" in settings):
             return []
+        # Imported here: a post to a form without survey limits never loads the admissions (a cold start).
+        from chalicelib.intake.admission import MarkRespondent, TakePlace
         admissions: list[Admission] = []
         if settings.get("onePerEmail"):
             retention = int(settings.get("retentionDays", self.default_retention_days))
@@ -103,6 +100,7 @@ class SurveyGuard:
         settings: dict[str, Any] = definition.settings
         if submission.status != "received":
             return []
+        from chalicelib.intake.admission import GiveBackPlace, UnmarkRespondent
         releases: list[Release] = []
         if settings.get("onePerEmail"):
             try:

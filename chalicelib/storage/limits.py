@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import StoreUnavailableError
-from chalicelib.intake.admission import CountUse
 
 if TYPE_CHECKING:
+    from chalicelib.intake.admission import CountUse
+
     from .admission_records import RateCounterRecord
     from .base import ConditionalWrite
 

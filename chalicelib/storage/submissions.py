@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.config import Settings
 from chalicelib.core.submission import IdempotencyClaim, StoreResult, Submission
-from chalicelib.intake.admission import Admission, Release
 
 from .client import dynamodb_client, put_item
 from .items import submission_item
@@ -22,6 +21,8 @@ from .limits import RateLimitStore
 from .surveys import SurveyStore
 
 if TYPE_CHECKING:
+    from chalicelib.intake.admission import Admission, Release
+
     from .submission_tables import IdempotencyRecord, SubmissionRecord, SubmissionTables
 
 

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import StoreUnavailableError
-from chalicelib.intake.admission import GiveBackPlace, MarkRespondent, TakePlace, UnmarkRespondent
 
 if TYPE_CHECKING:
+    from chalicelib.intake.admission import GiveBackPlace, MarkRespondent, TakePlace, UnmarkRespondent
+
     from .admission_records import SurveyRecord
     from .base import ConditionalWrite
 
