@@ -49,8 +49,10 @@ browser:
 run: setup
 	$(FORMLOOP) run
 
+# Every tier in one run, on two pytest-xdist workers sharing one DynamoDB Local (docs/testing.md);
+# `make test PYTEST_ARGS="-n 0"` runs them one after another in this process.
 test: setup browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: setup
 	$(PY) -m ruff check app.py chalicelib formloop_cli tests bench

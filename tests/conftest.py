@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from formloop_cli import dynamodb_local
+from tests import packaged
 from tests.written_tables import WrittenTables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,20 +28,34 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 # The DynamoDB Local this run started at configure, and the folder of its log.
 _started: list[tuple[subprocess.Popen[bytes], Path]] = []
+_built: list[Path] = []  # the bundle built for parallel workers
 
 
-def _selects_a_tier_needing_dynamodb(config: pytest.Config) -> bool:
+def _selects(config: pytest.Config, tiers: tuple[Path, ...]) -> bool:
+    """Whether the run's paths take in any of these folders."""
     for arg in config.args:
         path = Path(arg.split("::")[0]).resolve()
-        if any(path == tier or tier in path.parents or path in tier.parents for tier in NEEDS_DYNAMODB):
+        if any(path == tier or tier in path.parents or path in tier.parents for tier in tiers):
             return True
     return False
 
 
+def _in_parallel(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and getattr(config.option, "dist", "no") != "no"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Start DynamoDB Local before collecting, so its JVM boots while the tests are imported. Parallel workers
-    (pytest-xdist) inherit its endpoint and share it, each with tables of its own."""
-    if hasattr(config, "workerinput") or os.environ.get(GIVEN_ENDPOINT) or not _selects_a_tier_needing_dynamodb(config):
+    (pytest-xdist) inherit its endpoint and share it, each with tables of its own; for them, the Lambda bundle is
+    built now, before any of them runs a test (tests/packaged.py says why)."""
+    if hasattr(config, "workerinput"):
+        return
+    if _in_parallel(config) and not os.environ.get(packaged.GIVEN_DIR) and _selects(config, NEEDS_DYNAMODB[:1]):
+        out = Path(tempfile.mkdtemp(prefix="formloop-package-"))
+        _built.append(out)
+        os.environ[packaged.GIVEN_DIR] = str(out)
+        packaged.build(out)
+    if os.environ.get(GIVEN_ENDPOINT) or not _selects(config, NEEDS_DYNAMODB):
         return
     port = dynamodb_local.free_port()
     folder = Path(tempfile.mkdtemp(prefix="formloop-dynamodb-"))
@@ -54,12 +69,27 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop the DynamoDB Local this run started."""
+    """Stop the DynamoDB Local this run started, and remove the bundle it built."""
     while _started:
         process, folder = _started.pop()
         dynamodb_local.stop(process)
         shutil.rmtree(folder, ignore_errors=True)
         os.environ.pop(GIVEN_ENDPOINT, None)
+    while _built:
+        shutil.rmtree(_built.pop(), ignore_errors=True)
+        os.environ.pop(packaged.GIVEN_DIR, None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist's `--dist loadgroup`, each test file runs whole on one worker (its module fixtures set up
+    once), and the browser tier on one (one Chromium)."""
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        return
+    for item in items:
+        path = item.path.resolve()
+        group = "browser" if NEEDS_DYNAMODB[1] in path.parents else path.relative_to(ROOT).as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

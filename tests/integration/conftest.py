@@ -2,13 +2,13 @@
 local receiver for webhook targets."""
 from __future__ import annotations
 
-import subprocess
-import sys
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import packaged
 from tests.unit.webhooks.receiver import Receiver, running
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,12 +16,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`formloop package` output (deployment.zip and sam.json), as `make package` builds it."""
-    out = tmp_path_factory.mktemp("package")
-    result = subprocess.run([sys.executable, "-m", "formloop_cli", "package", str(out)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stdout + result.stderr
-    print(result.stdout)
+    """`formloop package` output (deployment.zip and sam.json), as `make package` builds it; under pytest-xdist,
+    the one built before the workers started (tests/conftest.py)."""
+    given = os.environ.get(packaged.GIVEN_DIR)
+    out = Path(given) if given else tmp_path_factory.mktemp("package")
+    if not given:
+        packaged.build(out)
+    returncode, stdout, stderr = packaged.outcome(out)
+    assert returncode == 0, stdout + stderr
+    print(stdout)
     return out
 
 
