@@ -163,23 +163,25 @@ SAFE_PATTERNS = [
 @pytest.mark.parametrize("pattern", SAFE_PATTERNS)
 def test_safe_patterns_are_accepted_and_fast(pattern: str) -> None:
     definition = compile_definition("sample", with_pattern(pattern), "forms/sample.json")
-    # Whatever a visitor types (within the field's limits), checking it stays instant.
+    # Whatever a visitor types (within the field's limits), checking it stays instant: a pattern that backtracks
+    # catastrophically takes seconds on these (`^(a+)+$` on 25 characters: about 2 s), a safe one microseconds.
+    # The bound leaves room for a busy test machine running two workers.
     started = time.perf_counter()
     for hostile in ("a" * 99 + "!", "a-" * 49 + "!", "1" * 99 + "x", "123-" * 24 + "x", "a " * 49 + "!"):
         list(definition.validator.iter_errors({"name": hostile}))
-    assert time.perf_counter() - started < 0.05
+    assert time.perf_counter() - started < 0.5
 
 
 @pytest.mark.parametrize("max_length, message", [(None, "must be at most 1000 characters."),
                                                  (50, "must be at most 50 characters.")])
 def test_patterns_never_run_on_text_longer_than_allowed(max_length: int | None, message: str) -> None:
-    # `\\d+$` is quadratic under re.search: 20,000 digits would take seconds.
+    # `\\d+$` is quadratic under re.search: 20,000 digits take about 6 s (the bound leaves room for a busy machine).
     definition = compile_definition("sample", changed(lambda d: d["properties"].__setitem__(
         "code", {"type": "string", "pattern": "\\d+$"} | ({"maxLength": max_length} if max_length else {}))),
         "forms/sample.json")
     started = time.perf_counter()
     errors = list(definition.validator.iter_errors({"name": "Ann", "code": "1" * 20_000 + "x"}))
-    assert time.perf_counter() - started < 0.1
+    assert time.perf_counter() - started < 1.0
     assert [(e.validator, e.validator_value) for e in errors] == [("maxLength", max_length or 1000)]
     from chalicelib.forms.answers import validate
     assert [(e.field, e.message) for e in validate(definition, {"name": "Ann", "code": "1" * 20_000})] == [
