@@ -191,7 +191,8 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=500, help="measured posts (and put_items) in (a)")
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--write-posts", type=int, default=50, help="accepted posts counted in (b)")
-    parser.add_argument("--cold-rounds", type=int, default=10, help="fresh processes per side in (c)")
+    # Medians of 10 processes moved by about 0.1x from run to run on a shared machine; 20 steady them.
+    parser.add_argument("--cold-rounds", type=int, default=20, help="fresh processes per side in (c)")
     parser.add_argument("--bundle", type=Path, default=None,
                         help="a deployment.zip to measure in (c); default: build one with `formloop package`")
     parser.add_argument("--bundle-dir", type=Path, default=ROOT / "build" / "bench" / "bundle",
@@ -246,7 +247,7 @@ def main() -> int:
             print(f"    {label:48} median {_ms(median)}   p90 {_ms(p90)}   {ratio}   "
                   f"our CPU {_ms(steady['cpu'][side])}")
         print(f"    ratio of medians, plain post / put_item: {stats['app'][0] / floor_median:.2f}x "
-              "(target <= 1.30x); 'our CPU' is this process's CPU time, DynamoDB Local's not included\n")
+              "(target <= 1.20x, aim <= 1.10x); 'our CPU' is this process's CPU time, DynamoDB Local's not included\n")
 
         writes = bench_writes(app_module, counter, args.write_posts)
         print("(b) DynamoDB requests per accepted submission (botocore before-send, every client, retries counted)")
