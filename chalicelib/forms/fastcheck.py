@@ -106,20 +106,29 @@ def _plain_assertion(key: str, value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def compile_check(schema: Any) -> Check | None:
-    """A compiled check of `schema`, or None when only jsonschema can check it exactly."""
+def _generated(schema: Any, *, as_code: bool) -> Any:
+    """fastjsonschema's validate function for `schema` (or, `as_code`, its module's source), or None when only
+    jsonschema can check it exactly."""
     portable = portable_schema(schema)
     if portable is None:
         return None
     import fastjsonschema
 
+    generate = fastjsonschema.compile_to_code if as_code else fastjsonschema.compile
     try:
         # Short exceptions: half the compile time, and the messages come from jsonschema anyway.
-        validate = fastjsonschema.compile(portable, formats=dict(FORMATS), use_default=False,
-                                          detailed_exceptions=False)
+        return generate(portable, formats=dict(FORMATS), use_default=False, detailed_exceptions=False)
     except Exception:  # noqa: BLE001 - e.g. a pattern whose `$` cannot be read as the end of the text
         return None  # jsonschema checks this schema alone; a form must never fail to load here
-    return _answering(validate, fastjsonschema.JsonSchemaValueException)
+
+
+def compile_check(schema: Any) -> Check | None:
+    """A compiled check of `schema`, or None when only jsonschema can check it exactly."""
+    validate = _generated(schema, as_code=False)
+    if validate is None:
+        return None
+    from fastjsonschema import JsonSchemaValueException
+    return _answering(validate, JsonSchemaValueException)
 
 
 # The one line of fastjsonschema's generated module that imports it: a shipped check gets both names from
@@ -147,15 +156,8 @@ class AllNotValidError(NotValidError):
 def check_bytecode(schema: Any) -> Any:
     """The compiled check of `schema` as a code object for `marshal` (what a bundle ships), or None when only
     jsonschema can check it exactly (as `compile_check` answers)."""
-    portable = portable_schema(schema)
-    if portable is None:
-        return None
-    import fastjsonschema
-
-    try:
-        source = fastjsonschema.compile_to_code(portable, formats=dict(FORMATS), use_default=False,
-                                                detailed_exceptions=False)
-    except Exception:  # noqa: BLE001 - as in compile_check: jsonschema checks this schema alone
+    source = _generated(schema, as_code=True)
+    if source is None:
         return None
     if source.count(_IMPORT_LINE) != 1 or "\ndef validate(" not in source:
         # fastjsonschema writes its modules otherwise now: packaging stops rather than ship a check that would
