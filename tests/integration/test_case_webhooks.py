@@ -20,7 +20,7 @@ from chalicelib.jobs import dispatch
 from chalicelib.mail.transport import OutboxMailer
 from chalicelib.webhooks.service import WebhookService
 from chalicelib.wiring import MemoryStores
-from tests.integration.test_dashboard import FORM, _csrf, _h, session_cookie
+from tests.integration.test_dashboard import FORM, _csrf, _h, post_contact, session_cookie
 from tests.integration.test_dashboard import ann as ann  # the labelled key, a fixture
 from tests.unit.services.test_case_webhooks import TestCaseWebhooks as CaseWebhooksBehaviour
 from tests.unit.webhooks.receiver import Receiver
@@ -63,12 +63,7 @@ def test_a_reply_and_a_decision_each_send_one_signed_case_event(
         client: Any, services: Any, helpdesk: WebhookService, receiver: Receiver, tmp_path: Path) -> None:
     services.delivery.mailer, original_mailer = OutboxMailer(tmp_path / "outbox"), services.delivery.mailer
     try:
-        posted = client.http.post("/f/contact", headers={**FORM, "Accept": "application/json"}, body=urlencode(
-            {"name": "Ann Lee", "email": "ann@example.com", "topic": "idea", "message": "Dark mode, please",
-             "consent": "on", "_language": "en"}))
-        assert posted.status_code in (200, 201), posted.body
-        [listed] = services.exports.page("contact", cursor=None, limit=None, status=None)["submissions"]
-        submission = services.store.get("contact", listed["id"])
+        submission = post_contact(client, services, "idea", "Dark mode, please")
         dispatch(services.consumers, submission)  # the case opens
         cookie = session_cookie(client)
         link = f"/admin/cases/contact/{submission.id}"

@@ -19,6 +19,16 @@ from tests.integration.admin_support import AUTH, KEY
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
+def post_contact(client: Any, services: Any, topic: str, message: str) -> Any:
+    """Ann's contact post through the HTTP app, as stored (its case not opened yet: `dispatch` opens it)."""
+    posted = client.http.post("/f/contact", headers={**FORM, "Accept": "application/json"}, body=urlencode(
+        {"name": "Ann Lee", "email": "ann@example.com", "topic": topic, "message": message, "consent": "on",
+         "_language": "en"}))
+    assert posted.status_code in (200, 201), posted.body
+    [listed] = services.exports.page("contact", cursor=None, limit=None, status=None)["submissions"]
+    return services.store.get("contact", listed["id"])
+
+
 @pytest.fixture
 def ann(services: Any) -> Iterator[None]:
     """The test admin key, labelled "ann"."""
@@ -125,12 +135,7 @@ def test_an_overdue_question_is_answered_from_its_case_page(client: Any, service
     from chalicelib.mail.transport import OutboxMailer
     services.delivery.mailer, original_mailer = OutboxMailer(tmp_path / "outbox"), services.delivery.mailer
     try:
-        posted = client.http.post("/f/contact", headers={**FORM, "Accept": "application/json"}, body=urlencode(
-            {"name": "Ann Lee", "email": "ann@example.com", "topic": "question", "message": "Where is it?",
-             "consent": "on", "_language": "en"}))
-        assert posted.status_code in (200, 201), posted.body
-        [listed] = services.exports.page("contact", cursor=None, limit=None, status=None)["submissions"]
-        submission = services.store.get("contact", listed["id"])
+        submission = post_contact(client, services, "question", "Where is it?")
         # Received more than a day ago: its question is overdue.
         submission.created_at -= timedelta(hours=30)
         dispatch(services.consumers, submission)

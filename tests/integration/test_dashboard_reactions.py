@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.cases.model import RESOLVED
 from chalicelib.jobs import dispatch
-from tests.integration.test_dashboard import FORM, _csrf, _h, session_cookie
+from tests.integration.test_dashboard import FORM, _csrf, _h, post_contact, session_cookie
 from tests.integration.test_dashboard import ann as ann  # the labelled key, a fixture
 from tests.unit.services.support import Clock
 from tests.unit.services.test_case_service import contact
@@ -22,12 +22,7 @@ def test_an_idea_s_decision_is_recorded_from_its_case_page_and_emailed(client: A
     from chalicelib.mail.transport import OutboxMailer
     services.delivery.mailer, original_mailer = OutboxMailer(tmp_path / "outbox"), services.delivery.mailer
     try:
-        posted = client.http.post("/f/contact", headers={**FORM, "Accept": "application/json"}, body=urlencode(
-            {"name": "Ann Lee", "email": "ann@example.com", "topic": "idea", "message": "Dark mode, please",
-             "consent": "on", "_language": "en"}))
-        assert posted.status_code in (200, 201), posted.body
-        [listed] = services.exports.page("contact", cursor=None, limit=None, status=None)["submissions"]
-        submission = services.store.get("contact", listed["id"])
+        submission = post_contact(client, services, "idea", "Dark mode, please")
         dispatch(services.consumers, submission)
         cookie = session_cookie(client)
         link = f"/admin/cases/contact/{submission.id}"
