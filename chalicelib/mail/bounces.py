@@ -8,16 +8,15 @@ names its delivery (`message_id_for`), so the event finds its record without an 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.core.addresses import normalise_address
+from chalicelib.core.addresses import address_digest
+from chalicelib.core.clock import Clock, utcnow
 from chalicelib.mail.store import DeliveryStore
 
 log = logging.getLogger("formloop.bounces")
@@ -30,7 +29,7 @@ _MESSAGE_ID = re.compile(r"^<?(?P<form>[a-z0-9][a-z0-9-]*)\.(?P<id>[0-9A-Z]{26})
 
 def suppression_key(address: str) -> str:
     """The suppression list's key for an address: the SHA-256 of its mailbox (one inbox, one key)."""
-    return hashlib.sha256(normalise_address(address).encode("utf-8")).hexdigest()
+    return address_digest(address)
 
 
 class SuppressionList(Protocol):
@@ -91,7 +90,7 @@ class BounceRecorder:
     """Applies SES events: marks the delivery record and suppresses the address for acknowledgements."""
 
     def __init__(self, deliveries: DeliveryStore, suppressions: SuppressionList,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Clock = utcnow) -> None:
         self.deliveries = deliveries
         self.suppressions = suppressions
         self.clock = clock

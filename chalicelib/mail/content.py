@@ -12,7 +12,6 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -21,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from chalicelib.core.clock import utcnow
 from chalicelib.core.errors import N_
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormDefinition, localized
@@ -302,7 +302,7 @@ def to_message(email: Email, sender: str, message_id: str) -> EmailMessage:
     if email.reply_to:
         addresses["Reply-To"] = [mailbox(email.reply_to)]
         message["Reply-To"] = Address(addr_spec=addresses["Reply-To"][0])
-    texts = {"Subject": email.subject, "Date": format_datetime(datetime.now(UTC)), "Message-ID": message_id,
+    texts = {"Subject": email.subject, "Date": format_datetime(utcnow()), "Message-ID": message_id,
              **email.headers}
     for header, value in texts.items():
         message[header] = text_header(header, value)

@@ -14,9 +14,10 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.config import Settings
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormDefinition, FormRegistry
@@ -82,7 +83,7 @@ class DeliveryService:
 
     def __init__(self, settings: Settings, forms: FormRegistry, store: DeliveryStore, mailer: Mailer,
                  templates: EmailTemplates, extras: list[AcknowledgementExtra] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 clock: Clock = utcnow,
                  sleep: Callable[[float], None] = time.sleep,
                  suppressed: Callable[[str], bool] = lambda address: False) -> None:
         self.settings = settings

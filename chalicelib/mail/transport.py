@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
 
+from chalicelib.core.clock import utcnow
 from chalicelib.core.config import MailSettings
 from chalicelib.core.errors import NotFoundError
 
@@ -68,7 +69,7 @@ class OutboxMailer:
     def send(self, message: EmailMessage, recipients: list[str]) -> str:
         """Write the message to the outbox folder."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
         name = f"{stamp}-{uuid.uuid4().hex[:8]}"
         html = message.get_body(("html",))
         if html is not None:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 
+from chalicelib.core.clock import utcnow
+
 from .edge import field, handles_errors, headers, html, params, request, services
 from .media import ANY_TYPE, takes
 
@@ -26,10 +28,6 @@ NOTICES = {"status": "Status changed.", "reply": "Reply sent: it is in the email
            "outcome": "Outcome recorded.", "resent": "Sent again: its new attempt is in the emails below.",
            "not-spam": "Moved to the inbox: what it was owed (its emails, its count in the results) went."}
 NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _secret() -> str:
@@ -77,7 +75,7 @@ def _cookies() -> dict[str, str]:
 
 def _session() -> Session | None:
     from chalicelib.cases.session import SESSION_COOKIE, read
-    return read(_secret(), _cookies().get(SESSION_COOKIE), _now())
+    return read(_secret(), _cookies().get(SESSION_COOKIE), utcnow())
 
 
 def _cases() -> CaseService:
@@ -98,9 +96,9 @@ def _checked_post() -> Session:
 
 
 def _client() -> str:
-    from chalicelib.cases.session import client_hash
+    from chalicelib.core.keys import client_hash
     ip = (request().context.get("identity") or {}).get("sourceIp")
-    return client_hash(services().settings.secret("ip_hash_salt"), ip)
+    return client_hash(services().settings.secret("ip_hash_salt"), ip or "unknown")
 
 
 @dashboard.route("/admin", methods=["GET"])
@@ -142,7 +140,7 @@ def sign_in() -> Response:
     )
     check_csrf(_secret(), _cookies().get(SIGN_IN_COOKIE), field("csrf"))
     throttle = SignInThrottle(_cases().store)
-    client, now = _client(), _now()
+    client, now = _client(), utcnow()
     throttle.check(client, now)
     auth = services().admin
     who = auth.label_of(field("key")) if auth.configured and field("key") else None
@@ -206,7 +204,7 @@ def inbox() -> Response:
     query, after = _inbox_query()
     page = _cases().inbox(query, after)
     return _page(render_inbox(page, query, who=session.who, csrf=csrf_token(_secret(), session.nonce),
-                              forms=sorted(services().forms.ids()), now=_now(), after=after,
+                              forms=sorted(services().forms.ids()), now=utcnow(), after=after,
                               notice=NOTICES.get(params().get("done", ""))))
 
 
@@ -227,7 +225,7 @@ def _case_page(form_id: str, submission_id: str, session: Session, notice: str |
     definition = services().forms.get(form_id)
     reaction = reaction_for(definition.settings if definition else {}, case.kind)
     return _page(render_case(case, answers=answers, deliveries=deliveries, who=session.who,
-                             csrf=csrf_token(_secret(), session.nonce), now=_now(),
+                             csrf=csrf_token(_secret(), session.nonce), now=utcnow(),
                              reaction=reaction.reaction if reaction else "—",
                              can_reply=bool(case.respondent) and case.folder == "inbox" and delivery is not None,
                              notice=notice), status)

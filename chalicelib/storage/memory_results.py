@@ -6,11 +6,12 @@ item does in the same transaction as its counters.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.submission import Submission
 from chalicelib.reporting.model import LATEST_TEXTS, Contribution, StoredResults, SubmissionPage, TextAnswer
 
@@ -31,7 +32,7 @@ class MemoryResultStore:
     """Result counters, latest texts and per-submission markers in dictionaries, thread-safe."""
 
     def __init__(self, latest: int = LATEST_TEXTS,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Clock = utcnow) -> None:
         self.latest = latest
         self.clock = clock  # texts past their retention are no longer read back
         self._lock = threading.RLock()

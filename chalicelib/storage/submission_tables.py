@@ -6,7 +6,7 @@ imports PynamoDB.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, assert_never
 
 from pynamodb.attributes import (
@@ -21,6 +21,7 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteEr
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.core.clock import utcnow
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import (
     AdmissionRefusedError,
@@ -248,7 +249,7 @@ class SubmissionTables:
         return hash_key, attributes
 
     def _key_record(self, submission: Submission, claim: IdempotencyClaim) -> IdempotencyRecord:
-        now = datetime.now(UTC)
+        now = utcnow()
         return self.idempotency(
             claim.key, form=submission.form, submission_id=submission.id, body_hash=claim.body_hash,
             created_at=int(now.timestamp()),

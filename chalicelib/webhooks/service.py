@@ -16,9 +16,10 @@ import functools
 import logging
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.config import LOCAL_STAGE, Settings
 from chalicelib.core.errors import (
     ConditionFailedError,
@@ -77,7 +78,7 @@ class WebhookService:
 
     def __init__(self, settings: Settings, forms: FormRegistry, store: WebhookStore,
                  transport: WebhookTransport | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 clock: Clock = utcnow,
                  jitter: Callable[[], float] = random.random) -> None:
         self.settings = settings
         self.forms = forms

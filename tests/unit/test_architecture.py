@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 LIB = ROOT / "chalicelib"
 # The capability packages: what a request's work is made of, with no framework and no database in them.
-DOMAIN = ("core", "forms", "intake", "reporting", "privacy", "mail", "gifts", "pages", "cases", "webhooks")
+DOMAIN = ("core", "forms", "intake", "reporting", "privacy", "mail", "gifts", "pages", "cases", "webhooks", "i18n")
 
 
 def _modules() -> list[Path]:
@@ -121,3 +121,14 @@ def test_rendering_an_email_loads_no_database_code() -> None:
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_clock_is_read_in_one_place() -> None:
+    """Services take a `Clock` (tests move it); only `core/clock.py` asks the system for the time of day."""
+    readers = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("now", "utcnow")
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "datetime"):
+                readers.append(f"{_name(path)}:{node.lineno}")
+    assert [reader.partition(":")[0] for reader in readers] == ["chalicelib.core.clock"], readers
