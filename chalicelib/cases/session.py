@@ -107,11 +107,6 @@ def cookies(header: str | None) -> dict[str, str]:
     return found
 
 
-def client_hash(salt: str, ip: str | None) -> str:
-    """The salted hash a client's IP address is counted by (never the address itself)."""
-    return hashlib.sha256(f"{salt}\0{ip or 'unknown'}".encode()).hexdigest()[:32]
-
-
 class SignInThrottle:
     """At most WRONG_KEYS_PER_HOUR wrong keys per client per UTC hour; then refused until the hour ends."""
 

@@ -6,6 +6,8 @@ googlemail.com domain) count as one person everywhere.
 """
 from __future__ import annotations
 
+import hashlib
+
 # Gmail ignores dots in the local part, and googlemail.com is the same service.
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
@@ -17,3 +19,8 @@ def normalise_address(address: str) -> str:
     if domain in GMAIL_DOMAINS:
         local, domain = local.replace(".", ""), "gmail.com"
     return f"{local}@{domain}"
+
+
+def address_digest(address: str) -> str:
+    """The hex SHA-256 of an address's mailbox: how a key names an inbox without storing the address."""
+    return hashlib.sha256(normalise_address(address).encode("utf-8")).hexdigest()

@@ -1,4 +1,5 @@
-"""Admin authentication: bearer keys, stored only as SHA-256 hashes, compared in constant time.
+"""Admin authentication (bearer keys, stored only as SHA-256 hashes, compared in constant time), and the salted
+hash a client's IP address is known by.
 
 A configured hash may carry the label of whoever holds the key ("ann:<digest>"), so that what a person does in
 the dashboard is attributed to them; an unlabelled key acts as "admin".
@@ -19,6 +20,11 @@ _ENTRY = re.compile(r"^(?:([a-z0-9][a-z0-9._-]{0,31}):)?([0-9a-f]{64})$")
 def hash_key(key: str) -> str:
     """The stored form of an admin key (hex SHA-256); keys are long random strings, so no salt is needed."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def client_hash(salt: str, ip: str) -> str:
+    """The salted hash a client's IP address is stored and counted by (never the address itself)."""
+    return hashlib.sha256(f"{salt}\0{ip}".encode()).hexdigest()[:32]
 
 
 def valid_key_entry(entry: str) -> bool:

@@ -16,6 +16,7 @@ from datetime import UTC, timedelta
 from chalicelib.core.clock import Clock
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import GiftLinkError, NotFoundError, RateLimitedError
+from chalicelib.core.keys import client_hash
 from chalicelib.gifts.campaigns import token_hash
 from chalicelib.gifts.model import Gift
 from chalicelib.gifts.store import GiftStore
@@ -50,8 +51,7 @@ class LinkGuard:
         """The stored name of a client: its source address hashed with the salt the spam limits use."""
         if not source_ip:
             return UNKNOWN_CLIENT
-        salt = self.settings.secret("ip_hash_salt")
-        return hashlib.sha256(f"{salt}\0{source_ip}".encode()).hexdigest()[:32]
+        return client_hash(self.settings.secret("ip_hash_salt"), source_ip)
 
     def open(self, gift_id: str, token: str, source_ip: str | None) -> Gift:
         """The gift behind a link; NotFoundError, GiftLinkError or, past the client's limit, RateLimitedError."""

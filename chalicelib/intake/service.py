@@ -24,6 +24,7 @@ from chalicelib.core.errors import (
     StoreUnavailableError,
 )
 from chalicelib.core.ids import new_id
+from chalicelib.core.keys import client_hash
 from chalicelib.core.submission import IdempotencyClaim, StoreResult, Submission
 from chalicelib.forms.answers import CAPTCHA_TOKEN_FIELDS, ControlFields, coerce, split_control, validate
 from chalicelib.forms.definitions import FormDefinition, FormRegistry
@@ -348,7 +349,7 @@ class SubmissionService:
     def _ip_hash(self, ip: str | None) -> str | None:
         if not ip:
             return None
-        return hashlib.sha256(f"{self.settings.secret('ip_hash_salt')}\0{ip}".encode()).hexdigest()[:32]
+        return client_hash(self.settings.secret("ip_hash_salt"), ip)
 
     @staticmethod
     def _claim(definition: FormDefinition, request: SubmitRequest, control: ControlFields) -> IdempotencyClaim | None:

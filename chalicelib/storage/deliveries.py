@@ -6,7 +6,6 @@ same stream record cannot both send, and a repeated record finds the email alrea
 from __future__ import annotations
 
 import functools
-import hashlib
 from datetime import datetime, timedelta
 
 from pynamodb.attributes import (
@@ -24,7 +23,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.core.addresses import normalise_address
+from chalicelib.core.addresses import address_digest
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import ConditionFailedError
 from chalicelib.mail.records import FAILED, PENDING, SKIPPED, Delivery, Due, hour_of
@@ -251,7 +250,7 @@ class DeliveryStore:
         Spellings of one mailbox (case, `+tags`, Gmail's dots and domains) share one allowance. Asking again
         for a delivery already counted is a yes (retries and redelivered records).
         """
-        digest = hashlib.sha256(normalise_address(address).encode("utf-8")).hexdigest()
+        digest = address_digest(address)
         return self._take(f"{form}#{digest}#{now.date().isoformat()}", now, delivery_key, limit)
 
     @_reaching_table()

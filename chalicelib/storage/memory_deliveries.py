@@ -5,12 +5,11 @@ workers cannot both claim an email, a settled email is not settled again, a leas
 """
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from chalicelib.core.addresses import normalise_address
+from chalicelib.core.addresses import address_digest
 from chalicelib.core.errors import ConditionFailedError
 from chalicelib.mail.records import FAILED, PENDING, SKIPPED, Delivery, Due, hour_of
 
@@ -156,7 +155,7 @@ class MemoryDeliveryStore:
         Spellings of one mailbox (case, `+tags`, Gmail's dots and domains) share one allowance. Asking again
         for a delivery already counted is a yes (retries and redelivered records).
         """
-        digest = hashlib.sha256(normalise_address(address).encode("utf-8")).hexdigest()
+        digest = address_digest(address)
         return self._take(f"{form}#{digest}#{now.date().isoformat()}", delivery_key, limit)
 
     def take_hourly_slot(self, form: str, now: datetime, delivery_key: str, limit: int) -> bool:
