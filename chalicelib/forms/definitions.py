@@ -1,7 +1,7 @@
 """Form definitions: one JSON Schema 2020-12 document per form, settings in `x-` annotations.
 
 Definitions are checked when loaded (and by `make check-forms` and the test suite; the checks
-are in form_checks.py): the schema itself, a meta-schema for the `x-` parts, and every regular
+are in checks.py): the schema itself, a meta-schema for the `x-` parts, and every regular
 expression. A Lambda package records the SHA-256 of the definitions it checked at packaging;
 those exact bytes are not checked again on a cold start.
 """

@@ -44,7 +44,7 @@ def _environment() -> Any:
 
 
 def render(template: str, **context: Any) -> str:
-    """Render one of chalicelib/templates with autoescaping, its wording in the context's `language`."""
+    """Render one of chalicelib/pages/templates with autoescaping, its wording in the context's `language`."""
     wording = template_globals(str(context.get("language") or "en"))
     return str(_environment().get_template(template).render(**{**wording, **context}))
 
