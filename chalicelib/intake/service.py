@@ -72,7 +72,7 @@ class SubmitOutcome:
     created: bool
     redirect_to: str
     language: str
-    wants_json: bool
+    json_body: bool  # the answers came as JSON (the edge answers such a client in JSON)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -80,17 +80,6 @@ class SubmitOutcome:
         # Held (its CAPTCHA could not be checked) is said openly; spam is not.
         return {"id": self.submission_id, "form": self.form.id,
                 "status": "held" if self.status == "held" else "received"}
-
-
-def wants_json(headers: Mapping[str, str], body_is_json: bool = False) -> bool:
-    """JSON clients ask with Accept, or as jQuery and Formspree's scripts do with X-Requested-With (or send
-    JSON); browsers get HTML."""
-    if headers.get("x-requested-with", "").strip().lower() == "xmlhttprequest":
-        return True
-    accept = headers.get("accept", "")
-    if "application/json" in accept or "application/problem+json" in accept:
-        return "text/html" not in accept.split(",")[0]
-    return body_is_json
 
 
 def choose_language(definition: FormDefinition, requested: str | None, accept_language: str | None) -> str:
@@ -169,13 +158,6 @@ class SubmissionService:
             return True
         return normalised in {o.rstrip("/").lower() for o in definition.allowed_origins}
 
-    def cors_headers(self, definition: FormDefinition, origin: str | None) -> dict[str, str]:
-        """CORS headers, only for an origin the form lists."""
-        if not origin or origin.rstrip("/").lower() not in {o.lower() for o in definition.allowed_origins}:
-            return {}
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
-                "Access-Control-Expose-Headers": "Location, Retry-After"}
-
     def check_origin(self, definition: FormDefinition, headers: Mapping[str, str]) -> None:
         """Refuse a browser post from a site the form does not list."""
         if not self.origin_allowed(definition, headers.get("origin"), headers.get("host")):
@@ -227,7 +209,6 @@ class SubmissionService:
         parsed = parse_body(request.content_type, request.body, self.limits)
         raw, control, control_errors = split_control(parsed.values, definition)
         language = choose_language(definition, control.language, request.headers.get("accept-language"))
-        json_client = wants_json(request.headers, parsed.is_json)
         answers = coerce(definition, raw, from_form=not parsed.is_json)
         # Only a post carrying a page stamp needs the page secret (in production, a parameter read on first use).
         too_fast = bool(control.page_token) and posted_too_fast(definition, control.page_token,
@@ -269,7 +250,7 @@ class SubmissionService:
         result = self._store(submission, claim, admissions)
         return SubmitOutcome(
             form=definition, submission_id=result.submission_id, status=status, created=result.created,
-            redirect_to=redirect_to, language=language, wants_json=json_client,
+            redirect_to=redirect_to, language=language, json_body=parsed.is_json,
         )
 
     def _store(self, submission: Submission, claim: IdempotencyClaim | None,

@@ -6,7 +6,7 @@ import functools
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalice import Response
@@ -85,10 +85,20 @@ def json_response(body: Any, status: int = 200, extra: dict[str, str] | None = N
                     headers={"Content-Type": "application/json", "Cache-Control": "no-store", **(extra or {})})
 
 
+def negotiate_json(asked: Mapping[str, str], body_is_json: bool = False) -> bool:
+    """Whether a client wants JSON: it asks with Accept, or as jQuery and Formspree's scripts do with
+    X-Requested-With (or it sends JSON); browsers get HTML."""
+    if asked.get("x-requested-with", "").strip().lower() == "xmlhttprequest":
+        return True
+    accept = asked.get("accept", "")
+    if "application/json" in accept or "application/problem+json" in accept:
+        return "text/html" not in accept.split(",")[0]
+    return body_is_json
+
+
 def wants_json(body_is_json: bool = False) -> bool:
-    """JSON clients ask with Accept (or send JSON); browsers get HTML."""
-    from chalicelib.intake.service import wants_json as negotiate
-    return negotiate(headers(), body_is_json)
+    """Whether the current request's client wants JSON (negotiate_json on its headers)."""
+    return negotiate_json(headers(), body_is_json)
 
 
 def wants(kind: str) -> bool:
@@ -106,7 +116,11 @@ def cors(form_id: str | None) -> dict[str, str]:
         return {}
     definition = services().forms.get(form_id)
     origin = headers().get("origin")
-    return services().submissions.cors_headers(definition, origin) if definition else {}
+    if definition is None or not origin or origin.rstrip("/").lower() not in {
+            listed.lower() for listed in definition.allowed_origins}:
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
+            "Access-Control-Expose-Headers": "Location, Retry-After"}
 
 
 def _safe_cors(form_id: str | None) -> dict[str, str]:

@@ -8,7 +8,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.core.errors import MethodNotAllowedError
 
-from .edge import cors, handles_errors, headers, html, params, request, services
+from .edge import cors, handles_errors, headers, html, params, request, services, wants_json
 from .headers import form_policy, iri_to_uri
 
 forms = Blueprint(__name__)
@@ -38,7 +38,7 @@ def submit(form_id: str) -> Response:
         source_ip=(current.context.get("identity") or {}).get("sourceIp"),
     ))
     allowed = cors(form_id)
-    if outcome.wants_json:
+    if wants_json(outcome.json_body):
         return Response(body=json.dumps(outcome.as_json()), status_code=201 if outcome.created else 200,
                         headers={"Content-Type": "application/json", **allowed})
     return Response(body="", status_code=303, headers={"Location": iri_to_uri(outcome.redirect_to), **allowed})

@@ -13,7 +13,8 @@ from chalicelib.core.errors import DefinitionError, InvalidSubmissionError, Unsu
 from chalicelib.forms.answers import validate
 from chalicelib.forms.definitions import FormDefinition, compile_definition
 from chalicelib.intake.parsing import Limits, parse_body
-from chalicelib.intake.service import SubmissionService, wants_json
+from chalicelib.intake.service import SubmissionService
+from chalicelib.routes.edge import negotiate_json as wants_json
 from tests.unit.importer_support import post_form, services_for, stored
 
 SITE = "https://acme.example"
