@@ -128,7 +128,8 @@ def test_the_clock_is_read_in_one_place() -> None:
     readers = []
     for path in _modules():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("now", "utcnow")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("now", "utcnow")
                     and isinstance(node.func.value, ast.Name) and node.func.value.id == "datetime"):
                 readers.append(f"{_name(path)}:{node.lineno}")
     assert [reader.partition(":")[0] for reader in readers] == ["chalicelib.core.clock"], readers
