@@ -1,0 +1,70 @@
+"""Which regular expressions a form may use on visitors' answers: each refusal's reason as the form's author reads it,
+and the delimited repetitions that split one way only (accepted) beside look-alikes that can split many ways."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from chalicelib.forms.patterns import AMBIGUOUS, NESTED, answer_regex, regex_problem
+
+
+def test_the_reasons_a_pattern_is_refused() -> None:
+    assert NESTED == "nested quantifiers (e.g. (a+)+) can take exponential time; simplify the pattern"
+    assert AMBIGUOUS == ("alternatives that can match the same text inside a repetition (e.g. (a|ab)*) can take "
+                         "exponential time")
+    assert regex_problem("(a+)+$") == NESTED
+    assert regex_problem("(a|ab)*") == AMBIGUOUS
+    assert regex_problem(r"(a)\1") == "back-references are not allowed in patterns"
+    assert regex_problem(r"(?P<x>a)(?(x)b|c)") == "back-references are not allowed in patterns"
+    problem = regex_problem("([a-z")
+    assert problem is not None and problem.startswith("invalid regular expression: ")
+
+
+@pytest.mark.parametrize("pattern", [
+    r"^(,[^,]+)*$", r"^(-[^-]+)*$", r"^[a-z]+(\.[^.\s]+)*$",  # a negated class cannot match its own delimiter
+    r"^(0[a-z]+)*$", r"^(_[A-Z]+)*$", r"^([a-c][d-f]+)*$",  # a range that leaves the delimiter out
+    r"^(\d[^\d]+)*$", r"^(\s\S+)*$", r"^(\W\w+)*$", r"^(\D\d+)*$",  # categories and their negations
+    r"^(?:^a|b)*$", r"^(?:\ba|-)*$", r"^(?:(?=a)a|b)*$", r"^(?:(?!b)a|b)*$",  # anchors and look-arounds match nothing
+    r"^(?:a{2}|b)*$", r"^(?:(?:x)|y)+$", r"^(?:[ab]c|d)+$",
+])
+def test_patterns_that_split_one_way_only_are_accepted(pattern: str) -> None:
+    assert regex_problem(pattern) is None
+    started = time.perf_counter()
+    for hostile in ("a" * 40 + "!", ",a" * 30 + ",", "-" * 40 + "!", "0a" * 30 + "0"):
+        answer_regex(pattern).search(hostile)
+    assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize("pattern, problem", [
+    (r"^(b[a-z]+)*$", NESTED),  # `b` is also in a-z: "bbbb" splits many ways
+    (r"^(-[^a]+)*$", NESTED),  # `-` is not `a`, so the class matches the delimiter too
+    (r"^([a-z][^-]+)*$", NESTED),
+    (r"^(\w\w+)*$", NESTED),
+    (r"^(1\d+)*$", NESTED),
+    (r"^(?:(?=x)a|a)*$", AMBIGUOUS),  # the look-ahead matches nothing; both branches start with `a`
+    (r"^(?:\ba|a)*$", AMBIGUOUS),
+    (r"^(?:[a-c]x|by)*$", AMBIGUOUS),  # `b` lies inside a-c
+    (r"^(?:[^x]|y)*$", AMBIGUOUS),
+    (r"^(?:a?b|b)*$", AMBIGUOUS),  # an optional first character: the next one may start it too
+    (r"^(?:(?:a|c)d|ce)*$", AMBIGUOUS),
+])
+def test_look_alikes_that_split_many_ways_are_refused(pattern: str, problem: str) -> None:
+    assert regex_problem(pattern) == problem
+
+
+def test_letters_ignoring_case_overlap_their_other_case() -> None:
+    assert regex_problem(r"(?i)^(?:A|ab)*$") == AMBIGUOUS
+    assert regex_problem(r"^(?:A|ab)*$") is None
+    assert regex_problem(r"(?i)^(B[a-z]+)*$") == NESTED
+    assert regex_problem(r"^(B[a-z]+)*$") is None
+
+
+def test_a_dollar_ends_the_text_and_a_dollar_in_a_class_is_a_character() -> None:
+    assert answer_regex(r"^\d+$").search("123\n") is None
+    assert answer_regex(r"^\d+$").search("123")
+    assert answer_regex(r"^a\$$").search("a$")
+    assert answer_regex("^[$]$").search("$")
+    assert answer_regex("^[$]").pattern == "^[$]"
+    assert isinstance(answer_regex("x"), re.Pattern)
