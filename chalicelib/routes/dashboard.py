@@ -56,6 +56,7 @@ def _to_sign_in() -> Response:
     from urllib.parse import quote, urlencode
 
     from chalicelib.cases.destination import INBOX, dashboard_destination
+    params()  # the query within the submit path's limits first: a hostile one is a 400 or 413, not a redirect
     asked = request()
     path = asked.path  # the route's pattern: its parameters are filled in again, each encoded as one segment
     for name, value in (asked.uri_params or {}).items():

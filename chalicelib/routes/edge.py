@@ -124,6 +124,11 @@ def cors(form_id: str | None) -> dict[str, str]:
 
 
 def _safe_cors(form_id: str | None) -> dict[str, str]:
+    """An error's CORS headers: only on the public form routes that answer CORS (headers.CORS_ROUTES), so the
+    admin API's and the thanks page's errors are never readable from another site."""
+    from .headers import CORS_ROUTES
+    if str(request().context.get("resourcePath", "")) not in CORS_ROUTES:
+        return {}
     try:
         return cors(form_id)
     except DefinitionError:

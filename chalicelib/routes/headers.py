@@ -112,7 +112,7 @@ def secure_headers(event: Any, get_response: Callable[[Any], Response]) -> Respo
         # JSON, CSV and schemas are never pages: opened in a tab or framed, they may load and run nothing.
         response.headers["Content-Security-Policy"] = (_default_policy(route) if content_type.startswith("text/html")
                                                        else DOCUMENT_POLICY)
-    if route in CORS_ROUTES:
+    if route in CORS_ROUTES or "access-control-allow-origin" in found:
         vary = found.get("vary", "Vary")
         response.headers[vary] = _merge_vary(str(response.headers.get(vary) or ""), ["Origin"])
     if "location" in found:

@@ -112,6 +112,39 @@ def test_cors_routes_vary_by_origin_allowed_or_not(client, shop_only_contact, or
         assert "origin" in vary, (method, path, origin, response.status_code)
 
 
+# What a listed site's script reads: the answer to its post (a 4xx without answers too) and the schema.
+CORS_READS = {("POST", "/f/contact"), ("GET", "/f/contact/schema")}
+
+
+def _form_routes() -> list[tuple[str, str]]:
+    """Every (method, path) of a route about one form, its form filled in as the shop-only contact form."""
+    import app as app_module
+    return sorted((method, path.replace("{form_id}", "contact"))
+                  for path, methods in app_module.app.routes.items() if "{form_id}" in path
+                  for method in methods if method != "OPTIONS" and "{" not in path.replace("{form_id}", ""))
+
+
+@pytest.mark.parametrize("origin", [None, "https://shop.example.com", "https://evil.example"])
+def test_only_the_public_form_routes_answer_cors(client, shop_only_contact, admin, origin):  # type: ignore[no-untyped-def]
+    """Admin API errors and the thanks page are never readable from another site, even the form's own."""
+    from chalicelib.routes.headers import CORS_ROUTES
+    sent = {"Origin": origin} if origin else {}
+    routes = _form_routes()
+    assert ("GET", "/admin/forms/contact/results") in routes and ("GET", "/f/contact/thanks") in routes
+    for method, path in routes:
+        for extra in ({}, {"Accept": "application/json"}, AUTH):
+            response = client.http.request(method, path, headers={**extra, **sent}, body=b"")
+            allowed = response.headers.get("Access-Control-Allow-Origin")
+            vary = [part.strip().lower() for part in response.headers.get("Vary", "").split(",")]
+            if path.replace("contact", "{form_id}", 1) in CORS_ROUTES:
+                assert "origin" in vary, (method, path, origin, response.status_code)
+                assert allowed in (None, "https://shop.example.com") and (allowed is None or allowed == origin)
+                if origin == "https://shop.example.com" and (method, path) in CORS_READS:
+                    assert allowed == origin, (method, path, response.status_code)
+            else:
+                assert allowed is None, (method, path, origin, response.status_code)
+
+
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
 @pytest.mark.parametrize("content_type", [None, "application/json", "text/plain", "application/xml",
                                           "multipart/form-data; boundary=x", "application/x-www-form-urlencoded"])
