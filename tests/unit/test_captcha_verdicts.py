@@ -4,9 +4,13 @@ answer holds the post, and each refusal reaches the visitor with its own reason.
 shows."""
 from __future__ import annotations
 
+import json
+import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -26,6 +30,7 @@ from chalicelib.intake.captcha import (
     VerifierUnavailableError,
     build_verifier,
     page_sources,
+    parse_verdict,
     token_key,
     widget,
 )
@@ -255,3 +260,59 @@ def test_the_hosted_page_tells_the_widget_its_action_and_names_the_provider(tmp_
     hcaptcha = render_form(form(tmp_path, {"provider": "hcaptcha", "siteKey": "10000000-ffff"}), "en",
                            action="guarded")
     assert 'class="h-captcha" data-sitekey="10000000-ffff"></div>' in hcaptcha
+
+
+# --- what reaches the provider, and what its answer must be --------------------------------------------------------
+
+class _Recorder(BaseHTTPRequestHandler):
+    """A siteverify endpoint that records each request's method, headers and body and answers a pass."""
+
+    seen: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.seen.append({"method": self.command, "headers": dict(self.headers), "body": body})
+        answer = json.dumps({"success": True, "hostname": "localhost"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's signature)
+        pass
+
+
+def test_a_token_is_posted_as_a_form_that_asks_for_json_and_names_formloop() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/siteverify"
+        verdict = HCaptchaVerifier(url, 2.0, "10000000-site").verify("tok é", "sec", "203.0.113.9")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert verdict == Verdict(success=True, hostname="localhost")
+    [request] = _Recorder.seen
+    assert request["method"] == "POST"
+    assert request["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert request["headers"]["Accept"] == "application/json"
+    assert request["headers"]["User-Agent"] == "Formloop"
+    assert parse_qs(request["body"].decode("ascii")) == {"secret": ["sec"], "response": ["tok é"],
+                                                         "remoteip": ["203.0.113.9"], "sitekey": ["10000000-site"]}
+
+
+def test_an_answer_that_is_no_verdict_says_which_provider_gave_it() -> None:
+    with pytest.raises(VerifierUnavailableError) as caught:
+        parse_verdict(b"<html>busy</html>", "turnstile")
+    assert str(caught.value) == "turnstile siteverify answered something that is not JSON"
+    with pytest.raises(VerifierUnavailableError) as caught:
+        parse_verdict(b'{"success": "yes"}', "hcaptcha")
+    assert str(caught.value) == "hcaptcha siteverify answered JSON without a true/false `success`"
+    with pytest.raises(VerifierUnavailableError) as caught:
+        parse_verdict(b"[]")
+    assert str(caught.value) == "provider siteverify answered JSON without a true/false `success`"
+    with pytest.raises(VerifierUnavailableError, match="^provider siteverify answered something that is not JSON$"):
+        parse_verdict(b"\xff")
+    assert parse_verdict('{"success": true, "hostname": "bücher.example"}'.encode()).hostname == "bücher.example"
