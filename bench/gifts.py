@@ -6,6 +6,7 @@ One in-memory DynamoDB Local, the same number of threads for every measurement:
       no code is taken), for half again as many answers as there are codes, every thread released at once;
   (c) claims per second: every one of those links claimed at once, racing for the pool; the claims past the
       pool's size find it empty. Checked exactly: each code claimed once, every other claim told they ran out;
+      printed as claims per second (and against plain posts) and as codes handed per second;
   (d) DynamoDB requests per link and per claim (botocore before-send on every client), writes and items written.
 """
 from __future__ import annotations
@@ -123,6 +124,9 @@ def main() -> int:
             "gift_links_per_second": round(link_rate, 1),
             "gift_links_vs_plain": round(link_rate / plain_rate, 2),
             "claims_per_second": round(answers / claim_seconds, 1),
+            "claims_vs_plain": round(answers / claim_seconds / plain_rate, 2),
+            # Only the claims that found stock take a code: the rate at which codes reached people.
+            "codes_handed_per_second": round(args.count / claim_seconds, 1),
             "requests_per_gift_link": {op: round(n / answers, 2) for op, n in sorted(link_requests.items())},
             "write_requests_per_gift_link": round(writes / answers, 2),
             "items_written_per_gift_link": round(link_items / answers, 2),
