@@ -6,6 +6,7 @@ included, so a route cannot forget them; a route that needs another policy sets 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -22,14 +23,16 @@ log = logging.getLogger("formloop")
 CORS_ROUTES = frozenset({"/f/{form_id}", "/f/{form_id}/schema"})
 # RFC 3986's reserved and unreserved characters, and "%" so that what is already encoded stays as it is.
 _URI_SAFE = "/?#[]@!$&'()*+,;=:-._~%"
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 DOCUMENT_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 ALWAYS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin"}
 
 
 def iri_to_uri(iri: str) -> str:
-    """A URL as a URI (RFC 3987 section 3.1): UTF-8 percent-encoded, what is already encoded kept, no raw controls."""
-    return quote(iri, safe=_URI_SAFE, encoding="utf-8", errors="surrogatepass")
+    """A URL as a URI (RFC 3987 section 3.1): UTF-8 percent-encoded, what is already encoded kept, no raw controls,
+    and a `%` that starts no escape written as `%25`."""
+    return quote(_STRAY_PERCENT.sub("%25", iri), safe=_URI_SAFE, encoding="utf-8", errors="surrogatepass")
 
 
 @lru_cache(maxsize=1)

@@ -73,6 +73,7 @@ def test_a_captcha_widget_adds_its_providers_sources(tmp_path: Path, provider: s
     ("https://shop.example.com/ok ü", "https://shop.example.com/ok%20%C3%BC"),
     ("/\r\nSet-Cookie: x", "/%0D%0ASet-Cookie:%20x"),
     ("/\ud800", "/%ED%A0%80"),
+    ("/%zz/100%/%4", "/%25zz/100%25/%254"),  # a % that starts no escape is a literal percent sign
 ])
 def test_iri_to_uri(iri: str, uri: str) -> None:
     assert iri_to_uri(iri) == uri
