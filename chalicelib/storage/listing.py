@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import StoreUnavailableError
 from chalicelib.reporting.model import SubmissionPage
 
 from .base import bind_model
-from .submission_tables import Submission, SubmissionRecord, SubmissionTables
+from .submission_tables import Submission, SubmissionRecord, SubmissionTables, read_submission
 
 
 class SubmissionPages:
@@ -41,12 +41,7 @@ class SubmissionPages:
 
     def get(self, form: str, submission_id: str) -> Submission | None:
         """One submission, or None."""
-        try:
-            return SubmissionTables._submission(self.submissions.get(form, submission_id, consistent_read=True))
-        except DoesNotExist:
-            return None
-        except PynamoDBException as exc:
-            raise StoreUnavailableError(f"submissions could not be read: {exc}") from exc
+        return read_submission(self.submissions, form, submission_id)
 
     def all(self, form: str, *, status: str | None, page_size: int = 200) -> Iterator[Submission]:
         """Every submission of a form, fetched one page at a time (constant memory)."""

@@ -279,12 +279,7 @@ class SubmissionTables:
 
     def get(self, form: str, submission_id: str) -> Submission | None:
         """One submission, or None."""
-        try:
-            return self._submission(self.submissions.get(form, submission_id, consistent_read=True))
-        except DoesNotExist:
-            return None
-        except PynamoDBException as exc:
-            raise StoreUnavailableError(f"submission {form}/{submission_id} could not be read") from exc
+        return read_submission(self.submissions, form, submission_id)
 
     def list(self, form: str, *, newest_first: bool = True, limit: int | None = None) -> Iterator[Submission]:
         """Submissions of a form, newest first by default."""
@@ -330,3 +325,12 @@ class SubmissionTables:
             source={str(k): str(v) for k, v in _plain(record.source).items()} if record.source else None,
         )
 
+
+def read_submission(model: type[SubmissionRecord], form: str, submission_id: str) -> Submission | None:
+    """One submission from a bound submissions model (a consistent read), or None."""
+    try:
+        return SubmissionTables._submission(model.get(form, submission_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+    except PynamoDBException as exc:
+        raise StoreUnavailableError(f"submission {form}/{submission_id} could not be read") from exc
