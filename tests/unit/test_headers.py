@@ -134,12 +134,12 @@ def test_a_plain_sender_display_name_is_written_as_configured() -> None:
 
 
 @HOSTILE
-def test_an_encoded_custom_header_stays_literal(hostile: str) -> None:
-    email = Email(to=["ann@example.com"], subject="Hi", html="<p>Hi</p>", text="Hi",
-                  headers={"Auto-Submitted": hostile})
+@pytest.mark.parametrize("name", ["Auto-Submitted", "In-Reply-To", "References"])  # every extra header written
+def test_an_encoded_custom_header_stays_literal(hostile: str, name: str) -> None:
+    email = Email(to=["ann@example.com"], subject="Hi", html="<p>Hi</p>", text="Hi", headers={name: hostile})
     parsed = assert_clean(to_message(email, SENDER, "<1@acme.example>"),
-                          ["From", "To", "Subject", "Date", "Message-ID", "Auto-Submitted"])
-    assert str(parsed["Auto-Submitted"]) == plain_text(hostile)
+                          ["From", "To", "Subject", "Date", "Message-ID", name])
+    assert str(parsed[name]) == plain_text(hostile)
 
 
 ENCODED_ADDRESSES = [
