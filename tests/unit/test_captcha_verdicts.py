@@ -28,6 +28,7 @@ from chalicelib.intake.captcha import (
     TurnstileVerifier,
     Verdict,
     VerifierUnavailableError,
+    allowed_hostnames,
     build_verifier,
     page_sources,
     parse_verdict,
@@ -316,3 +317,16 @@ def test_an_answer_that_is_no_verdict_says_which_provider_gave_it() -> None:
     with pytest.raises(VerifierUnavailableError, match="^provider siteverify answered something that is not JSON$"):
         parse_verdict(b"\xff")
     assert parse_verdict('{"success": true, "hostname": "bücher.example"}'.encode()).hostname == "bücher.example"
+
+
+def test_a_spent_token_is_counted_under_its_provider_and_48_hex_digits_of_its_hash() -> None:
+    import hashlib
+    digest = hashlib.sha256("tok é".encode()).hexdigest()
+    assert token_key("hcaptcha", "tok é") == f"captcha#hcaptcha#{digest[:48]}"
+
+
+def test_the_widget_may_run_on_the_form_s_sites_and_on_formloop_s_own_host(tmp_path: Path) -> None:
+    definition = form(tmp_path, TURNSTILE)  # the shipped contact form's sites: 127.0.0.1:8002 and localhost:8002
+    assert allowed_hostnames(definition, None) == {"127.0.0.1", "localhost"}
+    assert allowed_hostnames(definition, "Forms.Example:8443") == {"127.0.0.1", "localhost", "forms.example"}
+    assert allowed_hostnames(definition, "[oops") == {"127.0.0.1", "localhost"}
