@@ -231,3 +231,24 @@ def test_opens_and_closes_need_a_time_zone() -> None:
     assert parse_instant("2030-01-01T09:00:00Z") is not None
     assert parse_instant("2030-01-01T09:00:00") is None
     assert parse_instant("soon") is None and parse_instant(None) is None and parse_instant(20300101) is None
+
+
+# --- a sealed folder ----------------------------------------------------------------------------------------------
+
+def test_a_sealed_form_ships_a_compiled_check_for_its_answers_and_each_condition(tmp_path: Path) -> None:
+    from chalicelib.forms.definitions import seal_folder
+    from chalicelib.forms.fastcheck import loads_checks
+
+    write(tmp_path, "pulse.json", SCHEMA)
+    assert seal_folder(tmp_path) == []
+    shipped = loads_checks((tmp_path / "pulse.checks").read_bytes())
+    assert shipped is not None and set(shipped) == {"sha256", "validation", "visibleIf:reason"}
+    assert shipped["validation"] is not None and shipped["visibleIf:reason"] is not None
+    form = FormRegistry(tmp_path).require("pulse")
+    assert form.shipped_checks is not None
+    check = form.fast_check
+    assert check is not None
+    assert check({"email": "ann@example.com"}) is True
+    assert check({"email": "ann@example.com", "topic": "complaint"}) is False  # the reason is required while shown
+    assert check({"topic": "idea"}) is False
+    assert form.shown("reason", {"topic": "complaint"}) and not form.shown("reason", {"topic": "idea"})
