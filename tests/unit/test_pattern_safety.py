@@ -28,6 +28,8 @@ def test_the_reasons_a_pattern_is_refused() -> None:
     r"^(\d[^\d]+)*$", r"^(\s\S+)*$", r"^(\W\w+)*$", r"^(\D\d+)*$",  # categories and their negations
     r"^(?:^a|b)*$", r"^(?:\ba|-)*$", r"^(?:(?=a)a|b)*$", r"^(?:(?!b)a|b)*$",  # anchors and look-arounds match nothing
     r"^(?:a{2}|b)*$", r"^(?:(?:x)|y)+$", r"^(?:[ab]c|d)+$",
+    # a group, an optional character or a nested alternation at the start of a branch: its first characters
+    r"^(?:(?:ab)c|d)*$", r"^((ab)c|d)*$", r"^(?:a?bc|c)*$", r"^(?:(?:ab|cd)e|f)*$",
 ])
 def test_patterns_that_split_one_way_only_are_accepted(pattern: str) -> None:
     assert regex_problem(pattern) is None
@@ -49,6 +51,9 @@ def test_patterns_that_split_one_way_only_are_accepted(pattern: str) -> None:
     (r"^(?:[^x]|y)*$", AMBIGUOUS),
     (r"^(?:a?b|b)*$", AMBIGUOUS),  # an optional first character: the next one may start it too
     (r"^(?:(?:a|c)d|ce)*$", AMBIGUOUS),
+    (r"^(?:.?b|c)*$", AMBIGUOUS),  # any character first: it may be the other branch's
+    (r"^(?:(?:.b|cd)e|f)*$", AMBIGUOUS),
+    (r"^(?:a+b|b)*$", NESTED),  # the branches start apart, but `a+` repeats inside the repetition
 ])
 def test_look_alikes_that_split_many_ways_are_refused(pattern: str, problem: str) -> None:
     assert regex_problem(pattern) == problem
