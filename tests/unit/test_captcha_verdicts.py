@@ -311,6 +311,7 @@ class _Recorder(BaseHTTPRequestHandler):
 
 
 def test_a_token_is_posted_as_a_form_that_asks_for_json_and_names_formloop() -> None:
+    _Recorder.seen = []  # a list per run: mutmut runs the suite more than once in one process
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
