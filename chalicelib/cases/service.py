@@ -238,7 +238,7 @@ class CaseService:
         case = self.get(form, submission_id)
         if case.folder == SPAM:
             raise ConflictError("This submission is in the spam folder; move it to the inbox before resending.")
-        record = self.delivery.store.get(form, submission_id, kind) if len(kind) <= 100 else None
+        record = self.delivery.store.get(form, submission_id, kind) if 0 < len(kind) <= 100 else None
         if record is None:
             raise NotFoundError("This submission has no such email.")
         now = self.clock()

@@ -39,6 +39,11 @@ class Session:
     nonce: str
 
 
+def _same(presented: str, expected: str) -> bool:
+    """Constant-time equality of a presented signature and the expected one, whatever characters it holds."""
+    return hmac.compare_digest(presented.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
+
+
 def _sign(secret: str, purpose: str, payload: str) -> str:
     return hmac.new(secret.encode(), f"{purpose}\0{payload}".encode(), hashlib.sha256).hexdigest()
 
@@ -63,7 +68,7 @@ def read(secret: str, value: str | None, now: datetime) -> Session | None:
     if not value or len(value) > 1024 or "." not in value:
         return None
     payload, _, signature = value.rpartition(".")
-    if not hmac.compare_digest(signature, _sign(secret, "session", payload)):
+    if not _same(signature, _sign(secret, "session", payload)):
         return None
     try:
         data = _decode(payload)
@@ -84,7 +89,7 @@ def csrf_token(secret: str, nonce: str) -> str:
 
 def check_csrf(secret: str, nonce: str | None, token: str) -> None:
     """Return if `token` belongs to `nonce`; CsrfError (403) otherwise."""
-    if not nonce or not token or not hmac.compare_digest(token, csrf_token(secret, nonce)):
+    if not nonce or not token or not _same(token, csrf_token(secret, nonce)):
         raise CsrfError("This form did not come from your current dashboard page (it may be old, or another site "
                         "sent it). Go back, reload the page and try again.")
 

@@ -66,7 +66,8 @@ def posted_too_fast(definition: FormDefinition, token: str | None, secret: str, 
     if not min_seconds or not token:
         return False
     stamp, _, signature = token.partition(".")
-    if not stamp.isdigit() or len(stamp) > 12 or not hmac.compare_digest(signature, _signature(secret, stamp)):
+    if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12 \
+            or not hmac.compare_digest(signature.encode("utf-8", "surrogatepass"), _signature(secret, stamp).encode()):
         return True
     return now.timestamp() - int(stamp) < int(min_seconds)
 

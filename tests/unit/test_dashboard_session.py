@@ -58,12 +58,13 @@ def test_a_session_reads_back_until_it_expires() -> None:
     assert read(SECRET, value, NOW + timedelta(hours=8)) is None
 
 
-@pytest.mark.parametrize("change", ["payload", "signature", "secret", "empty", "no-dot", "huge"])
+@pytest.mark.parametrize("change", ["payload", "signature", "secret", "empty", "no-dot", "huge", "non-ascii"])
 def test_a_tampered_or_foreign_cookie_is_no_session(change: str) -> None:
     value, _ = issue(SECRET, "ann", NOW)
     payload, _, signature = value.rpartition(".")
     forged = {"payload": f"{payload[:-2]}AA.{signature}", "signature": f"{payload}.{'0' * 64}",
-              "secret": value, "empty": "", "no-dot": payload, "huge": "a." + "b" * 2000}[change]
+              "secret": value, "empty": "", "no-dot": payload, "huge": "a." + "b" * 2000,
+              "non-ascii": f"{payload}.{signature[:-1]}é"}[change]
     assert read("y" * 40 if change == "secret" else SECRET, forged, NOW) is None
 
 
@@ -71,7 +72,8 @@ def test_csrf_tokens_belong_to_one_session() -> None:
     _, mine = issue(SECRET, "ann", NOW)
     _, theirs = issue(SECRET, "bob", NOW)
     check_csrf(SECRET, mine.nonce, csrf_token(SECRET, mine.nonce))
-    for nonce, token in ((mine.nonce, csrf_token(SECRET, theirs.nonce)), (mine.nonce, ""), (None, "x")):
+    for nonce, token in ((mine.nonce, csrf_token(SECRET, theirs.nonce)), (mine.nonce, ""), (None, "x"),
+                         (mine.nonce, csrf_token(SECRET, mine.nonce)[:-1] + "\u0080")):
         with pytest.raises(CsrfError) as caught:
             check_csrf(SECRET, nonce, token)
         assert caught.value.STATUS_CODE == 403

@@ -14,7 +14,7 @@ from chalicelib.core.errors import AdmissionRefusedError, RateLimitedError
 from chalicelib.core.submission import Submission
 from chalicelib.forms.definitions import FormDefinition, compile_definition, load_definition
 from chalicelib.intake.admission import CountUse
-from chalicelib.intake.spam import RateLimiter, hour_window, page_token, posted_too_fast
+from chalicelib.intake.spam import RateLimiter, _signature, hour_window, page_token, posted_too_fast
 from chalicelib.storage.memory import MemoryRateLimitStore, MemorySubmissionStore
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
@@ -87,6 +87,7 @@ def test_the_shipped_contact_form_waits_three_seconds() -> None:
     "17951697OO.b510805c4bcb8255ae516b012b5dfdc8",
     "1795169700,b510805c4bcb8255ae516b012b5dfdc8",
     "garbage",
+    "1795169700.b510805c4bcb8255ae516b012b5dfdcé",  # a character no signature has
 ])
 def test_a_forged_or_malformed_token_counts_as_too_fast(token: str) -> None:
     # Even long after: the page was not Formloop's, or the stamp was changed.
@@ -112,6 +113,10 @@ def test_a_stamp_that_is_not_a_plain_number_counts_as_too_fast_even_when_signed(
     token = page_token(SECRET, served)
     assert token.startswith("-86400.")
     assert posted_too_fast(TIMED, token, SECRET, served + timedelta(hours=1))
+    # Digits of another script read as a number too, but no page of Formloop's carries them.
+    arabic_indic = "١٧٩٥١٦٩٧٠٠"
+    signed = f"{arabic_indic}.{_signature(SECRET, arabic_indic)}"
+    assert posted_too_fast(TIMED, signed, SECRET, SERVED + timedelta(days=1))
 
 
 @pytest.mark.parametrize("token", [None, ""])
