@@ -195,7 +195,18 @@ def parse_codes_csv(text: str) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     seen: dict[str, int] = {}
     problems: list[str] = []
-    for number, row in enumerate(csv.reader(io.StringIO(text.lstrip("\ufeff"))), start=1):
+    # newline="": a line may end in \n, \r\n or a lone \r (old Mac exports), as the csv module expects of a file.
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    number = 0
+    while True:
+        try:
+            row = next(reader, None)
+        except csv.Error as exc:
+            raise CodesRejectedError(f"No codes were loaded: line {reader.line_num} cannot be read as CSV ({exc}); "
+                                     "send one code per line, first column.") from None
+        if row is None:
+            break
+        number += 1
         display = row[0].strip() if row else ""
         if not display or (number == 1 and display.lower() in ("code", "codes", "coupon")):
             continue

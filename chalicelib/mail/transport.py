@@ -55,7 +55,7 @@ class OutboxEntry:
     written_at: datetime
 
 
-_SAFE_NAME = re.compile(r"^[0-9A-Za-z-]+$")
+_SAFE_NAME = re.compile(r"^[0-9A-Za-z-]{1,200}$")  # as the outbox names its files, within a file name's length
 
 
 class OutboxMailer:
