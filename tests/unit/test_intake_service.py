@@ -124,6 +124,7 @@ def test_a_path_next_lands_on_the_posting_site_when_it_is_listed(services: Servi
     assert redirect(contact, "/thanks.html", None, None) == "/thanks.html"
     assert redirect(contact, "/a\\b", SITE, None) == "contact/thanks"
     assert redirect(contact, "//evil.example/", SITE, None) == "contact/thanks"
+    assert redirect(contact, "///evil.example/", SITE, None) == "contact/thanks"  # a browser reads a host here too
 
 
 def test_an_absolute_next_is_followed_only_to_a_listed_site(services: Services) -> None:

@@ -54,6 +54,7 @@ def test_patterns_that_split_one_way_only_are_accepted(pattern: str) -> None:
     (r"^(?:.?b|c)*$", AMBIGUOUS),  # any character first: it may be the other branch's
     (r"^(?:(?:.b|cd)e|f)*$", AMBIGUOUS),
     (r"^(?:a+b|b)*$", NESTED),  # the branches start apart, but `a+` repeats inside the repetition
+    (r"^(?:(?:|a)b|c)*$", AMBIGUOUS),  # an empty alternative: its first character is the next one
 ])
 def test_look_alikes_that_split_many_ways_are_refused(pattern: str, problem: str) -> None:
     assert regex_problem(pattern) == problem

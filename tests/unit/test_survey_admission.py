@@ -56,7 +56,8 @@ def address_hash(form: str, address: str) -> str:
 
 
 class Places:
-    """A survey store that says how many places are taken, or that it cannot answer."""
+    """A survey store that says how many of the pulse survey's places are taken (none of another form's), or that
+    it cannot answer."""
 
     def __init__(self, taken: int = 0, *, down: bool = False) -> None:
         self.taken, self.down, self.asked = taken, down, 0
@@ -65,7 +66,7 @@ class Places:
         self.asked += 1
         if self.down:
             raise StoreUnavailableError("throttled")
-        return self.taken
+        return self.taken if form == "pulse" else 0
 
 
 # --- open and closed ---------------------------------------------------------------------------------------------
