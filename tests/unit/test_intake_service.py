@@ -326,3 +326,13 @@ def test_a_closed_survey_refuses_a_post_before_reading_it(tmp_path: Path) -> Non
     with pytest.raises(FormloopError) as caught:
         services.submissions.submit(SubmitRequest("closed", b"{not json", JSON, None))
     assert caught.value.STATUS_CODE == 403 and "closed on 1 January 2020" in caught.value.message
+
+
+def test_only_the_form_s_own_thanks_page_carries_the_language(services: Services) -> None:
+    from chalicelib.intake.service import carry_language
+
+    contact = services.forms.require("contact")
+    assert carry_language("contact/thanks?back=x&lang=ru", contact, "fr", "en") == "contact/thanks?back=x&lang=fr"
+    for written in ("https:contact/thanks", "http://[oops/contact/thanks", "/contact/thanks", "other/thanks"):
+        assert carry_language(written, contact, "fr", "en") == written
+    assert carry_language("contact/thanks", contact, "fr", "fr-CA,fr;q=0.9") == "contact/thanks"
