@@ -37,7 +37,8 @@ def test_a_host_of_253_characters_is_kept_and_a_longer_one_is_not() -> None:
     assert referring_page(f"https://{longest}c/") is None
 
 
-@pytest.mark.parametrize("url", [None, "", "mailto:ann@example.com", "//blog.example/x", "https://_under.example/"])
+@pytest.mark.parametrize("url", [None, "", "mailto:ann@example.com", "//blog.example/x", "https://_under.example/",
+                                 "https:///no-host", "http://:8080/"])
 def test_what_is_no_http_page_is_dropped(url: str | None) -> None:
     assert referring_page(url) is None
 
