@@ -8,6 +8,7 @@ import json
 import re
 import secrets
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -187,6 +188,17 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _csv_rows(text: str) -> Iterator[list[str]]:
+    """The rows of a CSV text; CodesRejectedError naming the line the csv module cannot read."""
+    # newline="": a line may end in \n, \r\n or a lone \r (old Mac exports), as the csv module expects of a file.
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise CodesRejectedError(f"No codes were loaded: line {reader.line_num} cannot be read as CSV ({exc}); "
+                                 "send one code per line, first column.") from None
+
+
 def parse_codes_csv(text: str) -> list[tuple[str, str]]:
     """(normalised, as given) codes of a CSV whose first column is the code; a `code` header is optional.
 
@@ -195,18 +207,7 @@ def parse_codes_csv(text: str) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     seen: dict[str, int] = {}
     problems: list[str] = []
-    # newline="": a line may end in \n, \r\n or a lone \r (old Mac exports), as the csv module expects of a file.
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    number = 0
-    while True:
-        try:
-            row = next(reader, None)
-        except csv.Error as exc:
-            raise CodesRejectedError(f"No codes were loaded: line {reader.line_num} cannot be read as CSV ({exc}); "
-                                     "send one code per line, first column.") from None
-        if row is None:
-            break
-        number += 1
+    for number, row in enumerate(_csv_rows(text.lstrip("\ufeff")), start=1):
         display = row[0].strip() if row else ""
         if not display or (number == 1 and display.lower() in ("code", "codes", "coupon")):
             continue
