@@ -336,3 +336,57 @@ def test_only_the_form_s_own_thanks_page_carries_the_language(services: Services
     for written in ("https:contact/thanks", "http://[oops/contact/thanks", "/contact/thanks", "other/thanks"):
         assert carry_language(written, contact, "fr", "en") == written
     assert carry_language("contact/thanks", contact, "fr", "fr-CA,fr;q=0.9") == "contact/thanks"
+
+
+# --- a site written in capitals, and a host ending in X -------------------------------------------------------------
+
+BOX = "https://SHOP.EXAMPLE.BOX"  # a listed site as its owner typed it
+
+
+def test_a_listed_site_in_capitals_matches_its_origin_in_any_case(services: Services) -> None:
+    form = site_form(allowedOrigins=[BOX])
+    allowed = services.submissions.origin_allowed
+    assert allowed(form, "https://shop.example.box", None) and allowed(form, "https://Shop.Example.BOX/", None)
+    assert not allowed(form, "https://shop.example.bo", None) and not allowed(form, "https://shop.example.boxx", None)
+
+
+def test_a_next_on_a_listed_site_in_capitals_is_followed(services: Services) -> None:
+    form = site_form(allowedOrigins=[BOX])
+    redirect = services.submissions.redirect_for
+    assert redirect(form, "/thanks.html", "https://shop.example.BOX", None) == "https://shop.example.BOX/thanks.html"
+    assert redirect(form, "thanks.html", "https://shop.example.BOX", None) == "https://shop.example.BOX/thanks.html"
+    assert redirect(form, "https://Shop.Example.Box/done", None, None) == "https://Shop.Example.Box/done"
+    assert SubmissionService.back_link(form, "https://shop.example.box/X-ray") == "https://shop.example.box/X-ray"
+    assert redirect(form, None, None, "https://shop.example.box/X") == (
+        "site/thanks?back=https%3A%2F%2Fshop.example.box%2FX")
+
+
+# --- the language and the time trap -------------------------------------------------------------------------------
+
+def test_the_browser_s_language_is_the_post_s_without_a_language_field(services: Services) -> None:
+    outcome = post(services, CONTACT, {"accept-language": "fr-CA,fr;q=0.9,en;q=0.5"})
+    assert outcome.language == "fr" and stored(services, outcome).language == "fr"
+    assert outcome.redirect_to == "contact/thanks"  # the browser asks in French again on its own
+
+
+def test_a_post_sooner_than_the_form_s_seconds_after_its_page_is_spam() -> None:
+    clock = Clock()
+    services = build_memory_services(Settings.from_environ({"FORMLOOP_FORMS_DIR": str(ROOT / "forms")}),
+                                     clock=clock)
+    served = services.submissions.page_token()  # the contact form asks for 3 seconds
+    clock.advance(seconds=2)
+    hasty = post(services, {**CONTACT, "_ts": served})
+    assert hasty.status == "spam" and hasty.as_json()["status"] == "received"
+    clock.advance(seconds=1)
+    person = post(services, {**CONTACT, "_ts": served})
+    assert person.status == "received" and stored(services, person).status == "received"
+    forged = post(services, {**CONTACT, "_ts": served.split(".")[0] + ".forged"})
+    assert forged.status == "spam"
+
+
+def test_the_language_replaces_only_lang_and_keeps_empty_parameters(services: Services) -> None:
+    from chalicelib.intake.service import carry_language
+
+    contact = services.forms.require("contact")
+    assert carry_language("contact/thanks?x=&LANG=y&lang=ru", contact, "fr", "en") == (
+        "contact/thanks?x=&LANG=y&lang=fr")
