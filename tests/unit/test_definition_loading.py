@@ -252,3 +252,17 @@ def test_a_sealed_form_ships_a_compiled_check_for_its_answers_and_each_condition
     assert check({"email": "ann@example.com", "topic": "complaint"}) is False  # the reason is required while shown
     assert check({"topic": "idea"}) is False
     assert form.shown("reason", {"topic": "complaint"}) and not form.shown("reason", {"topic": "idea"})
+
+
+def test_checks_sealed_for_other_bytes_are_not_used(tmp_path: Path) -> None:
+    from chalicelib.forms.definitions import seal_folder
+
+    write(tmp_path, "pulse.json", SCHEMA)
+    other = copy.deepcopy(SCHEMA)
+    other["x-form"]["title"] = "Other"
+    write(tmp_path, "other.json", other)
+    assert seal_folder(tmp_path) == []
+    (tmp_path / "pulse.checks").write_bytes((tmp_path / "other.checks").read_bytes())  # a stale or copied file
+    form = FormRegistry(tmp_path).require("pulse")
+    assert form.shipped_checks is None
+    assert form.fast_check is not None and form.fast_check({"topic": "complaint", "email": "a@example.com"}) is False

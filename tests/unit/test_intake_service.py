@@ -390,3 +390,45 @@ def test_the_language_replaces_only_lang_and_keeps_empty_parameters(services: Se
     contact = services.forms.require("contact")
     assert carry_language("contact/thanks?x=&LANG=y&lang=ru", contact, "fr", "en") == (
         "contact/thanks?x=&LANG=y&lang=fr")
+
+
+# --- the form shown again, and where a stored post goes ---------------------------------------------------------------
+
+def test_a_form_shown_again_keeps_every_answer_as_posted(services: Services) -> None:
+    with pytest.raises(InvalidSubmissionError) as caught:
+        post(services, {**CONTACT, "email": "not an address"})
+    assert caught.value.values == {**CONTACT, "email": "not an address"}
+
+
+def test_a_form_shown_again_resolves_a_relative_next_on_the_posting_page(services: Services) -> None:
+    with pytest.raises(InvalidSubmissionError) as caught:
+        post(services, {**CONTACT, "email": "nope", "_next": "thanks.html"},
+             {"origin": SITE, "referer": f"{SITE}/en/contact.html"})
+    assert caught.value.values is not None and caught.value.values["_next"] == f"{SITE}/en/thanks.html"
+    with pytest.raises(InvalidSubmissionError) as caught:  # a next off the listed sites is kept as the site wrote it
+        post(services, {**CONTACT, "email": "nope", "_next": "https://evil.example/x"}, {"origin": SITE})
+    assert caught.value.values is not None and caught.value.values["_next"] == "https://evil.example/x"
+
+
+def test_a_stored_post_goes_back_to_its_site_or_links_back_to_its_page(services: Services) -> None:
+    onward = post(services, {**CONTACT, "_next": "/thanks.html"}, {"origin": SITE})
+    assert onward.redirect_to == f"{SITE}/thanks.html"
+    back = post(services, CONTACT, {"origin": SITE, "referer": f"{SITE}/contact.html"})
+    assert back.redirect_to == "contact/thanks?back=http%3A%2F%2F127.0.0.1%3A8002%2Fcontact.html"
+
+
+def test_the_outcome_says_whether_the_answers_came_as_json(services: Services) -> None:
+    assert post(services, CONTACT).json_body is True
+    assert post(services, {**CONTACT, "consent": "on"}, as_json=False).json_body is False
+
+
+def test_a_form_shown_again_on_a_site_listed_in_capitals_keeps_next_absolute(tmp_path: Path) -> None:
+    schema = json.loads((ROOT / "forms" / "contact.json").read_text("utf-8"))
+    schema.pop("$id", None)
+    schema["x-form"]["allowedOrigins"] = [BOX]
+    (tmp_path / "boxed.json").write_text(json.dumps(schema), encoding="utf-8")
+    services = build_memory_services(Settings.from_environ({"FORMLOOP_FORMS_DIR": str(tmp_path)}), clock=Clock())
+    with pytest.raises(InvalidSubmissionError) as caught:
+        post(services, {**CONTACT, "email": "nope", "_next": "/thanks.html"}, {"origin": "https://shop.example.box"},
+             form="boxed")
+    assert caught.value.values is not None and caught.value.values["_next"] == "https://shop.example.box/thanks.html"
