@@ -160,6 +160,7 @@ def test_a_label_is_read_in_the_language_then_its_base_then_english_then_any() -
     assert localized(None, "fr", "fallback") == "fallback"
     assert localized("Plain", "fr", "fallback") == "Plain"
     assert localized(7, "fr", "fallback") == "fallback"
+    assert localized(None, "fr") == "" and localized({}, None) == ""
 
 
 def test_a_question_s_label_falls_back_to_its_title_then_its_name() -> None:
