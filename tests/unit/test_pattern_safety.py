@@ -75,3 +75,14 @@ def test_a_dollar_ends_the_text_and_a_dollar_in_a_class_is_a_character() -> None
     assert answer_regex("^[$]$").search("$")
     assert answer_regex("^[$]").pattern == "^[$]"
     assert isinstance(answer_regex("x"), re.Pattern)
+
+
+@pytest.mark.parametrize("pattern", [
+    "^(?:\u4e03a|[\u4e00-\u4e05]b)*(?:x)*$", "^((?:\u4e03a|[\u4e00-\u4e05]b)*)(x)$",
+    "(?:(?:\u4e03a|[\u4e00-\u4e05]b)*|x)", "^(?:\u4e03a|[\u4e00-\u4e05]b)*(?=x)", "^(?:\u4e03a|[\u4e00-\u4e05]b)*[xy]$",
+])
+def test_alternatives_sharing_a_character_of_any_script_are_refused_wherever_the_repetition_stands(
+        pattern: str) -> None:
+    # 七 (U+4E03) lies inside 一-丅 (U+4E00 to U+4E05): both alternatives can start with it.
+    assert regex_problem(pattern) == AMBIGUOUS
+    assert regex_problem(pattern.replace("\u4e00-\u4e05", "\u4e06-\u4e09")) is None
