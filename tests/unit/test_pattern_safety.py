@@ -31,6 +31,7 @@ def test_the_reasons_a_pattern_is_refused() -> None:
     # a group, an optional character or a nested alternation at the start of a branch: its first characters
     r"^(?:(?:ab)c|d)*$", r"^((ab)c|d)*$", r"^(?:a?bc|c)*$", r"^(?:(?:ab|cd)e|f)*$",
     r"^(-[a-z]+\b)*$", r"^((-[a-z]+\b))*$",  # a word boundary matches nothing: still one delimiter and one class
+    r"^(-[a-z]+){1,2}$",
 ])
 def test_patterns_that_split_one_way_only_are_accepted(pattern: str) -> None:
     assert regex_problem(pattern) is None
