@@ -44,6 +44,8 @@ def test_patterns_that_split_one_way_only_are_accepted(pattern: str) -> None:
 @pytest.mark.parametrize("pattern, problem", [
     (r"^(b[a-z]+)*$", NESTED),  # `b` is also in a-z: "bbbb" splits many ways
     (r"^(a{1,2})*$", NESTED),  # even two at most: "aaaa" splits as 1+1+2, 2+2, …
+    (r"^(-[a-z]+)*(a+)+$", NESTED),  # a safe repetition first, a dangerous one after it
+    (r"^(?=(a+)+$)x", NESTED),  # inside a look-ahead too
     (r"^(-[^a]+)*$", NESTED),  # `-` is not `a`, so the class matches the delimiter too
     (r"^([a-z][^-]+)*$", NESTED),
     (r"^(\w\w+)*$", NESTED),
