@@ -111,6 +111,8 @@ def test_a_likert_question_needs_rows_with_the_same_choices(schema: dict[str, An
 
 def test_a_likert_question_with_the_same_choices_per_row_is_accepted() -> None:
     assert accepted(question("agree", {"type": "object", "properties": ROWS, "x-ui": {"widget": "likert"}}))
+    one_row = {"easy": {"enum": [1, 2, 3]}}
+    assert accepted(question("agree", {"type": "object", "properties": one_row, "x-ui": {"widget": "likert"}}))
 
 
 @pytest.mark.parametrize("schema", [
@@ -136,6 +138,9 @@ def test_a_radio_or_select_question_needs_an_enum(widget: str) -> None:
     ("rating", {"type": "integer"}),  # 1 to 5 by default
     ("rating", {"type": "integer", "minimum": 0, "maximum": 10}),
     ("rating", {"type": "integer", "minimum": 4, "maximum": 5}),
+    ("rating", {"type": "integer", "maximum": 2}),  # from the default minimum of 1
+    ("rating", {"type": "integer", "maximum": 11}),
+    ("rating", {"type": "integer", "minimum": 4}),  # to the default maximum of 5
     ("nps", {"type": "integer"}),  # 0 to 10 by default
     ("nps", {"type": "integer", "minimum": 1, "maximum": 2}),
 ])
@@ -147,6 +152,8 @@ def test_a_scale_of_one_to_ten_steps_is_accepted(widget: str, schema: dict[str, 
     ("rating", {"type": "integer", "minimum": 0, "maximum": 11}),
     ("rating", {"type": "integer", "minimum": 5, "maximum": 5}),
     ("rating", {"type": "integer", "minimum": 6}),  # above the default maximum of 5
+    ("rating", {"type": "integer", "minimum": 5}),  # no step to the default maximum of 5
+    ("rating", {"type": "integer", "maximum": 12}),  # eleven steps from the default minimum of 1
     ("rating", {"type": "number", "minimum": 1, "maximum": 5}),
     ("rating", {"type": "integer", "minimum": 1.5, "maximum": 5}),
     ("rating", {"type": "integer", "minimum": 1, "maximum": 5.5}),
