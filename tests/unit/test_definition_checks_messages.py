@@ -231,3 +231,11 @@ def test_the_first_problem_in_the_settings_is_the_one_named() -> None:
     assert error.json_path == "$.x-form.retentionDays"
     error = refused(lambda d: d["x-form"].update(locales=["en", "english", "x"]))
     assert error.json_path == "$.x-form.locales[1]"
+
+
+def test_a_question_named_like_a_control_field_or_not_an_object_is_refused() -> None:
+    error = refused(question("_secret", {"type": "string"}))
+    assert (error.json_path, error.message) == ("$.properties._secret", "field names starting with '_' are reserved "
+                                                                         "for control fields")
+    error = refused(question("age", True))
+    assert (error.json_path, error.message) == ("$.properties.age", "a question must be an object")
