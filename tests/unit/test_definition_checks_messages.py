@@ -239,3 +239,15 @@ def test_a_question_named_like_a_control_field_or_not_an_object_is_refused() -> 
                                                                          "for control fields")
     error = refused(question("age", True))
     assert (error.json_path, error.message) == ("$.properties.age", "a question must be an object")
+
+
+def test_references_inside_lists_are_checked_with_their_index_in_the_path() -> None:
+    def all_of(ref: str) -> Callable[[dict[str, Any]], Any]:
+        return lambda d: (d.__setitem__("$defs", {"short": {"maxLength": 3}}),
+                          d["properties"].__setitem__("code", {"allOf": [{"type": "string"}, {"$ref": ref}]}))
+    assert accepted(all_of("#/$defs/short"))
+    error = refused(all_of("#/$defs/long"))
+    assert (error.json_path, error.message) == ("$.properties.code.allOf[1].$ref",
+                                                "'#/$defs/long' points to nothing in this definition")
+    error = refused(question("code", {"type": "string", "maxLength": 9, "format": "regex"}))
+    assert error.message == "format 'regex' would compile visitors' text as a regular expression"
