@@ -243,8 +243,10 @@ def test_a_question_named_like_a_control_field_or_not_an_object_is_refused() -> 
 
 def test_references_inside_lists_are_checked_with_their_index_in_the_path() -> None:
     def all_of(ref: str) -> Callable[[dict[str, Any]], Any]:
-        return lambda d: (d.__setitem__("$defs", {"short": {"maxLength": 3}}),
-                          d["properties"].__setitem__("code", {"allOf": [{"type": "string"}, {"$ref": ref}]}))
+        def change(d: dict[str, Any]) -> None:
+            d["$defs"] = {"short": {"maxLength": 3}}
+            d["properties"]["code"] = {"allOf": [{"type": "string"}, {"$ref": ref}]}
+        return change
     assert accepted(all_of("#/$defs/short"))
     error = refused(all_of("#/$defs/long"))
     assert (error.json_path, error.message) == ("$.properties.code.allOf[1].$ref",
