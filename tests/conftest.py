@@ -210,3 +210,11 @@ def shop_only_contact(services, tmp_path):  # type: ignore[no-untyped-def]
     services.forms = services.submissions.forms = FormRegistry(tmp_path)
     yield
     services.forms = services.submissions.forms = original
+
+
+@pytest.fixture(scope="module")
+def provider():  # type: ignore[no-untyped-def]
+    """A local CAPTCHA siteverify server that answers as the providers document (tests/captcha_provider.py)."""
+    from tests.captcha_provider import running_provider
+    with running_provider() as running:
+        yield running

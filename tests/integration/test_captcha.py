@@ -16,18 +16,12 @@ import pytest
 from chalicelib.core.config import CaptchaSettings
 from chalicelib.forms.definitions import FormRegistry
 from chalicelib.intake.captcha import CaptchaGuard, token_key
-from tests.captcha_provider import CONTACT, Provider, captcha_forms, closed_port_url, running_provider
+from tests.captcha_provider import CONTACT, Provider, captcha_forms, closed_port_url
 
 FORM = "guarded"
 TURNSTILE = {"provider": "turnstile", "siteKey": "0x4AAAAAAAA-site", "action": "contact"}
 BROWSER = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html", "Host": "localhost"}
 SCRIPT = {"Content-Type": "application/json", "Accept": "application/json", "Host": "localhost"}
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[Provider]:
-    with running_provider() as running:
-        yield running
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +26,7 @@ from chalicelib.intake.captcha import (
     token_key,
 )
 from chalicelib.pages.rendering import render_form
-from tests.captcha_provider import ROOT, SECRET, Provider, captcha_forms, closed_port_url, running_provider
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[Provider]:
-    with running_provider() as running:
-        yield running
-
+from tests.captcha_provider import ROOT, SECRET, Provider, captcha_forms, closed_port_url
 
 # --- the HTTP verifiers -----------------------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -19,18 +18,12 @@ from chalicelib.forms.definitions import FormRegistry
 from chalicelib.intake.captcha import CaptchaRefusedError, TurnstileVerifier, VerifierUnavailableError
 from chalicelib.intake.service import SubmissionService, SubmitOutcome, SubmitRequest
 from chalicelib.wiring import MemoryStores, build_memory_services
-from tests.captcha_provider import CONTACT, Provider, captcha_forms, running_provider
+from tests.captcha_provider import CONTACT, Provider, captcha_forms
 from tests.unit.services.support import Clock
 
 TURNSTILE = {"provider": "turnstile", "siteKey": "0x4AAAAAAAA-site", "action": "contact"}
 FORM_POST = {"content-type": "application/x-www-form-urlencoded", "host": "localhost:8000"}
 PADDING = "x" * (70 * 1024)  # past the 64 KB of an answer Formloop reads
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[Provider]:
-    with running_provider() as running:
-        yield running
 
 
 def environ(forms: Path, url: str, **extra: str) -> dict[str, str]:

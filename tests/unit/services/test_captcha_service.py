@@ -3,7 +3,6 @@ token stores the post once, a bad or missing one is a 422 that stores nothing, a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -16,7 +15,7 @@ from chalicelib.intake.captcha import CaptchaRefusedError, token_key
 from chalicelib.intake.service import SubmitOutcome, SubmitRequest
 from chalicelib.jobs import dispatch
 from chalicelib.wiring import MemoryStores, Services, build_memory_services
-from tests.captcha_provider import CONTACT, Provider, captcha_forms, closed_port_url, running_provider
+from tests.captcha_provider import CONTACT, Provider, captcha_forms, closed_port_url
 
 from .support import Clock
 from .test_delivery_service import FakeMailer
@@ -29,12 +28,6 @@ CAPTCHAS = {
     "plain": None,
 }
 FORM_POST = {"content-type": "application/x-www-form-urlencoded", "host": "localhost:8000"}
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[Provider]:
-    with running_provider() as running:
-        yield running
 
 
 def _environ(forms: Path, url: str, **extra: str) -> dict[str, str]:
